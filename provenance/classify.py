@@ -1,0 +1,150 @@
+"""One way to classify a file: path → content id, media type, evidence → origin.
+
+`scan`, `watch`, `inspect` and `check` all come through `read_asset`; the registry's evidence
+(the store's own knowledge) is added by the caller through `decide_origin`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from .c2pa_reader import C2paSummary, read_c2pa
+from .config import Config, Policy
+from .content import content_id_of_stream
+from .errors import MalformedAsset, UnreadableAsset
+from .markers import scan_metadata
+from .model import Evidence, Origin, Signal, Validation
+
+HEAD_BYTES = 64 * 1024
+
+
+@dataclass(frozen=True)
+class AssetReading:
+    """Everything provgate can tell about one file from its bytes alone."""
+
+    path: Path
+    content_id: str
+    size: int
+    media_type: str
+    origin: Origin
+    evidence: tuple[Evidence, ...]
+    c2pa: C2paSummary | None = None
+    remote_manifest: str | None = None
+    tool: str | None = field(default=None)
+
+    @property
+    def manifest_invalid(self) -> bool:
+        return self.c2pa is not None and self.c2pa.validation is Validation.INVALID
+
+    def to_json(self, path: str | None = None) -> dict[str, Any]:
+        return {
+            "path": path if path is not None else str(self.path),
+            "content_id": self.content_id,
+            "size": self.size,
+            "media_type": self.media_type,
+            "origin": self.origin.value,
+            "tool": self.tool,
+            "evidence": [e.to_json() for e in self.evidence],
+            "c2pa": self.c2pa.to_json() if self.c2pa else None,
+            "remote_manifest": self.remote_manifest,
+        }
+
+    def with_evidence(self, extra: Iterable[Evidence], policy: Policy) -> AssetReading:
+        """This reading with registry/user evidence added and the origin decided again."""
+        origin, evidence = decide_origin([*self.evidence, *extra], policy)
+        return replace(self, origin=origin, evidence=evidence, tool=_tool_of(evidence))
+
+
+def read_asset(path: Path, config: Config) -> AssetReading:
+    """Read a file's content id and every piece of evidence in it, and decide its origin.
+
+    Raises AssetError subclasses (naming the file) for unreadable, empty or corrupt files and
+    for a manifest that is present but cannot be parsed: callers that gate must block on them.
+    """
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(HEAD_BYTES)
+            fh.seek(0)
+            cid = content_id_of_stream(fh)
+            size = fh.tell()
+    except IsADirectoryError as exc:
+        raise UnreadableAsset("is a directory", path) from exc
+    except OSError as exc:
+        raise UnreadableAsset(exc.strerror or str(exc), path) from exc
+    if size == 0:
+        raise MalformedAsset("empty file (0 bytes)", path)
+    meta = scan_metadata(path, head, store_prompts=config.policy.store_prompts)
+    evidence: list[Evidence] = list(meta.evidence)
+    reading = read_c2pa(path, meta.media_type, config, embedded=meta.has_c2pa)
+    if reading is not None:
+        evidence[:0] = reading.evidence
+    if meta.remote_manifest and (reading is None or reading.summary.source != "c2pa-sidecar"):
+        evidence.append(
+            Evidence(
+                source="c2pa",
+                marker="c2pa:remote",
+                detail=f"remote manifest at {meta.remote_manifest} (not fetched: provgate stays "
+                f"offline; place it beside the file as {path.name}.c2pa)",
+            )
+        )
+    origin, decided = decide_origin(evidence, config.policy)
+    return AssetReading(
+        path=path,
+        content_id=cid,
+        size=size,
+        media_type=meta.media_type,
+        origin=origin,
+        evidence=decided,
+        c2pa=reading.summary if reading else None,
+        remote_manifest=meta.remote_manifest,
+        tool=_tool_of(decided),
+    )
+
+
+def _signal(ev: Evidence, policy: Policy) -> Signal:
+    if ev.marker.startswith("origin:"):  # a person's or the registry's recorded origin
+        try:
+            return Signal(ev.marker.split(":", 1)[1])
+        except ValueError:
+            return Signal.NONE
+    signal = policy.signal_for(ev.marker) if ev.marker else Signal.NONE
+    if signal is Signal.AI_GENERATED and ev.extra.get("relationship") == "componentOf":
+        # Generated material placed into something else makes that thing a composite.
+        return Signal.AI_MODIFIED
+    if signal is Signal.NON_AI and ev.validation is Validation.INVALID:
+        # A tampered manifest is no evidence of human origin (it still counts when it admits AI).
+        return Signal.NONE
+    return signal
+
+
+def decide_origin(
+    evidence: Iterable[Evidence], policy: Policy
+) -> tuple[Origin, tuple[Evidence, ...]]:
+    """Weigh evidence through the policy: AI declarations win, then positive non-AI evidence."""
+    weighed = tuple(replace(ev, signal=_signal(ev, policy)) for ev in evidence)
+    signals = {ev.signal for ev in weighed}
+    if Signal.AI_GENERATED in signals:
+        origin = Origin.AI_GENERATED
+    elif Signal.AI_MODIFIED in signals:
+        origin = Origin.AI_MODIFIED
+    elif Signal.NON_AI in signals:
+        origin = Origin.NON_AI
+    else:
+        origin = Origin.UNKNOWN
+    return origin, weighed
+
+
+def _tool_of(evidence: Iterable[Evidence]) -> str | None:
+    """The tool named by the strongest evidence (AI declarations first)."""
+    rank = {
+        Signal.AI_GENERATED: 0,
+        Signal.AI_MODIFIED: 0,
+        Signal.NON_AI: 1,
+        Signal.WEAK: 2,
+        Signal.NONE: 3,
+    }
+    named = sorted((rank[e.signal], i, e.tool) for i, e in enumerate(evidence) if e.tool)
+    return named[0][2] if named else None

@@ -1,0 +1,162 @@
+"""Workspace configuration: loaded once from provgate.toml into a frozen object and passed down."""
+
+from __future__ import annotations
+
+import copy
+import tomllib
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+from .model import USE_CATEGORIES, Signal
+
+TAG_MODES = ("embed", "sidecar", "off")
+
+
+def default_config_text() -> str:
+    """The commented default provgate.toml that `init` writes."""
+    return resources.files("provenance").joinpath("default_config.toml").read_text("utf-8")
+
+
+@lru_cache(maxsize=1)
+def _packaged_defaults() -> dict[str, Any]:
+    return tomllib.loads(default_config_text())
+
+
+def default_markers() -> dict[str, Signal]:
+    """The packaged policy table (SPEC defaults from the reference notes)."""
+    return {k: Signal(v) for k, v in _packaged_defaults()["policy"]["markers"].items()}
+
+
+@dataclass(frozen=True)
+class Policy:
+    """Which markers count as AI, and which uses need consent. `Policy()` is the default."""
+
+    markers: dict[str, Signal] = field(default_factory=default_markers)
+    consent_required: frozenset[str] = frozenset(
+        {"talent-likeness", "voice", "performance-alteration"}
+    )
+    store_prompts: bool = False
+    default_use: str = "temp"
+
+    def signal_for(self, marker: str) -> Signal:
+        """Look a marker up exactly, then by its family (the part before the colon)."""
+        if marker in self.markers:
+            return self.markers[marker]
+        family = marker.split(":", 1)[0]
+        return self.markers.get(family, Signal.NONE)
+
+    def needs_consent(self, *uses: str | None) -> bool:
+        return any(u in self.consent_required for u in uses if u)
+
+
+@dataclass(frozen=True)
+class SignerConfig:
+    cert_chain: Path | None = None
+    key: Path | None = None
+    algorithm: str = "es256"
+    command: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Config:
+    root: Path | None = None
+    tag_mode: str = "embed"
+    tag_origins: frozenset[str] = frozenset({"ai-generated", "ai-modified"})
+    signer: SignerConfig = SignerConfig()
+    trust_anchors: tuple[Path, ...] = ()
+    policy: Policy = Policy()
+    settle_seconds: float = 2.0
+    ignore_globs: tuple[str, ...] = ()
+
+    def trust_pem(self) -> str:
+        """All trust anchors as one PEM bundle ('' when none is configured)."""
+        parts = []
+        for path in self.trust_anchors:
+            try:
+                parts.append(path.read_text("ascii"))
+            except OSError as exc:
+                raise ConfigError(f"trust anchor unreadable: {exc.strerror}", path) from exc
+        return "\n".join(parts)
+
+
+def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def load_config(path: Path | None) -> Config:
+    """Read provgate.toml over the packaged defaults; `None` gives the defaults alone."""
+    data = copy.deepcopy(_packaged_defaults())
+    root = None
+    if path is not None:
+        root = path.parent
+        try:
+            user = tomllib.loads(path.read_text("utf-8"))
+        except OSError as exc:
+            raise ConfigError(f"cannot read configuration: {exc.strerror}", path) from exc
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"invalid TOML: {exc}", path) from exc
+        data = _merge(data, user)
+    return _build(data, root, path)
+
+
+def _build(data: dict[str, Any], root: Path | None, source: Path | None) -> Config:
+    def rel(value: str) -> Path:
+        p = Path(value).expanduser()
+        return p if p.is_absolute() or root is None else root / p
+
+    try:
+        tagging = data["tagging"]
+        mode = str(tagging["mode"])
+        if mode not in TAG_MODES:
+            raise ConfigError(f"tagging.mode must be one of {', '.join(TAG_MODES)}", source)
+        pol = data["policy"]
+        markers: dict[str, Signal] = {}
+        for key, value in pol.get("markers", {}).items():
+            try:
+                markers[str(key)] = Signal(value)
+            except ValueError:
+                raise ConfigError(
+                    f"policy.markers.{key}: unknown value {value!r}", source
+                ) from None
+        consent = frozenset(pol.get("consent_required", []))
+        unknown = (consent | {pol.get("default_use", "temp")}) - set(USE_CATEGORIES)
+        if unknown:
+            raise ConfigError(f"policy: unknown use category {sorted(unknown)[0]!r}", source)
+        sig = data["signer"]
+        anchors = tuple(rel(a) for a in data["trust"].get("anchors", []))
+        if root is None:
+            anchors = ()
+        return Config(
+            root=root,
+            tag_mode=mode,
+            tag_origins=frozenset(tagging.get("origins", [])),
+            signer=SignerConfig(
+                cert_chain=rel(sig["cert_chain"]) if sig.get("cert_chain") and root else None,
+                key=rel(sig["key"]) if sig.get("key") and root else None,
+                algorithm=str(sig.get("algorithm", "es256")).lower(),
+                command=tuple(sig.get("command") or ()),
+            ),
+            trust_anchors=anchors,
+            policy=Policy(
+                markers=markers,
+                consent_required=consent,
+                store_prompts=bool(pol.get("store_prompts", False)),
+                default_use=str(pol.get("default_use", "temp")),
+            ),
+            settle_seconds=float(data["watch"].get("settle", 2.0)),
+            ignore_globs=tuple(data["watch"].get("ignore", [])),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        if isinstance(exc, ConfigError):
+            raise
+        raise ConfigError(f"invalid configuration: {exc}", source) from exc

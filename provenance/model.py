@@ -1,0 +1,95 @@
+"""The domain's values: origins, evidence, validation states, use categories, statuses."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class Origin(StrEnum):
+    AI_GENERATED = "ai-generated"
+    AI_MODIFIED = "ai-modified"
+    NON_AI = "non-ai"
+    UNKNOWN = "unknown"
+
+    @property
+    def is_ai(self) -> bool:
+        return self in (Origin.AI_GENERATED, Origin.AI_MODIFIED)
+
+
+class Signal(StrEnum):
+    """What one observation says about origin, after the policy has weighed it."""
+
+    AI_GENERATED = "ai-generated"
+    AI_MODIFIED = "ai-modified"
+    NON_AI = "non-ai"
+    WEAK = "weak"  # worth a reviewer's look; never changes the origin by itself
+    NONE = "none"  # informational
+
+
+class Validation(StrEnum):
+    TRUSTED = "trusted"
+    VALID = "valid"  # intact, signer not in our trust list
+    INVALID = "invalid"
+
+
+class Status(StrEnum):
+    TEMPORARY = "temporary"
+    APPROVED = "approved"
+    REVOKED = "revoked"
+
+
+USE_CATEGORIES = (
+    "ideation",
+    "previs",
+    "temp",
+    "background-element",
+    "key-story-element",
+    "vfx-final",
+    "talent-likeness",
+    "voice",
+    "performance-alteration",
+    "third-party-ip",
+    "personal-data",
+    "other",
+)
+
+EVIDENCE_SOURCES = (
+    "c2pa",
+    "c2pa-sidecar",
+    "xmp",
+    "png-text",
+    "exif",
+    "container-tag",
+    "filename",
+    "registry",
+    "similar",
+    "user",
+)
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """One observation about a file, with where it came from.
+
+    `marker` is a stable key the policy table looks up (e.g. ``dst:trainedAlgorithmicMedia``,
+    ``generator:comfyui``, ``keyword:midjourney``); `signal` is what the policy made of it.
+    """
+
+    source: str
+    detail: str
+    marker: str = ""
+    validation: Validation | None = None
+    signal: Signal = Signal.NONE
+    tool: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "detail": self.detail,
+            "validation": self.validation.value if self.validation else None,
+            "signal": self.signal.value,
+            "marker": self.marker,
+        }
