@@ -1,0 +1,450 @@
+"""The library's entry points: what the CLI calls, and what an export script in Nuke,
+Resolve or a render farm can call without it.
+
+    from provenance import api
+    ws = api.open_workspace(Path("/shows/abc/.provgate"))
+    report = api.check([Path("/deliveries/abc_r3")], ws)
+    if report.verdict != "pass": ...
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from .approvals import Approval, insert_approval, mark_revoked, validate_request
+from .classify import read_asset
+from .config import Config
+from .content import content_id, looks_like_content_id
+from .errors import AmbiguousAsset, ApprovalError, UnknownAsset
+from .events import ChainBreak
+from .model import Evidence, Origin, Status
+from .pipeline import FileOutcome, ScanSummary, write_status_tag
+from .recorder import Change, record, record_rewrite, save_asset
+from .registry import Registry, inspect_file
+from .scan import scan_paths
+from .sequences import group_sequences
+from .store import Store, now_iso
+from .walk import stat_of
+from .workspace import Workspace, init_workspace, open_workspace
+
+__all__ = [
+    "approve",
+    "check",
+    "group_sequences",
+    "history",
+    "init_workspace",
+    "inspect_file",
+    "list_files",
+    "open_workspace",
+    "report_rows",
+    "revoke",
+    "rows_to_csv",
+    "scan",
+    "tag_by_hand",
+    "verify_log",
+    "Workspace",
+]
+
+
+def scan(
+    paths: list[Path],
+    config: Config,
+    store: Store,
+    *,
+    tag: bool = True,
+    on_change: Callable[[Change], None] | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> ScanSummary:
+    """Index, classify and (per the workspace's tag mode) tag every file under `paths`."""
+    return scan_paths(paths, config, store, tag=tag, on_change=on_change, progress=progress)
+
+
+def _record_now(path: Path, config: Config, store: Store) -> Change:
+    """Read and record one file as it is now (no tagging), so it can be referred to."""
+    st = stat_of(str(path.absolute()))
+    reading = read_asset(Path(st.path), config)
+    return record(store, FileOutcome(stat=st, reading=reading), config)
+
+
+def resolve(ref: str, config: Config, store: Store, *, record_file: bool = True) -> str:
+    """An ASSET argument (a path, or a content-id prefix) → the content id it names."""
+    path = Path(ref)
+    if path.is_file():
+        if record_file:
+            change = _record_now(path, config, store)
+            if change.content_id:
+                return change.content_id
+        return content_id(path)
+    if looks_like_content_id(ref.lower()):
+        found = store.resolve_prefix(ref.lower())
+        if len(found) > 1:
+            raise AmbiguousAsset(
+                f"content-id prefix {ref} matches more than one asset; give more characters"
+            )
+        if found:
+            return found[0]
+    row = store.file(os.path.abspath(ref))
+    if row is not None:
+        return row.content_id
+    raise UnknownAsset("not a file, a recorded path, or a known content-id prefix", ref)
+
+
+def tag_by_hand(
+    file: Path,
+    config: Config,
+    store: Store,
+    *,
+    origin: str,
+    tool: str | None,
+    use: str | None,
+    note: str | None,
+) -> dict[str, Any]:
+    """`provgate tag`: record a person's statement of origin and write it into the file."""
+    path = Path(os.path.abspath(file))
+    reading = read_asset(path, config)
+    stated = Evidence(
+        source="user",
+        marker=f"origin:{origin}",
+        detail=f"tagged {origin} by hand"
+        + (f" ({tool})" if tool else "")
+        + (f": {note}" if note else ""),
+        tool=tool,
+    )
+    with store.transaction() as conn:
+        saved = save_asset(store, reading, config, phash=None, extra=[stated])
+        if use:
+            conn.execute(
+                "UPDATE assets SET use_category = ? WHERE content_id = ?", (use, reading.content_id)
+            )
+        st = stat_of(str(path))
+        store.upsert_file(str(path), reading.content_id, st.size, st.mtime_ns, st.inode)
+    result: dict[str, Any] = {
+        "path": str(path),
+        "content_id": reading.content_id,
+        "origin": saved.origin.value,
+        "written": None,
+    }
+    if config.tag_mode == "off":
+        store.append_event(
+            "tagged",
+            content_id=reading.content_id,
+            path=str(path),
+            detail={"origin": origin, "written": "nothing (tag mode off)"},
+        )
+        return result
+    status = Status.TEMPORARY if Origin(origin).is_ai else None
+    outcome = write_status_tag(
+        reading,
+        config,
+        status or Status.TEMPORARY,
+        use=use,
+        note=note,
+        tool=tool,
+        origin=Origin(origin),
+    )
+    if outcome.error:
+        store.append_event(
+            "tag-failed",
+            content_id=reading.content_id,
+            path=str(path),
+            detail={"reason": outcome.error},
+        )
+        from .errors import TagWriteError
+
+        raise TagWriteError(outcome.error, path)
+    result["written"] = outcome.written
+    if outcome.content_id:
+        from .phash import image_phash
+
+        record_rewrite(
+            store,
+            saved,
+            outcome.content_id,
+            config,
+            phash=image_phash(path, reading.media_type) if saved.origin.is_ai else None,
+            reason="tagged",
+            path=str(path),
+            stat=outcome.stat,
+            detail={"origin": origin, "by_hand": True},
+        )
+        result["tagged_content_id"] = outcome.content_id
+    else:
+        store.append_event(
+            "tagged",
+            content_id=reading.content_id,
+            path=str(path),
+            detail={"origin": origin, "sidecar": outcome.written},
+        )
+    return result
+
+
+def approve(
+    refs: list[str],
+    config: Config,
+    store: Store,
+    *,
+    reference: str,
+    by: str,
+    use: str | None = None,
+    consent: tuple[str, ...] = (),
+    expires: str | None = None,
+    note: str | None = None,
+) -> list[dict[str, Any]]:
+    """Record a written approval for each asset, and rewrite its tag to `approved`."""
+    results = []
+    for ref in refs:
+        cid = resolve(ref, config, store)
+        asset = store.asset(cid)
+        if asset is None or asset["origin"] not in ("ai-generated", "ai-modified"):
+            origin = asset["origin"] if asset else "unknown"
+            raise ApprovalError(f"not AI material (origin {origin}); nothing to approve", ref)
+        use_category = use or asset["use_category"] or config.policy.default_use
+        validate_request(config.policy, use_category, consent, asset["use_category"], expires)
+        approval = Approval(
+            content_id=cid,
+            reference=reference,
+            approver=by,
+            approved_at=now_iso(),
+            use_category=use_category,
+            consent=consent,
+            expires=expires,
+            note=note,
+        )
+        with store.transaction():
+            insert_approval(store, approval)
+            store.conn.execute("UPDATE assets SET status = 'approved' WHERE content_id = ?", (cid,))
+            store.append_event("approved", content_id=cid, detail=approval.to_json())
+        rewritten = _rewrite_tags(cid, config, store, Status.APPROVED, approval)
+        results.append({"content_id": cid, "approval": approval.to_json(), "rewritten": rewritten})
+    return results
+
+
+def revoke(
+    refs: list[str], config: Config, store: Store, *, reference: str, by: str, reason: str
+) -> list[dict[str, Any]]:
+    """Revoke the approval named by `reference` (on this content and the bytes it was carried
+    to), and write the tag back to `revoked`."""
+    results = []
+    for ref in refs:
+        cid = resolve(ref, config, store, record_file=False)
+        total = 0
+        with store.transaction():
+            for linked in store.linked(cid):
+                count = mark_revoked(store, linked, reference, by, reason)
+                if count:
+                    total += count
+                    store.conn.execute(
+                        "UPDATE assets SET status = 'revoked' WHERE content_id = ?", (linked,)
+                    )
+                    store.append_event(
+                        "revoked",
+                        content_id=linked,
+                        detail={"reference": reference, "by": by, "reason": reason},
+                    )
+        if not total:
+            raise ApprovalError(f"no active approval {reference!r} on this asset", ref)
+        rewritten = []
+        for linked in store.linked(cid):
+            rewritten += _rewrite_tags(linked, config, store, Status.REVOKED, None)
+        results.append({"content_id": cid, "revoked": total, "rewritten": rewritten})
+    return results
+
+
+def _rewrite_tags(
+    cid: str, config: Config, store: Store, status: Status, approval: Approval | None
+) -> list[str]:
+    """Write the new status into every live file holding this content; approvals follow."""
+    if config.tag_mode == "off":
+        return []
+    written = []
+    for row in store.files_with_content(cid):
+        path = Path(row.path)
+        try:
+            if content_id(path) != cid:
+                continue  # changed on disk since it was recorded: leave it to the next scan
+            reading = read_asset(path, config)
+        except Exception as exc:  # noqa: BLE001 - recorded, and the approval stands in the store
+            store.append_event(
+                "tag-failed", content_id=cid, path=row.path, detail={"reason": str(exc)}
+            )
+            continue
+        asset = store.asset(cid) or {}
+        outcome = write_status_tag(
+            reading,
+            config,
+            status,
+            use=(approval.use_category if approval else asset.get("use_category")),
+            approval_ref=approval.reference if approval else None,
+            approved_by=approval.approver if approval else None,
+            approved_content_id=cid if approval else None,
+        )
+        if outcome.error:
+            store.append_event(
+                "tag-failed", content_id=cid, path=row.path, detail={"reason": outcome.error}
+            )
+            continue
+        if outcome.content_id is None:
+            store.append_event(
+                "tagged",
+                content_id=cid,
+                path=row.path,
+                detail={"status": status.value, "sidecar": outcome.written},
+            )
+            written.append(str(outcome.written))
+            continue
+        with store.transaction():
+            record_rewrite(
+                store,
+                reading,
+                outcome.content_id,
+                config,
+                phash=asset.get("phash"),
+                reason=f"status-{status.value}",
+                path=row.path,
+                stat=outcome.stat,
+                detail={"status": status.value},
+            )
+            if approval is not None:
+                carried = Approval(
+                    **{**approval.__dict__, "content_id": outcome.content_id, "carried_from": cid}
+                )
+                insert_approval(store, carried)
+            store.conn.execute(
+                "UPDATE assets SET status = ? WHERE content_id = ?",
+                (status.value, outcome.content_id),
+            )
+        written.append(row.path)
+    return written
+
+
+def history(ref: str, store: Store) -> list[dict[str, Any]]:
+    """Every event of an asset, oldest first, across renames, moves, copies and tag rewrites."""
+    path = os.path.abspath(ref)
+    row = store.file(path)
+    if row is not None:
+        start = row.content_id
+    elif looks_like_content_id(ref.lower()) and store.resolve_prefix(ref.lower()):
+        found = store.resolve_prefix(ref.lower())
+        if len(found) > 1:
+            raise AmbiguousAsset(f"content-id prefix {ref} matches more than one asset")
+        start = found[0]
+    elif Path(ref).is_file():
+        start = content_id(Path(ref))
+        if store.asset(start) is None:
+            raise UnknownAsset("the store has never seen this file", ref)
+    else:
+        raise UnknownAsset("the store has never seen this asset", ref)
+    cids = store.linked(start)
+    paths = sorted(
+        {f.path for c in cids for f in store.files_with_content(c, live_only=False)}
+        | ({path} if row else set())
+    )
+    return store.events_for(cids, paths)
+
+
+def list_files(
+    store: Store,
+    *,
+    origin: str | None = None,
+    status: str | None = None,
+    use: str | None = None,
+    tool: str | None = None,
+    under: Path | None = None,
+    since: str | None = None,
+    include_gone: bool = False,
+) -> list[dict[str, Any]]:
+    """Recorded files with their asset's origin and status, one row per file."""
+    where, args = ["1=1"], []
+    if not include_gone:
+        where.append("f.gone = 0")
+    for column, value in (("a.origin", origin), ("a.status", status), ("a.use_category", use)):
+        if value:
+            where.append(f"{column} = ?")
+            args.append(value)
+    if tool:
+        where.append("lower(a.tool) LIKE ?")
+        args.append(f"%{tool.lower()}%")
+    if under:
+        prefix = os.path.abspath(under).rstrip("/") + "/"
+        where.append("f.path >= ? AND f.path < ?")
+        args += [prefix, prefix[:-1] + "0"]
+    if since:
+        where.append("f.first_seen >= ?")
+        args.append(since)
+    rows = store.conn.execute(
+        "SELECT f.path, f.content_id, a.media_type, a.origin, a.status, a.use_category, a.tool,"
+        " f.size, f.first_seen, f.last_seen, f.gone FROM files f JOIN assets a"
+        f" ON a.content_id = f.content_id WHERE {' AND '.join(where)} ORDER BY f.path",
+        args,
+    )
+    return [dict(r) for r in rows]
+
+
+def rows_to_csv(rows: list[dict[str, Any]]) -> str:
+    buf = io.StringIO()
+    if rows:
+        writer = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow(
+                {
+                    k: v if not isinstance(v, list | tuple) else "; ".join(map(str, v))
+                    for k, v in row.items()
+                }
+            )
+    return buf.getvalue()
+
+
+def report_rows(store: Store, config: Config, today: date | None = None) -> list[dict[str, Any]]:
+    """The disclosure report: every AI asset with tool, use, status, approval and paths."""
+    registry = Registry(store, config)
+    out = []
+    for asset in store.conn.execute(
+        "SELECT * FROM assets WHERE origin IN ('ai-generated', 'ai-modified') ORDER BY first_seen"
+    ):
+        cid = asset["content_id"]
+        paths = [f.path for f in store.files_with_content(cid)]
+        if not paths:
+            continue  # superseded bytes (re-tagged) or deleted: the live copies are listed
+        approval, problems = registry.approval(cid, asset["use_category"])
+        out.append(
+            {
+                "content_id": cid,
+                "paths": paths,
+                "media_type": asset["media_type"],
+                "origin": asset["origin"],
+                "tool": asset["tool"],
+                "use": asset["use_category"],
+                "status": "approved" if approval else (asset["status"] or "temporary"),
+                "approval": approval.to_json() if approval else None,
+                "problems": problems,
+                "first_seen": asset["first_seen"],
+            }
+        )
+    return out
+
+
+def verify_log(store: Store) -> tuple[int, ChainBreak | None]:
+    """Verify the event chain; the count of good events and the first broken record."""
+    return store.verify_events()
+
+
+def check(
+    packages: list[str], workspace: Workspace, *, strict: bool = False, store: Store | None = None
+) -> Any:
+    """The delivery gate for export scripts: a CheckReport with `.verdict` and `.assets`."""
+    from .gate import DeliveryGate
+
+    own = store is None
+    store = store or Store(workspace.store_path)
+    try:
+        return DeliveryGate(workspace.config, store).check(packages, strict=strict)
+    finally:
+        if own:
+            store.close()

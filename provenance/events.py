@@ -1,0 +1,89 @@
+"""The append-only, hash-chained event log.
+
+Each event's hash covers its own fields and the hash of the event before it, so editing,
+inserting or deleting any row breaks the chain from that row on. Triggers refuse UPDATE and
+DELETE; `verify_chain` catches what a person does after dropping them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+GENESIS = "0" * 64
+
+EVENT_KINDS = (
+    "seen",
+    "changed",
+    "moved",
+    "copied",
+    "deleted",
+    "tagged",
+    "tag-failed",
+    "approved",
+    "revoked",
+    "checked",
+    "error",
+    "classified",
+)
+
+
+def event_hash(
+    prev_hash: str,
+    seq: int,
+    at: str,
+    kind: str,
+    content_id: str | None,
+    path: str | None,
+    host: str | None,
+    detail: str,
+) -> str:
+    """SHA-256 over the canonical JSON of an event's fields and the previous hash."""
+    body = json.dumps(
+        [prev_hash, seq, at, kind, content_id, path, host, detail],
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+    return hashlib.sha256(body.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class ChainBreak:
+    seq: int
+    reason: str
+
+
+def verify_chain(rows: Iterable[dict[str, Any]]) -> tuple[int, ChainBreak | None]:
+    """Walk events in order; return how many verified and the first broken record, if any."""
+    prev = GENESIS
+    expected_seq = 1
+    count = 0
+    for row in rows:
+        seq = int(row["seq"])
+        if seq != expected_seq:
+            return count, ChainBreak(
+                expected_seq, f"event {expected_seq} is missing (next stored event is {seq})"
+            )
+        if row["prev_hash"] != prev:
+            return count, ChainBreak(seq, "previous-hash link does not match the event before it")
+        want = event_hash(
+            prev,
+            seq,
+            row["at"],
+            row["kind"],
+            row["content_id"],
+            row["path"],
+            row["host"],
+            row["detail"],
+        )
+        if want != row["hash"]:
+            return count, ChainBreak(
+                seq, "contents do not match the recorded hash (edited after it was written)"
+            )
+        prev = row["hash"]
+        expected_seq += 1
+        count += 1
+    return count, None

@@ -1,0 +1,172 @@
+"""The one pipeline shared by scan, watch and check: file → content id → evidence → origin →
+tag → store.
+
+`process_file` touches only the file (it runs in worker processes); `Recorder` turns its
+outcome into store rows and events (it runs in the one process that writes the store).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .classify import AssetReading, read_asset
+from .config import Config
+from .errors import ProvgateError
+from .model import Evidence, Origin, Status
+from .phash import image_phash
+from .walk import FileStat, stat_of
+
+
+@dataclass(frozen=True)
+class TagOutcome:
+    content_id: str | None  # the content id of the bytes after tagging (None: sidecar only)
+    stat: FileStat | None
+    written: str | None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class FileOutcome:
+    """What one file turned out to be; `error` is set when it could not be read."""
+
+    stat: FileStat
+    reading: AssetReading | None = None
+    error: str | None = None
+    phash: str | None = None
+    tag: TagOutcome | None = None
+
+    @property
+    def path(self) -> str:
+        return self.stat.path
+
+
+# One signer per thread and configuration: a c2pa Signer is not shared between threads.
+_signers = threading.local()
+
+
+def _signer_for(config: Config) -> Any:
+    from .signing import signer_from_config
+
+    cache: dict[Any, Any] = _signers.__dict__.setdefault("by_config", {})
+    key = (config.signer, config.trust_anchors)
+    if key not in cache:
+        cache[key] = signer_from_config(config)
+    return cache[key]
+
+
+def has_own_tag(reading: AssetReading) -> bool:
+    return reading.c2pa is not None and reading.c2pa.provgate_tag is not None
+
+
+def should_tag(reading: AssetReading, config: Config) -> bool:
+    """Scan and watch tag AI material (per the workspace's mode) that does not carry our tag."""
+    return (
+        config.tag_mode != "off"
+        and reading.origin.value in config.tag_origins
+        and not has_own_tag(reading)
+    )
+
+
+def process_file(stat: FileStat, config: Config, tag: bool = True) -> FileOutcome:
+    """Read one file, and tag it when it is AI material that is not tagged yet. Never raises
+    for a bad file: the error is part of the outcome, so the caller can record it and go on."""
+    try:
+        reading = read_asset(Path(stat.path), config)
+    except ProvgateError as exc:
+        return FileOutcome(stat=stat, error=exc.reason)
+    phash = image_phash(Path(stat.path), reading.media_type) if reading.origin.is_ai else None
+    outcome = FileOutcome(stat=stat, reading=reading, phash=phash)
+    if tag and should_tag(reading, config):
+        outcome = FileOutcome(
+            stat=stat,
+            reading=reading,
+            phash=phash,
+            tag=write_status_tag(reading, config, Status.TEMPORARY),
+        )
+    return outcome
+
+
+def write_status_tag(
+    reading: AssetReading,
+    config: Config,
+    status: Status,
+    *,
+    use: str | None = None,
+    note: str | None = None,
+    approval_ref: str | None = None,
+    approved_by: str | None = None,
+    approved_content_id: str | None = None,
+    tool: str | None = None,
+    origin: Origin | None = None,
+) -> TagOutcome:
+    """Write our tag onto the file and report the bytes it left behind."""
+    from .tagging import Tag, write_tag
+
+    tag = Tag(
+        origin=origin or reading.origin,
+        status=status,
+        tool=tool or reading.tool,
+        use=use or config.policy.default_use,
+        note=note,
+        approval_ref=approval_ref,
+        approved_by=approved_by,
+        approved_content_id=approved_content_id,
+    )
+    try:
+        result = write_tag(
+            reading.path, tag, config, _signer_for(config), media_type=reading.media_type
+        )
+        new_stat = stat_of(str(reading.path)) if result.content_id else None
+    except ProvgateError as exc:
+        return TagOutcome(content_id=None, stat=None, written=None, error=exc.reason)
+    except OSError as exc:
+        return TagOutcome(
+            content_id=None,
+            stat=None,
+            written=None,
+            error=f"tagged, but the file vanished afterwards: {exc.strerror}",
+        )
+    written = str(result.written) if result.written else None
+    return TagOutcome(content_id=result.content_id, stat=new_stat, written=written)
+
+
+@dataclass
+class ScanSummary:
+    files: int = 0
+    unchanged: int = 0
+    new: int = 0
+    changed: int = 0
+    moved: int = 0
+    copied: int = 0
+    deleted: int = 0
+    ai: int = 0
+    tagged: int = 0
+    errors: int = 0
+    error_lines: list[str] = field(default_factory=list)
+
+    def line(self) -> str:
+        return (
+            f"{self.files} files: {self.new} new, {self.changed} changed, {self.moved} moved,"
+            f" {self.copied} copied, {self.deleted} deleted, {self.unchanged} unchanged;"
+            f" {self.ai} AI found, {self.tagged} tagged, {self.errors} errors"
+        )
+
+
+def worker_count() -> int:
+    return max(
+        1,
+        len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1),
+    )
+
+
+def user_evidence(rows: list[dict[str, Any]]) -> list[Evidence]:
+    """Evidence a person recorded by hand (`provgate tag`), carried into every new reading."""
+    return [
+        Evidence(source=r["source"], detail=r["detail"], marker=r["marker"])
+        for r in rows
+        if r["source"] == "user"
+    ]

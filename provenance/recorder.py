@@ -1,0 +1,236 @@
+"""Turning a processed file into store rows and events: seen, changed, moved, copied, tagged."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from .approvals import effective_approval
+from .classify import AssetReading
+from .config import Config
+from .model import Evidence, Status
+from .pipeline import FileOutcome, user_evidence
+from .store import Store, now_iso
+
+
+@dataclass(frozen=True)
+class Change:
+    kind: str  # seen | changed | moved | copied | touched | error
+    path: str
+    content_id: str | None = None
+    origin: str | None = None
+    previous: str | None = None  # moved/copied: the other path; changed: the old content id
+    tagged_content_id: str | None = None
+    tag_error: str | None = None
+    error: str | None = None
+    reading: AssetReading | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = self.reading.to_json() if self.reading else {"path": self.path}
+        out.update({"path": self.path, "change": self.kind})
+        if self.previous:
+            out["previous"] = self.previous
+        if self.tagged_content_id:
+            out["tagged_content_id"] = self.tagged_content_id
+        if self.tag_error:
+            out["tag_error"] = self.tag_error
+        if self.error:
+            out["error"] = self.error
+        return out
+
+
+def asset_status(store: Store, content_id: str, config: Config, use: str | None) -> str:
+    approval, problems = effective_approval(store, content_id, config.policy, use)
+    if approval is not None:
+        return Status.APPROVED.value
+    if any("revoked" in p for p in problems):
+        return Status.REVOKED.value
+    return Status.TEMPORARY.value
+
+
+def save_asset(
+    store: Store,
+    reading: AssetReading,
+    config: Config,
+    *,
+    phash: str | None,
+    tagged: bool = False,
+    extra: list[Evidence] | None = None,
+) -> AssetReading:
+    """Upsert the asset row and its evidence; the user's recorded evidence is kept and weighed."""
+    cid = reading.content_id
+    kept = user_evidence(store.evidence(cid))
+    if kept or extra:
+        reading = reading.with_evidence([*kept, *(extra or [])], config.policy)
+    existing = store.asset(cid) or {}
+    use = existing.get("use_category") or (
+        config.policy.default_use if reading.origin.is_ai else None
+    )
+    status = asset_status(store, cid, config, use) if reading.origin.is_ai else None
+    now = now_iso()
+    with store.transaction() as conn:
+        conn.execute(
+            "INSERT INTO assets (content_id, media_type, size, origin, tool, use_category, status,"
+            " phash, tagged, first_seen, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)"
+            " ON CONFLICT(content_id) DO UPDATE SET media_type=excluded.media_type,"
+            " origin=excluded.origin, tool=COALESCE(excluded.tool, assets.tool),"
+            " use_category=excluded.use_category, status=excluded.status,"
+            " phash=COALESCE(excluded.phash, assets.phash),"
+            " tagged=MAX(assets.tagged, excluded.tagged), updated_at=excluded.updated_at",
+            (
+                cid,
+                reading.media_type,
+                reading.size,
+                reading.origin.value,
+                reading.tool,
+                use,
+                status,
+                phash,
+                int(tagged or bool(reading.c2pa and reading.c2pa.provgate_tag)),
+                now,
+                now,
+            ),
+        )
+        conn.execute("DELETE FROM evidence WHERE content_id = ?", (cid,))
+        conn.executemany(
+            "INSERT INTO evidence (content_id, source, marker, signal, detail, validation)"
+            " VALUES (?,?,?,?,?,?)",
+            [
+                (
+                    cid,
+                    e.source,
+                    e.marker,
+                    e.signal.value,
+                    e.detail,
+                    e.validation.value if e.validation else None,
+                )
+                for e in reading.evidence
+            ],
+        )
+    return reading
+
+
+def _place(store: Store, path: str, content_id: str) -> tuple[str, str | None]:
+    """How this content arrived at this path: changed in place, moved, copied, or new."""
+    prior = store.file(path)
+    if prior is not None and not prior.gone:
+        if prior.content_id == content_id:
+            return "touched", None
+        return "changed", prior.content_id
+    others = [f for f in store.files_with_content(content_id) if f.path != path]
+    for other in others:
+        if not os.path.lexists(other.path):
+            store.mark_gone(other.path)
+            return "moved", other.path
+    if others:
+        return "copied", others[0].path
+    return "seen", None
+
+
+def record(store: Store, outcome: FileOutcome, config: Config) -> Change:
+    """Record one processed file: rows and events in one transaction."""
+    st = outcome.stat
+    if outcome.reading is None:
+        with store.transaction():
+            store.set_unreadable(st.path, st.size, st.mtime_ns, st.inode, outcome.error or "?")
+            store.append_event("error", path=st.path, detail={"reason": outcome.error})
+        return Change(kind="error", path=st.path, error=outcome.error)
+    with store.transaction():
+        store.set_unreadable(st.path, st.size, st.mtime_ns, st.inode, None)
+        reading = save_asset(store, outcome.reading, config, phash=outcome.phash)
+        cid = reading.content_id
+        kind, previous = _place(store, st.path, cid)
+        store.upsert_file(st.path, cid, st.size, st.mtime_ns, st.inode)
+        if kind != "touched":
+            detail: dict[str, Any] = {
+                "origin": reading.origin.value,
+                "size": st.size,
+                "media_type": reading.media_type,
+            }
+            if previous:
+                detail["from" if kind in ("moved", "copied") else "previous_content_id"] = previous
+            if reading.tool:
+                detail["tool"] = reading.tool
+            store.append_event(kind, content_id=cid, path=st.path, detail=detail)
+        change = Change(
+            kind=kind,
+            path=st.path,
+            content_id=cid,
+            origin=reading.origin.value,
+            previous=previous,
+            reading=reading,
+        )
+        tag = outcome.tag
+        if tag is None:
+            return change
+        if tag.error:
+            store.append_event(
+                "tag-failed", content_id=cid, path=st.path, detail={"reason": tag.error}
+            )
+            return Change(**{**change.__dict__, "tag_error": tag.error})
+        if tag.content_id is None:  # sidecar written: the asset's bytes are unchanged
+            store.conn.execute("UPDATE assets SET tagged = 1 WHERE content_id = ?", (cid,))
+            store.append_event(
+                "tagged",
+                content_id=cid,
+                path=st.path,
+                detail={"sidecar": tag.written, "status": "temporary"},
+            )
+            return change
+        record_rewrite(
+            store,
+            reading,
+            tag.content_id,
+            config,
+            phash=outcome.phash,
+            reason="tagged",
+            path=st.path,
+            stat=tag.stat,
+            detail={"status": "temporary"},
+        )
+        return Change(**{**change.__dict__, "tagged_content_id": tag.content_id})
+
+
+def record_rewrite(
+    store: Store,
+    reading: AssetReading,
+    new_id: str,
+    config: Config,
+    *,
+    phash: str | None,
+    reason: str,
+    path: str,
+    stat: Any,
+    detail: dict[str, Any],
+) -> None:
+    """provgate rewrote this file's tag: the new bytes are the same asset, linked to the old."""
+    from dataclasses import replace
+
+    with store.transaction() as conn:
+        new_reading = replace(reading, content_id=new_id, size=stat.size if stat else reading.size)
+        save_asset(
+            store,
+            new_reading,
+            config,
+            phash=phash,
+            tagged=True,
+            extra=user_evidence(store.evidence(reading.content_id)),
+        )
+        existing = store.asset(reading.content_id) or {}
+        conn.execute(
+            "UPDATE assets SET use_category = COALESCE(?, use_category) WHERE content_id = ?",
+            (existing.get("use_category"), new_id),
+        )
+        conn.execute(
+            "INSERT OR IGNORE INTO links (from_id, to_id, reason) VALUES (?,?,?)",
+            (reading.content_id, new_id, reason),
+        )
+        if stat is not None:
+            store.upsert_file(path, new_id, stat.size, stat.mtime_ns, stat.inode)
+        store.append_event(
+            "tagged",
+            content_id=new_id,
+            path=path,
+            detail={"from_content_id": reading.content_id, **detail},
+        )

@@ -1,0 +1,131 @@
+"""`scan`: walk the trees, skip what has not changed, process the rest on all cores, record."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import time
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+from .config import Config
+from .errors import PackageError
+from .pipeline import FileOutcome, ScanSummary, process_file, worker_count
+from .recorder import Change, record
+from .store import Store
+from .walk import FileStat, walk_files
+
+# Below this many files to read, worker processes cost more to start than they save.
+_POOL_THRESHOLD = 48
+_CHUNK = 16
+_COMMIT_SECONDS = 0.5
+
+ProgressFn = Callable[[int], None]
+
+
+def _process_many(stats: list[FileStat], config: Config, tag: bool) -> Iterator[FileOutcome]:
+    if len(stats) < _POOL_THRESHOLD or worker_count() == 1:
+        for st in stats:
+            yield process_file(st, config, tag)
+        return
+    # spawn, not fork: the watcher calls this from a process that runs threads.
+    ctx = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=worker_count(), mp_context=ctx) as pool:
+        yield from pool.map(
+            process_file, stats, [config] * len(stats), [tag] * len(stats), chunksize=_CHUNK
+        )
+
+
+def scan_paths(
+    paths: Iterable[Path],
+    config: Config,
+    store: Store,
+    *,
+    tag: bool = True,
+    on_change: Callable[[Change], None] | None = None,
+    progress: ProgressFn | None = None,
+) -> ScanSummary:
+    """Index, classify and tag every file under `paths`; re-scans skip unchanged files."""
+    summary = ScanSummary()
+    roots = [Path(os.path.abspath(p)) for p in paths]
+    for root in roots:
+        if not root.exists():
+            raise PackageError("no such file or folder", root)
+    todo: list[FileStat] = []
+    seen: set[str] = set()
+
+    def walk_error(path: str, reason: str) -> None:
+        summary.errors += 1
+        summary.error_lines.append(f"{path}: {reason}")
+        store.append_event("error", path=path, detail={"reason": reason})
+
+    for root in roots:
+        known = store.files_under(str(root))
+        bad = store.unreadable_under(str(root))
+        for st in walk_files(root, config.ignore_globs, on_error=walk_error):
+            if st.path in seen:
+                continue
+            seen.add(st.path)
+            summary.files += 1
+            prior = known.get(st.path)
+            if prior and (prior.size, prior.mtime_ns, prior.inode) == (
+                st.size,
+                st.mtime_ns,
+                st.inode,
+            ):
+                summary.unchanged += 1
+                if progress:
+                    progress(1)
+                continue
+            if bad.get(st.path) == (st.size, st.mtime_ns, st.inode):
+                summary.unchanged += 1  # still the same unreadable file: reported when it was new
+                continue
+            todo.append(st)
+    batch, since = 0, time.monotonic()
+    store.begin()
+    try:
+        for outcome in _process_many(todo, config, tag):
+            change = record(store, outcome, config)
+            _count(summary, change)
+            if on_change:
+                on_change(change)
+            if progress:
+                progress(1)
+            batch += 1
+            # Commit in batches: fewer fsyncs, yet the write lock is never held for long.
+            if batch >= 500 or time.monotonic() - since > _COMMIT_SECONDS:
+                store.commit()
+                store.begin()
+                batch, since = 0, time.monotonic()
+        for root in roots:
+            for path, row in store.files_under(str(root)).items():
+                if path not in seen and not os.path.lexists(path):
+                    store.mark_gone(path)
+                    store.append_event("deleted", content_id=row.content_id, path=path)
+                    summary.deleted += 1
+        store.commit()
+    except BaseException:
+        store.commit()  # keep what was recorded: every row is complete
+        raise
+    return summary
+
+
+def _count(summary: ScanSummary, change: Change) -> None:
+    if change.kind == "error":
+        summary.errors += 1
+        summary.error_lines.append(f"{change.path}: {change.error}")
+        return
+    if change.kind in ("seen", "changed", "moved", "copied"):
+        setattr(
+            summary,
+            {"seen": "new"}.get(change.kind, change.kind),
+            getattr(summary, {"seen": "new"}.get(change.kind, change.kind)) + 1,
+        )
+    if change.origin in ("ai-generated", "ai-modified"):
+        summary.ai += 1
+    if change.tagged_content_id:
+        summary.tagged += 1
+    if change.tag_error:
+        summary.errors += 1
+        summary.error_lines.append(f"{change.path}: tag not written: {change.tag_error}")
