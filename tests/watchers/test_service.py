@@ -1,0 +1,229 @@
+"""The watcher with real watchdog observers on real folders. No sleeps as synchronisation:
+each test polls for the state it expects, with a deadline."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from provenance.store import Store
+from tests.conftest import fixture_file
+from watchers.service import WatchOptions, WatchService
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def wait_for(what: Callable[[], object], timeout: float = 20.0, message: str = "") -> object:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = what()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {message or what}")
+
+
+def events(store_path: Path, kind: str | None = None) -> list[tuple]:
+    with Store(store_path) as store:
+        sql = "SELECT kind, path, content_id FROM events"
+        rows = store.conn.execute(sql + (" WHERE kind = ?" if kind else "") + " ORDER BY seq",
+                                  (kind,) if kind else ())
+        return [tuple(r) for r in rows]
+
+
+@pytest.fixture
+def watched(tmp_path: Path, workspace) -> Iterator[tuple[Path, Path, WatchService]]:
+    root = tmp_path / "show"
+    root.mkdir()
+    yield from _run(root, workspace, WatchOptions(settle=0.4))
+
+
+def _run(root: Path, workspace, options: WatchOptions):
+    store = Store(workspace.store_path)
+    service = WatchService([root], workspace.config, store, options)
+    thread = threading.Thread(target=service.run, daemon=True)
+    thread.start()
+    assert service.ready.wait(30)
+    try:
+        yield root, workspace.store_path, service
+    finally:
+        service.stop()
+        thread.join(30)
+        assert not thread.is_alive()
+        store.close()
+
+
+def test_a_file_written_slowly_is_recorded_once_with_its_final_content(watched) -> None:
+    root, db, _ = watched
+    target = root / "plate.exr"
+    with target.open("wb") as fh:
+        for _ in range(6):  # a slow copy: 6 chunks over ~1.2 s, longer than the settle time
+            fh.write(os.urandom(64 * 1024))
+            fh.flush()
+            time.sleep(0.2)
+    import hashlib
+
+    final = hashlib.sha256(target.read_bytes()).hexdigest()
+    wait_for(lambda: events(db, "seen"), message="the plate to be recorded")
+    time.sleep(1.0)  # give a second record, if one were coming, the chance to appear
+    seen = [e for e in events(db) if e[1] == str(target)]
+    assert seen == [("seen", str(target), final)]
+
+
+def test_an_ai_file_is_tagged_once_and_not_rewritten_again(watched) -> None:
+    root, db, _ = watched
+    art = root / "concept.png"
+    art.write_bytes(fixture_file("generators/comfyui.png").read_bytes())
+    wait_for(lambda: events(db, "tagged"), message="the tag")
+    first = art.read_bytes()
+    time.sleep(1.5)  # our own write lands as events too; they must not loop
+    assert len(events(db, "tagged")) == 1
+    assert art.read_bytes() == first
+    assert not [p for p in root.iterdir() if "provgate-tmp" in p.name]
+
+
+def test_a_rename_is_recorded_as_a_move(watched) -> None:
+    root, db, _ = watched
+    plate = root / "a.jpg"
+    plate.write_bytes(fixture_file("c2pa/no_manifest.jpg").read_bytes())
+    wait_for(lambda: events(db, "seen"), message="the plate")
+    (root / "sub").mkdir()
+    plate.rename(root / "sub" / "b.jpg")
+    moved = wait_for(lambda: events(db, "moved"), message="the move")
+    assert moved[0][1] == str(root / "sub" / "b.jpg")
+    assert len(events(db, "seen")) == 1
+
+
+def test_a_deleted_file_is_recorded(watched) -> None:
+    root, db, _ = watched
+    plate = root / "a.jpg"
+    plate.write_bytes(fixture_file("c2pa/no_manifest.jpg").read_bytes())
+    wait_for(lambda: events(db, "seen"), message="the plate")
+    plate.unlink()
+    wait_for(lambda: events(db, "deleted"), message="the deletion")
+
+
+def test_temporary_files_are_ignored(watched) -> None:
+    root, db, _ = watched
+    (root / "download.crdownload").write_bytes(b"partial")
+    (root / ".DS_Store").write_bytes(b"x")
+    real = root / "real.jpg"
+    real.write_bytes(fixture_file("c2pa/no_manifest.jpg").read_bytes())
+    wait_for(lambda: events(db, "seen"), message="the real file")
+    assert [e[1] for e in events(db, "seen")] == [str(real)]
+
+
+def test_files_added_while_down_are_caught_at_start(tmp_path, workspace) -> None:
+    root = tmp_path / "show"
+    root.mkdir()
+    (root / "early.jpg").write_bytes(fixture_file("c2pa/no_manifest.jpg").read_bytes())
+    for _, db, _ in _run(root, workspace, WatchOptions(settle=0.3)):
+        wait_for(lambda: events(db, "seen"), message="reconciliation")
+    (root / "while_down.png").write_bytes(fixture_file("generators/a1111.png").read_bytes())
+    for _, db, _ in _run(root, workspace, WatchOptions(settle=0.3)):
+        wait_for(lambda: len(events(db, "seen")) == 2, message="catch-up at start")
+        assert events(db, "tagged")
+
+
+def test_the_polling_observer_sees_a_change(tmp_path, workspace) -> None:
+    root = tmp_path / "nfs_like"
+    root.mkdir()
+    for _, db, service in _run(root, workspace, WatchOptions(settle=0.3, poll=0.2)):
+        from watchdog.observers.polling import PollingObserver
+
+        assert isinstance(service.observers[0], PollingObserver)
+        (root / "x.jpg").write_bytes(fixture_file("c2pa/no_manifest.jpg").read_bytes())
+        wait_for(lambda: events(db, "seen"), message="the polled change")
+
+
+def _start_cli(workspace, root: Path) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "cli", "--workspace", str(workspace.root), "watch", str(root),
+         "--settle", "0.3"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=ROOT)
+
+
+def test_sigterm_finishes_and_exits_zero(tmp_path, workspace) -> None:
+    root = tmp_path / "show"
+    root.mkdir()
+    proc = _start_cli(workspace, root)
+    try:
+        wait_for(lambda: events(workspace.store_path) is not None and
+                 workspace.store_path.exists(), message="start")
+        (root / "a.png").write_bytes(fixture_file("generators/a1111.png").read_bytes())
+        wait_for(lambda: events(workspace.store_path, "tagged"), message="the tag")
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    assert "stopped" in err
+
+
+def _decodes(path: Path) -> bool:
+    try:
+        with Image.open(path) as img:
+            img.load()
+        return True
+    except Exception:  # noqa: BLE001
+        return False
+
+
+@pytest.mark.slow
+def test_kill_9_during_tagging_damages_nothing_and_a_restart_catches_up(tmp_path,
+                                                                        workspace) -> None:
+    root = tmp_path / "show"
+    root.mkdir()
+    rng = random.Random(7)
+    for i in range(8):
+        img = Image.effect_noise((1200, 900), 64).convert("RGB")
+        img.save(root / f"gen_{i}.png", pnginfo=_a1111_info())
+    originals = {p.name: p.read_bytes() for p in root.iterdir()}
+    for _ in range(4):
+        proc = _start_cli(workspace, root)
+        time.sleep(rng.uniform(0.5, 2.5))
+        proc.kill()
+        proc.communicate(timeout=30)
+        for p in root.iterdir():
+            if "provgate-tmp" in p.name:
+                continue
+            assert _decodes(p), p
+    proc = _start_cli(workspace, root)
+    try:
+        def caught_up() -> bool:
+            with Store(workspace.store_path) as store:
+                rows = store.conn.execute(
+                    "SELECT COUNT(*) FROM assets a JOIN files f ON f.content_id = a.content_id"
+                    " WHERE f.gone = 0 AND a.tagged = 1").fetchone()[0]
+            return rows == len(originals)
+
+        wait_for(caught_up, timeout=120, message="every asset tagged after restart")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=60)
+    assert not [p for p in root.iterdir() if "provgate-tmp" in p.name]
+    for p in root.iterdir():
+        assert _decodes(p)
+        assert p.read_bytes() != originals[p.name]  # tagged: a manifest was added
+    verify = subprocess.run([sys.executable, "-m", "cli", "--workspace", str(workspace.root),
+                             "log", "verify"], capture_output=True, text=True, cwd=ROOT)
+    assert verify.returncode == 0, verify.stdout
+
+
+def _a1111_info():
+    from PIL import PngImagePlugin
+
+    info = PngImagePlugin.PngInfo()
+    info.add_text("parameters", "castle\nSteps: 20, Sampler: Euler a, Seed: 1, Model: sd15")
+    return info

@@ -1,0 +1,1 @@
+"""The watch service: watchdog observers → our own events → settle → the shared pipeline."""

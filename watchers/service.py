@@ -1,0 +1,283 @@
+"""The watch service: reconcile, observe, settle, process through the shared pipeline, record.
+
+Threads: watchdog's observer threads only translate events and put them on a bounded queue
+(a full queue blocks them: back-pressure, never a dropped event); worker threads read and tag
+files; the service's own thread owns the store and is the only one that writes it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from watchdog.events import FileSystemEvent, FileSystemEventHandler
+from watchdog.observers import Observer
+from watchdog.observers.api import BaseObserver
+from watchdog.observers.polling import PollingObserver
+
+from provenance.config import Config
+from provenance.errors import ProvgateError
+from provenance.mounts import is_network_path
+from provenance.pipeline import FileOutcome, process_file, worker_count
+from provenance.recorder import Change, record
+from provenance.scan import scan_paths
+from provenance.store import Store
+from provenance.walk import FileStat, stat_of
+
+from .events import FileEvent, Kind, translate
+from .settle import Settler
+
+log = logging.getLogger("provgate.watch")
+
+QUEUE_SIZE = 10_000
+TICK = 0.1
+DEFAULT_POLL = 10.0
+
+
+class _Enqueue(FileSystemEventHandler):
+    """The only code that runs on watchdog's threads: translate and enqueue."""
+
+    def __init__(self, events: queue.Queue[FileEvent], ignore: tuple[str, ...]) -> None:
+        self.events = events
+        self.ignore = ignore
+
+    def dispatch(self, event: FileSystemEvent) -> None:
+        for ours in translate(event, self.ignore):
+            self.events.put(ours)  # blocks when full: back-pressure on the observer
+
+
+class _OverflowWatch(logging.Handler):
+    """watchdog only logs an inotify queue overflow; we turn it into a rescan request."""
+
+    def __init__(self, events: queue.Queue[FileEvent], roots: list[str]) -> None:
+        super().__init__(logging.WARNING)
+        self.events, self.roots = events, roots
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if "overflow" in record.getMessage().lower():
+            for root in self.roots:
+                self.events.put(FileEvent(Kind.RESCAN, root))
+
+
+@dataclass
+class WatchOptions:
+    settle: float = 2.0
+    poll: float | None = None  # seconds; forces the polling observer everywhere
+    reconcile_every: float = 3600.0
+    workers: int = 0
+
+
+class WatchService:
+    def __init__(
+        self,
+        roots: list[Path],
+        config: Config,
+        store: Store,
+        options: WatchOptions | None = None,
+        on_change: Callable[[Change], None] | None = None,
+    ) -> None:
+        self.roots = [os.path.abspath(r) for r in roots]
+        self.config = config
+        self.store = store
+        self.options = options or WatchOptions(settle=config.settle_seconds)
+        self.on_change = on_change or (lambda change: None)
+        self.events: queue.Queue[FileEvent] = queue.Queue(maxsize=QUEUE_SIZE)
+        self.settler = Settler(self.options.settle)
+        self.stop_requested = threading.Event()
+        self.observers: list[BaseObserver] = []
+        self._pool = ThreadPoolExecutor(
+            max_workers=self.options.workers or worker_count(), thread_name_prefix="provgate-worker"
+        )
+        self._in_flight: dict[str, Future[FileOutcome]] = {}
+        self._overflow = _OverflowWatch(self.events, self.roots)
+        self.ready = threading.Event()
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    def observer_for(self, root: str) -> BaseObserver:
+        """Native events on local disks; polling where other hosts write (NFS, SMB, sshfs)."""
+        if self.options.poll is not None:
+            return PollingObserver(timeout=self.options.poll)
+        if is_network_path(Path(root)):
+            log.info("%s is on a network filesystem: polling every %ss", root, DEFAULT_POLL)
+            return PollingObserver(timeout=DEFAULT_POLL)
+        return Observer()
+
+    def start(self) -> None:
+        for root in self.roots:
+            if not os.path.isdir(root):
+                raise ProvgateError("not a folder to watch", root)
+        logging.getLogger("watchdog").addHandler(self._overflow)
+        handler = _Enqueue(self.events, self.config.ignore_globs)
+        # Observe first, then reconcile: nothing that lands during reconciliation is missed.
+        for root in self.roots:
+            observer = self.observer_for(root)
+            observer.schedule(handler, root, recursive=True)
+            observer.start()
+            self.observers.append(observer)
+        self.reconcile()
+        self.ready.set()
+
+    def reconcile(self) -> None:
+        """Catch up with what changed while nobody watched (the same code as `scan`)."""
+        summary = scan_paths(
+            [Path(r) for r in self.roots if os.path.isdir(r)],
+            self.config,
+            self.store,
+            on_change=self._changed,
+        )
+        log.info("reconciled %s", summary.line())
+
+    def run(self) -> None:
+        """Serve until stop() is called; in-flight work is finished before returning."""
+        self.start()
+        next_reconcile = time.monotonic() + self.options.reconcile_every
+        try:
+            while not self.stop_requested.is_set():
+                self._drain(timeout=TICK)
+                self._dispatch_settled()
+                self._collect(block=False)
+                if time.monotonic() >= next_reconcile:
+                    self.reconcile()
+                    next_reconcile = time.monotonic() + self.options.reconcile_every
+        finally:
+            self.shutdown()
+
+    def stop(self) -> None:
+        self.stop_requested.set()
+
+    def shutdown(self) -> None:
+        for observer in self.observers:
+            observer.stop()
+        for observer in self.observers:
+            observer.join(timeout=10)
+        self._collect(block=True)
+        self._pool.shutdown(wait=True)
+        logging.getLogger("watchdog").removeHandler(self._overflow)
+
+    # -- the loop -------------------------------------------------------------------------
+
+    def _drain(self, timeout: float) -> None:
+        try:
+            event = self.events.get(timeout=timeout)
+        except queue.Empty:
+            return
+        handled = 0
+        while True:
+            self._handle(event)
+            handled += 1
+            if handled >= 5000:
+                return
+            try:
+                event = self.events.get_nowait()
+            except queue.Empty:
+                return
+
+    def _handle(self, event: FileEvent) -> None:
+        try:
+            if event.kind is Kind.CHANGED:
+                self.settler.touch(event.path)
+            elif event.kind is Kind.MOVED and event.dest:
+                self._moved(event.path, event.dest)
+            elif event.kind is Kind.DELETED:
+                self.settler.forget(event.path)
+                self._deleted(event.path)
+            elif event.kind is Kind.DIR_MOVED and event.dest:
+                for path in list(self.store.files_under(event.path)):
+                    self._moved(path, event.dest + path[len(event.path) :])
+            elif event.kind is Kind.DIR_DELETED:
+                for path in list(self.store.files_under(event.path)):
+                    self._deleted(path)
+            elif event.kind is Kind.RESCAN:
+                log.warning("events may have been lost below %s: rescanning", event.path)
+                self.reconcile()
+        except (ProvgateError, OSError) as exc:
+            log.error("%s: %s", event.path, exc)
+
+    def _moved(self, src: str, dest: str) -> None:
+        """A rename is a move of the recorded asset, when the bytes are the ones we know."""
+        self.settler.forget(src)
+        row = self.store.file(src)
+        try:
+            st = stat_of(dest)
+        except OSError:
+            return
+        if row is None or row.gone or (row.size, row.mtime_ns) != (st.size, st.mtime_ns):
+            self.settler.touch(dest)  # unknown or changed: read it like any new file
+            return
+        with self.store.transaction():
+            self.store.mark_gone(src)
+            self.store.upsert_file(dest, row.content_id, st.size, st.mtime_ns, st.inode)
+            self.store.append_event(
+                "moved", content_id=row.content_id, path=dest, detail={"from": src}
+            )
+        self._changed(Change(kind="moved", path=dest, content_id=row.content_id, previous=src))
+
+    def _deleted(self, path: str) -> None:
+        row = self.store.file(path)
+        if row is None or row.gone or os.path.lexists(path):
+            return
+        with self.store.transaction():
+            self.store.mark_gone(path)
+            self.store.append_event("deleted", content_id=row.content_id, path=path)
+        self._changed(Change(kind="deleted", path=path, content_id=row.content_id))
+
+    def _dispatch_settled(self) -> None:
+        room = 2 * (self.options.workers or worker_count()) - len(self._in_flight)
+        if room <= 0:
+            return
+        for path in self.settler.due(limit=room):
+            if path in self._in_flight:
+                self.settler.touch(path)  # still being processed: look again later
+                continue
+            try:
+                st = stat_of(path)
+            except OSError:
+                continue
+            row = self.store.file(path)
+            if (
+                row
+                and not row.gone
+                and (row.size, row.mtime_ns, row.inode) == (st.size, st.mtime_ns, st.inode)
+            ):
+                continue  # what we recorded (our own tag write lands here too)
+            self._in_flight[path] = self._pool.submit(self._process, st)
+
+    def _process(self, st: FileStat) -> FileOutcome:
+        return process_file(st, self.config)
+
+    def _collect(self, block: bool) -> None:
+        for path, future in list(self._in_flight.items()):
+            if not block and not future.done():
+                continue
+            del self._in_flight[path]
+            try:
+                outcome = future.result()
+                change = record(self.store, outcome, self.config)
+            except Exception as exc:  # noqa: BLE001 - one bad file must never stop the watcher
+                log.error("%s: %s", path, exc)
+                continue
+            self._changed(change)
+
+    def _changed(self, change: Change) -> None:
+        if change.kind == "touched":
+            return
+        self.on_change(change)
+
+
+def describe(change: Change) -> dict[str, Any]:
+    """One log record per recorded change."""
+    out: dict[str, Any] = {"change": change.kind, "path": change.path}
+    for key in ("content_id", "origin", "previous", "tagged_content_id", "tag_error", "error"):
+        value = getattr(change, key)
+        if value:
+            out[key] = value
+    return out
