@@ -1,0 +1,1 @@
+"""The provgate command line: thin click commands over the `provenance` library."""

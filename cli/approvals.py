@@ -1,0 +1,93 @@
+"""`approve` and `revoke`: written approvals bound to content ids."""
+
+from __future__ import annotations
+
+import click
+
+from provenance import api
+from provenance.model import USE_CATEGORIES
+
+from .main import cli, get_app, json_option, workspace_option
+from .render import echo_json
+
+
+@cli.command()
+@click.argument("assets", nargs=-1, required=True)
+@click.option("--ref", "reference", required=True, help="The studio's approval reference.")
+@click.option("--by", "approver", required=True, help="Who approved it in writing.")
+@click.option(
+    "--use",
+    type=click.Choice(USE_CATEGORIES),
+    help="Approved use (default: the asset's tagged use category).",
+)
+@click.option("--consent", multiple=True, help="Consent reference (talent, voice...).")
+@click.option("--expires", help="Expiry date, YYYY-MM-DD.")
+@click.option("--note", help="Free text.")
+@workspace_option
+@json_option
+@click.pass_context
+def approve(
+    ctx: click.Context,
+    assets: tuple[str, ...],
+    reference: str,
+    approver: str,
+    use: str | None,
+    consent: tuple[str, ...],
+    expires: str | None,
+    note: str | None,
+    as_json: bool,
+) -> None:
+    """Record a written approval for ASSET (a path or a content-id prefix)."""
+    app = get_app(ctx)
+    results = api.approve(
+        list(assets),
+        app.workspace.config,
+        app.store,
+        reference=reference,
+        by=approver,
+        use=use,
+        consent=consent,
+        expires=expires,
+        note=note,
+    )
+    if as_json:
+        echo_json(results)
+        return
+    for r in results:
+        click.echo(
+            f"approved {r['content_id'][:16]} ({reference}, {r['approval']['use']})"
+            + (f"; tag rewritten in {len(r['rewritten'])} file(s)" if r["rewritten"] else "")
+        )
+
+
+@cli.command()
+@click.argument("assets", nargs=-1, required=True)
+@click.option("--ref", "reference", required=True, help="The approval reference to revoke.")
+@click.option("--by", "revoker", required=True)
+@click.option("--reason", required=True)
+@workspace_option
+@json_option
+@click.pass_context
+def revoke(
+    ctx: click.Context,
+    assets: tuple[str, ...],
+    reference: str,
+    revoker: str,
+    reason: str,
+    as_json: bool,
+) -> None:
+    """Revoke the approval named by --ref."""
+    app = get_app(ctx)
+    results = api.revoke(
+        list(assets),
+        app.workspace.config,
+        app.store,
+        reference=reference,
+        by=revoker,
+        reason=reason,
+    )
+    if as_json:
+        echo_json(results)
+        return
+    for r in results:
+        click.echo(f"revoked {reference} on {r['content_id'][:16]}")

@@ -1,0 +1,211 @@
+"""`inspect`, `scan`, `tag`, `history`, `ls`: looking at assets and recording them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from provenance import api
+from provenance.model import USE_CATEGORIES
+
+from .main import cli, get_app, json_option, workspace_option
+from .render import echo_json, progress_bar, table
+
+ORIGINS = ("ai-generated", "ai-modified", "non-ai", "unknown")
+
+
+def _evidence_lines(evidence: list[dict[str, Any]]) -> list[str]:
+    lines = []
+    for ev in evidence:
+        flag = {"ai-generated": "AI", "ai-modified": "AI", "non-ai": "ok", "weak": "? "}.get(
+            ev["signal"], "  "
+        )
+        valid = f" [{ev['validation']}]" if ev.get("validation") else ""
+        lines.append(f"  {flag:2} {ev['source']:<13} {ev['detail']}{valid}")
+    return lines
+
+
+@cli.command()
+@click.argument("file", type=click.Path(path_type=Path))
+@workspace_option
+@json_option
+@click.pass_context
+def inspect(ctx: click.Context, file: Path, as_json: bool) -> None:
+    """Everything known about one file: content id, origin, evidence, C2PA, status."""
+    app = get_app(ctx)
+    info = api.inspect_file(file, app.workspace.config, app.store)
+    if as_json:
+        echo_json(info)
+        return
+    click.echo(f"{info['path']}")
+    click.echo(f"  content id  {info['content_id']}")
+    click.echo(f"  media type  {info['media_type']}   {info['size']} bytes")
+    click.echo(
+        f"  origin      {info['origin']}" + (f"  (tool: {info['tool']})" if info["tool"] else "")
+    )
+    if info["status"]:
+        click.echo(
+            f"  status      {info['status']}" + (f", use {info['use']}" if info["use"] else "")
+        )
+    if info["c2pa"]:
+        c = info["c2pa"]
+        fails = f" ({', '.join(c['failures'])})" if c["failures"] else ""
+        click.echo(
+            f"  C2PA        {len(c['manifests'])} manifest(s), {c['validation']}{fails},"
+            f" signed by {c['signer'] or 'unknown'}"
+        )
+    click.echo("  evidence" + ("" if info["evidence"] else "    none"))
+    for line in _evidence_lines(info["evidence"]):
+        click.echo(line)
+    for a in info["approvals"]:
+        state = f"revoked {a['revoked_at'][:10]}" if a["revoked_at"] else "active"
+        click.echo(f"  approval    {a['reference']} by {a['approver']} for {a['use']} ({state})")
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--no-tag", is_flag=True, help="Record only; do not write tags this time.")
+@workspace_option
+@json_option
+@click.pass_context
+def scan(ctx: click.Context, paths: tuple[Path, ...], no_tag: bool, as_json: bool) -> None:
+    """Index, classify and tag every file under PATHS. Unchanged files are skipped."""
+    app = get_app(ctx)
+
+    def show(change: Any) -> None:
+        if as_json and change.kind != "touched":
+            echo_json(change.to_json(), indent=None)
+
+    with progress_bar("scanning") as advance:
+        summary = api.scan(
+            list(paths),
+            app.workspace.config,
+            app.store,
+            tag=not no_tag,
+            on_change=show,
+            progress=advance,
+        )
+    for line in summary.error_lines[:20]:
+        click.echo(f"provgate: {line}", err=True)
+    if len(summary.error_lines) > 20:
+        click.echo(f"provgate: ... and {len(summary.error_lines) - 20} more errors", err=True)
+    if not as_json:
+        click.echo(summary.line())
+
+
+@cli.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "--origin", required=True, type=click.Choice(["ai-generated", "ai-modified", "non-ai"])
+)
+@click.option("--tool", help="The tool that made or changed it (e.g. 'Midjourney v7').")
+@click.option("--use", type=click.Choice(USE_CATEGORIES), help="What the AI material is for.")
+@click.option("--note", help="Free text kept with the tag.")
+@workspace_option
+@json_option
+@click.pass_context
+def tag(
+    ctx: click.Context,
+    files: tuple[Path, ...],
+    origin: str,
+    tool: str | None,
+    use: str | None,
+    note: str | None,
+    as_json: bool,
+) -> None:
+    """Record provenance by hand and write it into the files as a signed tag."""
+    app = get_app(ctx)
+    for file in files:
+        result = api.tag_by_hand(
+            file, app.workspace.config, app.store, origin=origin, tool=tool, use=use, note=note
+        )
+        if as_json:
+            echo_json(result, indent=None)
+        else:
+            click.echo(
+                f"{file}: tagged {origin}"
+                + (f" ({result['written']})" if result.get("written") else "")
+            )
+
+
+@cli.command()
+@click.argument("asset")
+@workspace_option
+@json_option
+@click.pass_context
+def history(ctx: click.Context, asset: str, as_json: bool) -> None:
+    """The asset's full event history, across renames, moves and copies."""
+    app = get_app(ctx)
+    events = api.history(asset, app.store)
+    if as_json:
+        echo_json(events)
+        return
+    for ev in events:
+        detail = ", ".join(f"{k}={v}" for k, v in sorted(ev["detail"].items()))
+        click.echo(
+            f"{ev['at'][:19]}  {ev['kind']:<9} {ev['path'] or '-'}"
+            f"  {(ev['content_id'] or '')[:12]}  {detail}"
+        )
+
+
+@cli.command(name="ls")
+@click.option("--origin", type=click.Choice(ORIGINS))
+@click.option("--status", type=click.Choice(["temporary", "approved", "revoked"]))
+@click.option("--use", type=click.Choice(USE_CATEGORIES))
+@click.option("--tool", help="Tool name (substring, case-insensitive).")
+@click.option("--under", type=click.Path(path_type=Path), help="Only files under this folder.")
+@click.option("--since", help="Only files first seen on or after this date (YYYY-MM-DD).")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default=None)
+@click.option("--all", "include_gone", is_flag=True, help="Include files that are gone.")
+@workspace_option
+@json_option
+@click.pass_context
+def ls_command(
+    ctx: click.Context,
+    origin: str | None,
+    status: str | None,
+    use: str | None,
+    tool: str | None,
+    under: Path | None,
+    since: str | None,
+    fmt: str | None,
+    include_gone: bool,
+    as_json: bool,
+) -> None:
+    """Query recorded files and their assets."""
+    app = get_app(ctx)
+    rows = api.list_files(
+        app.store,
+        origin=origin,
+        status=status,
+        use=use,
+        tool=tool,
+        under=under,
+        since=since,
+        include_gone=include_gone,
+    )
+    fmt = "json" if as_json else (fmt or "table")
+    if fmt == "json":
+        echo_json(rows)
+    elif fmt == "csv":
+        click.echo(api.rows_to_csv(rows), nl=False)
+    else:
+        grouped = api.group_sequences(rows)
+        click.echo(
+            table(
+                [
+                    (
+                        r["path"],
+                        r["origin"],
+                        r["status"] or "",
+                        r["use_category"] or "",
+                        r["tool"] or "",
+                        r["content_id"][:12],
+                    )
+                    for r in grouped
+                ],
+                ["path", "origin", "status", "use", "tool", "content"],
+            )
+        )

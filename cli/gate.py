@@ -1,0 +1,100 @@
+"""`check` (the delivery gate) and `report` (the disclosure report)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from provenance import api
+from provenance.gate import DeliveryGate
+from provenance.reports import RENDERERS
+
+from .main import EXIT_BLOCKED, cli, get_app, workspace_option
+from .render import echo_json, progress_bar
+
+
+@cli.command()
+@click.argument("packages", nargs=-1, required=True)
+@click.option(
+    "--format", "fmt", type=click.Choice(list(RENDERERS)), default="text", show_default=True
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Write the report here (the text summary still goes to the terminal).",
+)
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Also block unknown-origin assets and manifests that fail validation.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
+@workspace_option
+@click.pass_context
+def check(
+    ctx: click.Context,
+    packages: tuple[str, ...],
+    fmt: str,
+    output: Path | None,
+    strict: bool,
+    as_json: bool,
+) -> None:
+    """The delivery gate: exit 0 when PACKAGE passes, 1 when it holds AI material without
+    written approval (or anything unreadable). PACKAGE: a folder, file, .zip/.tar(.gz),
+    .otio timeline, or - for paths on stdin."""
+    app = get_app(ctx)
+    gate = DeliveryGate(app.workspace.config, app.store)
+    with progress_bar("checking") as advance:
+        report = gate.check(list(packages), strict=strict, stdin=sys.stdin, progress=advance)
+    fmt = "json" if as_json else fmt
+    text = RENDERERS[fmt](report)
+    if output is not None:
+        output.write_text(text, "utf-8")
+        click.echo(RENDERERS["text"](report).splitlines()[-1], err=fmt == "text")
+    else:
+        click.echo(text, nl=False)
+    if report.verdict != "pass":
+        ctx.exit(EXIT_BLOCKED)
+
+
+@cli.command()
+@click.option(
+    "--format", "fmt", type=click.Choice(["html", "csv", "json"]), default="html", show_default=True
+)
+@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False))
+@workspace_option
+@click.pass_context
+def report(ctx: click.Context, fmt: str, output: Path | None) -> None:
+    """The disclosure report for the studio contact: every AI use, tool, category, status,
+    approval."""
+    app = get_app(ctx)
+    rows = api.report_rows(app.store, app.workspace.config)
+    if fmt == "json":
+        text = None
+        if output is None:
+            echo_json(rows)
+            return
+        import json
+
+        text = json.dumps(rows, indent=2)
+    elif fmt == "csv":
+        flat = [
+            {
+                **r,
+                "approval": (r["approval"] or {}).get("reference"),
+                "approver": (r["approval"] or {}).get("approver"),
+            }
+            for r in rows
+        ]
+        text = api.rows_to_csv(flat)
+    else:
+        from provenance.disclosure import render_disclosure_html
+
+        text = render_disclosure_html(rows)
+    if output is not None:
+        output.write_text(text, "utf-8")
+    else:
+        click.echo(text, nl=False)

@@ -1,0 +1,44 @@
+"""`provgate log verify`: check the hash-chained event log."""
+
+from __future__ import annotations
+
+import click
+
+from provenance import api
+
+from .main import EXIT_BLOCKED, cli, get_app, json_option, workspace_option
+from .render import echo_json
+
+
+@cli.group()
+def log() -> None:
+    """The event log."""
+
+
+@log.command()
+@workspace_option
+@json_option
+@click.pass_context
+def verify(ctx: click.Context, as_json: bool) -> None:
+    """Verify the event chain; report the first broken record (exit 1)."""
+    app = get_app(ctx)
+    count, broken = api.verify_log(app.store)
+    if as_json:
+        echo_json(
+            {
+                "verified": count,
+                "ok": broken is None,
+                "first_bad": None
+                if broken is None
+                else {"seq": broken.seq, "reason": broken.reason},
+            }
+        )
+    elif broken is None:
+        click.echo(f"event log intact: {count} events verified")
+    else:
+        click.echo(
+            f"event log BROKEN at event {broken.seq}: {broken.reason} "
+            f"({count} events before it verified)"
+        )
+    if broken is not None:
+        ctx.exit(EXIT_BLOCKED)
