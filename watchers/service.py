@@ -97,6 +97,7 @@ class WatchService:
             max_workers=self.options.workers or worker_count(), thread_name_prefix="provgate-worker"
         )
         self._in_flight: dict[str, Future[FileOutcome]] = {}
+        self._deletes: dict[str, float] = {}
         self._overflow = _OverflowWatch(self.events, self.roots)
         self.ready = threading.Event()
 
@@ -145,6 +146,7 @@ class WatchService:
                 self._drain(timeout=TICK)
                 self._dispatch_settled()
                 self._collect(block=False)
+                self._record_deletes()
                 if time.monotonic() >= next_reconcile:
                     self.reconcile()
                     next_reconcile = time.monotonic() + self.options.reconcile_every
@@ -161,6 +163,9 @@ class WatchService:
             observer.join(timeout=10)
         self._collect(block=True)
         self._pool.shutdown(wait=True)
+        for path in list(self._deletes):
+            self._deleted(path)
+        self._deletes.clear()
         logging.getLogger("watchdog").removeHandler(self._overflow)
 
     # -- the loop -------------------------------------------------------------------------
@@ -189,13 +194,13 @@ class WatchService:
                 self._moved(event.path, event.dest)
             elif event.kind is Kind.DELETED:
                 self.settler.forget(event.path)
-                self._deleted(event.path)
+                self._deletes.setdefault(event.path, time.monotonic())
             elif event.kind is Kind.DIR_MOVED and event.dest:
                 for path in list(self.store.files_under(event.path)):
                     self._moved(path, event.dest + path[len(event.path) :])
             elif event.kind is Kind.DIR_DELETED:
                 for path in list(self.store.files_under(event.path)):
-                    self._deleted(path)
+                    self._deletes.setdefault(path, time.monotonic())
             elif event.kind is Kind.RESCAN:
                 log.warning("events may have been lost below %s: rescanning", event.path)
                 self.reconcile()
@@ -229,6 +234,15 @@ class WatchService:
             self.store.mark_gone(path)
             self.store.append_event("deleted", content_id=row.content_id, path=path)
         self._changed(Change(kind="deleted", path=path, content_id=row.content_id))
+
+    def _record_deletes(self) -> None:
+        """Deletions wait out the settle time too: a file that vanishes here and reappears
+        elsewhere (a move whose destination watchdog saw as a new file) is then a move."""
+        due = time.monotonic() - self.options.settle - 0.5
+        for path, since in list(self._deletes.items()):
+            if since <= due:
+                del self._deletes[path]
+                self._deleted(path)
 
     def _dispatch_settled(self) -> None:
         room = 2 * (self.options.workers or worker_count()) - len(self._in_flight)

@@ -11,6 +11,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -36,8 +37,9 @@ def wait_for(what: Callable[[], object], timeout: float = 20.0, message: str = "
 def events(store_path: Path, kind: str | None = None) -> list[tuple]:
     with Store(store_path) as store:
         sql = "SELECT kind, path, content_id FROM events"
-        rows = store.conn.execute(sql + (" WHERE kind = ?" if kind else "") + " ORDER BY seq",
-                                  (kind,) if kind else ())
+        rows = store.conn.execute(
+            sql + (" WHERE kind = ?" if kind else "") + " ORDER BY seq", (kind,) if kind else ()
+        )
         return [tuple(r) for r in rows]
 
 
@@ -45,10 +47,12 @@ def events(store_path: Path, kind: str | None = None) -> list[tuple]:
 def watched(tmp_path: Path, workspace) -> Iterator[tuple[Path, Path, WatchService]]:
     root = tmp_path / "show"
     root.mkdir()
-    yield from _run(root, workspace, WatchOptions(settle=0.4))
+    with running(root, workspace, WatchOptions(settle=0.4)) as run:
+        yield run
 
 
-def _run(root: Path, workspace, options: WatchOptions):
+@contextmanager
+def running(root: Path, workspace, options: WatchOptions):
     store = Store(workspace.store_path)
     service = WatchService([root], workspace.config, store, options)
     thread = threading.Thread(target=service.run, daemon=True)
@@ -127,10 +131,11 @@ def test_files_added_while_down_are_caught_at_start(tmp_path, workspace) -> None
     root = tmp_path / "show"
     root.mkdir()
     (root / "early.jpg").write_bytes(fixture_file("c2pa/no_manifest.jpg").read_bytes())
-    for _, db, _ in _run(root, workspace, WatchOptions(settle=0.3)):
+    db = workspace.store_path
+    with running(root, workspace, WatchOptions(settle=0.3)):
         wait_for(lambda: events(db, "seen"), message="reconciliation")
     (root / "while_down.png").write_bytes(fixture_file("generators/a1111.png").read_bytes())
-    for _, db, _ in _run(root, workspace, WatchOptions(settle=0.3)):
+    with running(root, workspace, WatchOptions(settle=0.3)):
         wait_for(lambda: len(events(db, "seen")) == 2, message="catch-up at start")
         assert events(db, "tagged")
 
@@ -138,7 +143,8 @@ def test_files_added_while_down_are_caught_at_start(tmp_path, workspace) -> None
 def test_the_polling_observer_sees_a_change(tmp_path, workspace) -> None:
     root = tmp_path / "nfs_like"
     root.mkdir()
-    for _, db, service in _run(root, workspace, WatchOptions(settle=0.3, poll=0.2)):
+    db = workspace.store_path
+    with running(root, workspace, WatchOptions(settle=0.3, poll=0.2)) as (_, _, service):
         from watchdog.observers.polling import PollingObserver
 
         assert isinstance(service.observers[0], PollingObserver)
@@ -148,9 +154,22 @@ def test_the_polling_observer_sees_a_change(tmp_path, workspace) -> None:
 
 def _start_cli(workspace, root: Path) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "cli", "--workspace", str(workspace.root), "watch", str(root),
-         "--settle", "0.3"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        cwd=ROOT)
+        [
+            sys.executable,
+            "-m",
+            "cli",
+            "--workspace",
+            str(workspace.root),
+            "watch",
+            str(root),
+            "--settle",
+            "0.3",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
 
 
 def test_sigterm_finishes_and_exits_zero(tmp_path, workspace) -> None:
@@ -158,8 +177,10 @@ def test_sigterm_finishes_and_exits_zero(tmp_path, workspace) -> None:
     root.mkdir()
     proc = _start_cli(workspace, root)
     try:
-        wait_for(lambda: events(workspace.store_path) is not None and
-                 workspace.store_path.exists(), message="start")
+        wait_for(
+            lambda: events(workspace.store_path) is not None and workspace.store_path.exists(),
+            message="start",
+        )
         (root / "a.png").write_bytes(fixture_file("generators/a1111.png").read_bytes())
         wait_for(lambda: events(workspace.store_path, "tagged"), message="the tag")
         proc.send_signal(signal.SIGTERM)
@@ -181,8 +202,9 @@ def _decodes(path: Path) -> bool:
 
 
 @pytest.mark.slow
-def test_kill_9_during_tagging_damages_nothing_and_a_restart_catches_up(tmp_path,
-                                                                        workspace) -> None:
+def test_kill_9_during_tagging_damages_nothing_and_a_restart_catches_up(
+    tmp_path, workspace
+) -> None:
     root = tmp_path / "show"
     root.mkdir()
     rng = random.Random(7)
@@ -201,11 +223,13 @@ def test_kill_9_during_tagging_damages_nothing_and_a_restart_catches_up(tmp_path
             assert _decodes(p), p
     proc = _start_cli(workspace, root)
     try:
+
         def caught_up() -> bool:
             with Store(workspace.store_path) as store:
                 rows = store.conn.execute(
                     "SELECT COUNT(*) FROM assets a JOIN files f ON f.content_id = a.content_id"
-                    " WHERE f.gone = 0 AND a.tagged = 1").fetchone()[0]
+                    " WHERE f.gone = 0 AND a.tagged = 1"
+                ).fetchone()[0]
             return rows == len(originals)
 
         wait_for(caught_up, timeout=120, message="every asset tagged after restart")
@@ -216,8 +240,12 @@ def test_kill_9_during_tagging_damages_nothing_and_a_restart_catches_up(tmp_path
     for p in root.iterdir():
         assert _decodes(p)
         assert p.read_bytes() != originals[p.name]  # tagged: a manifest was added
-    verify = subprocess.run([sys.executable, "-m", "cli", "--workspace", str(workspace.root),
-                             "log", "verify"], capture_output=True, text=True, cwd=ROOT)
+    verify = subprocess.run(
+        [sys.executable, "-m", "cli", "--workspace", str(workspace.root), "log", "verify"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
     assert verify.returncode == 0, verify.stdout
 
 
