@@ -13,6 +13,7 @@ import csv
 import io
 import os
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -266,14 +267,14 @@ def _rewrite_tags(
     for row in store.files_with_content(cid):
         path = Path(row.path)
         try:
-            if content_id(path) != cid:
-                continue  # changed on disk since it was recorded: leave it to the next scan
             reading = read_asset(path, config)
-        except Exception as exc:  # noqa: BLE001 - recorded, and the approval stands in the store
+        except Exception as exc:  # noqa: BLE001 - recorded; the approval stands in the store
             store.append_event(
                 "tag-failed", content_id=cid, path=row.path, detail={"reason": str(exc)}
             )
             continue
+        if reading.content_id != cid:
+            continue  # changed on disk since it was recorded: the next scan records it
         asset = store.asset(cid) or {}
         outcome = write_status_tag(
             reading,
@@ -311,9 +312,7 @@ def _rewrite_tags(
                 detail={"status": status.value},
             )
             if approval is not None:
-                carried = Approval(
-                    **{**approval.__dict__, "content_id": outcome.content_id, "carried_from": cid}
-                )
+                carried = replace(approval, content_id=outcome.content_id, carried_from=cid)
                 insert_approval(store, carried)
             store.conn.execute(
                 "UPDATE assets SET status = ? WHERE content_id = ?",

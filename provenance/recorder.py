@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from .approvals import effective_approval
@@ -168,7 +168,7 @@ def record(store: Store, outcome: FileOutcome, config: Config) -> Change:
             store.append_event(
                 "tag-failed", content_id=cid, path=st.path, detail={"reason": tag.error}
             )
-            return Change(**{**change.__dict__, "tag_error": tag.error})
+            return replace(change, tag_error=tag.error)
         if tag.content_id is None:  # sidecar written: the asset's bytes are unchanged
             store.conn.execute("UPDATE assets SET tagged = 1 WHERE content_id = ?", (cid,))
             store.append_event(
@@ -189,7 +189,7 @@ def record(store: Store, outcome: FileOutcome, config: Config) -> Change:
             stat=tag.stat,
             detail={"status": "temporary"},
         )
-        return Change(**{**change.__dict__, "tagged_content_id": tag.content_id})
+        return replace(change, tagged_content_id=tag.content_id)
 
 
 def record_rewrite(
@@ -205,8 +205,6 @@ def record_rewrite(
     detail: dict[str, Any],
 ) -> None:
     """provgate rewrote this file's tag: the new bytes are the same asset, linked to the old."""
-    from dataclasses import replace
-
     with store.transaction() as conn:
         new_reading = replace(reading, content_id=new_id, size=stat.size if stat else reading.size)
         save_asset(
