@@ -7,6 +7,7 @@ broken); 2 usage or operational error.
 from __future__ import annotations
 
 import os
+import sqlite3
 import sys
 from collections.abc import Callable
 from functools import cached_property
@@ -63,6 +64,9 @@ class ProvgateGroup(click.Group):
         except KeyboardInterrupt:
             click.echo("provgate: interrupted", err=True)
             ctx.exit(130)
+        except sqlite3.Error as exc:  # a store damaged outside provgate, or a disk failing
+            click.echo(f"provgate: error: store: {exc}", err=True)
+            ctx.exit(EXIT_ERROR)
         except OSError as exc:
             where = f"{exc.filename}: " if exc.filename else ""
             click.echo(f"provgate: error: {where}{exc.strerror or exc}", err=True)
@@ -122,4 +126,4 @@ def main() -> None:
 
 
 # The command modules register themselves on `cli`; imported last because they import it.
-from . import approvals, assets, gate, log, watch, workspace_cmds  # noqa: E402, F401
+from . import approvals, assets, gate, log, serve, users, watch, workspace_cmds  # noqa: E402, F401
