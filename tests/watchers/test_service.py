@@ -255,3 +255,56 @@ def _a1111_info():
     info = PngImagePlugin.PngInfo()
     info.add_text("parameters", "castle\nSteps: 20, Sampler: Euler a, Seed: 1, Model: sd15")
     return info
+
+
+def test_a_folder_renamed_under_the_watcher_moves_its_files(watched) -> None:
+    root, db, _ = watched
+    shot = root / "sh010"
+    shot.mkdir()
+    for i in range(3):
+        (shot / f"plate.{1001 + i}.jpg").write_bytes(
+            fixture_file("c2pa/no_manifest.jpg").read_bytes()[:-2] + bytes([i, 0xD9]))
+    wait_for(lambda: len(events(db, "seen")) == 3, message="three frames")
+    shot.rename(root / "sh010_v2")
+    wait_for(lambda: len(events(db, "moved")) == 3, message="three moves")
+    with Store(db) as store:
+        live = sorted(Path(p).parent.name for p in store.files_under(str(root)))
+    assert live == ["sh010_v2"] * 3
+    assert not events(db, "deleted")
+
+
+@pytest.mark.slow
+def test_a_burst_with_queries_running_loses_nothing(tmp_path, workspace) -> None:
+    """A render landing at once (a short version of bench/soak.py's load), with `ls` queries
+    running against the store at the same time."""
+    root = tmp_path / "render"
+    root.mkdir()
+    count = 2000
+    with running(root, workspace, WatchOptions(settle=0.3)):
+        stop = threading.Event()
+        failures: list[str] = []
+
+        def query() -> None:
+            while not stop.is_set():
+                result = subprocess.run(
+                    [sys.executable, "-m", "cli", "--workspace", str(workspace.root), "ls",
+                     "--json"], capture_output=True, text=True, cwd=ROOT)
+                if result.returncode != 0:
+                    failures.append(result.stderr)
+
+        reader = threading.Thread(target=query)
+        reader.start()
+        payload = fixture_file("c2pa/no_manifest.jpg").read_bytes()
+        for i in range(count):
+            (root / f"frame.{i:05d}.jpg").write_bytes(payload[:-2] + i.to_bytes(4, "big")
+                                                      + b"\xff\xd9")
+        try:
+            def recorded() -> bool:
+                with Store(workspace.store_path) as store:
+                    return len(store.files_under(str(root))) == count
+
+            wait_for(recorded, timeout=300, message=f"{count} files recorded")
+        finally:
+            stop.set()
+            reader.join()
+        assert failures == []
