@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-import fileseq
-
 # Only image formats form sequences: digits before `.mov` are a version, not a frame.
 SEQUENCE_EXTENSIONS = frozenset(
     {".exr", ".dpx", ".tif", ".tiff", ".png", ".jpg", ".jpeg", ".cin", ".tga", ".sgi", ".rgb"}
@@ -25,6 +23,8 @@ def group_sequences(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
             buckets[key].append(row)
         else:
             singles.append(row)
+    import fileseq  # imported on use: it pulls in numpy
+
     out = list(singles)
     for members in buckets.values():
         if len(members) == 1:

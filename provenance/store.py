@@ -23,8 +23,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import sqlite_utils
-
 from .errors import StoreError
 from .events import GENESIS, ChainBreak, event_hash, verify_chain
 
@@ -151,8 +149,14 @@ class Store:
             raise StoreError(f"cannot open store: {exc}", path) from exc
         self.conn = conn
         self._depth = 0
-        self.db = sqlite_utils.Database(conn)
         self._migrate()
+
+    @property
+    def db(self) -> Any:
+        """The store as a sqlite_utils Database, for ad-hoc queries and exports."""
+        import sqlite_utils  # imported on use: it costs start-up time every command would pay
+
+        return sqlite_utils.Database(self.conn)
 
     def close(self) -> None:
         self.conn.close()

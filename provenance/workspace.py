@@ -8,7 +8,6 @@ from pathlib import Path
 
 from .config import Config, default_config_text, load_config
 from .errors import WorkspaceError
-from .identity import create_dev_identity
 from .mounts import mount_of
 
 CONFIG_NAME = "provgate.toml"
@@ -78,6 +77,8 @@ def init_workspace(root: Path) -> Workspace:
             tmp = root / f".{CONFIG_NAME}.tmp-{os.getpid()}"
             tmp.write_text(default_config_text(), "utf-8")
             os.replace(tmp, config_path)
+        from .identity import create_dev_identity  # cryptography: only needed here
+
         create_dev_identity(root / "keys")
     except OSError as exc:
         raise WorkspaceError(
