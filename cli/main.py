@@ -126,4 +126,4 @@ def main() -> None:
 
 
 # The command modules register themselves on `cli`; imported last because they import it.
-from . import approvals, assets, gate, log, watch, workspace_cmds  # noqa: E402, F401
+from . import approvals, assets, gate, log, serve, users, watch, workspace_cmds  # noqa: E402, F401

@@ -113,6 +113,14 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE TRIGGER events_no_delete BEFORE DELETE ON events
         BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
     """,
+    # 2: the review page (`provgate serve`) pages its queue newest first, by status, and
+    # lists tools and delivery checks without scanning whole tables
+    """
+    CREATE INDEX assets_queue ON assets(status, first_seen, content_id);
+    CREATE INDEX assets_newest ON assets(first_seen, content_id);
+    CREATE INDEX assets_tool ON assets(tool, origin);
+    CREATE INDEX events_kind ON events(kind);
+    """,
 )
 
 

@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from provenance.store import Store
+from provenance.store import MIGRATIONS, Store
 
 
 def test_migrates_a_new_store_and_reopens_it(tmp_path: Path) -> None:
     path = tmp_path / "provgate.db"
     with Store(path) as store:
-        assert store.conn.execute("PRAGMA user_version").fetchone()[0] == 1
+        assert store.conn.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
         assert store.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         store.append_event("seen", content_id="ab" * 32, path="/show/a.png")
     with Store(path) as store:

@@ -1,0 +1,207 @@
+"""Who may use the review page: users and roles in `users.toml`, passwords as scrypt hashes,
+the session secret, and the `[review]` settings of provgate.toml.
+
+`users.toml` sits beside provgate.toml, mode 0600 (it holds password hashes), and is rewritten
+atomically by `provgate user add/remove`:
+
+    [users."alice"]
+    role = "approver"
+    password = "scrypt$16384$8$1$<salt hex>$<key hex>"
+
+This module imports no web framework, so the `user` commands stay light.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import re
+import secrets
+import threading
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from provenance.errors import ConfigError
+
+USERS_NAME = "users.toml"
+SECRET_NAME = "review-session.key"
+ROLES = ("viewer", "approver")
+# scrypt cost: 16 MiB of memory and ~50 ms per guess (RFC 7914's interactive-login figures).
+_N, _R, _P, _DKLEN = 1 << 14, 8, 1, 32
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@+-]{0,127}")
+
+
+@dataclass(frozen=True)
+class User:
+    name: str
+    role: str
+    password: str | None = None  # "scrypt$N$r$p$salt$key"; None: sign-in only via the proxy
+
+    @property
+    def can_approve(self) -> bool:
+        return self.role == "approver"
+
+    @property
+    def fingerprint(self) -> str:
+        """A short digest of the stored hash: a session ends when the password changes."""
+        return hashlib.sha256((self.password or "").encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class ReviewSettings:
+    """The `[review]` table of provgate.toml."""
+
+    trusted_header: str | None = None  # e.g. "X-Remote-User"; None: passwords only
+    trusted_proxies: tuple[str, ...] = ("127.0.0.1", "::1")
+    session_hours: float = 12.0
+    secure_cookie: bool = False  # set when a TLS-terminating proxy sits in front
+    page_size: int = 50
+
+
+def valid_name(name: str) -> bool:
+    return _NAME.fullmatch(name) is not None
+
+
+def hash_password(password: str) -> str:
+    """A salted scrypt hash of `password` in a self-describing text form."""
+    salt = secrets.token_bytes(16)
+    key = _scrypt(password, salt, _N, _R, _P)
+    return f"scrypt${_N}${_R}${_P}${salt.hex()}${key.hex()}"
+
+
+def verify_password(password: str, stored: str | None) -> bool:
+    """True when `password` matches `stored`; compares in constant time, and spends the same
+    work on a missing or malformed hash so that timing does not tell which names exist."""
+    try:
+        scheme, n, r, p, salt, key = (stored or "").split("$")
+        if scheme != "scrypt":
+            raise ValueError(scheme)
+        expected = bytes.fromhex(key)
+        actual = _scrypt(password, bytes.fromhex(salt), int(n), int(r), int(p), len(expected))
+    except ValueError:
+        _scrypt(password, b"\0" * 16, _N, _R, _P)
+        return False
+    return hmac.compare_digest(actual, expected)
+
+
+def _scrypt(password: str, salt: bytes, n: int, r: int, p: int, dklen: int = _DKLEN) -> bytes:
+    return hashlib.scrypt(
+        password.encode("utf-8"), salt=salt, n=n, r=r, p=p, dklen=dklen, maxmem=128 * n * r * 2
+    )
+
+
+def load_users(path: Path) -> dict[str, User]:
+    """Read users.toml; a missing file means no users."""
+    try:
+        data = tomllib.loads(path.read_text("utf-8"))
+    except FileNotFoundError:
+        return {}
+    except OSError as exc:
+        raise ConfigError(f"cannot read users: {exc.strerror}", path) from exc
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"invalid TOML: {exc}", path) from exc
+    users = {}
+    for name, entry in (data.get("users") or {}).items():
+        if not isinstance(entry, dict) or entry.get("role") not in ROLES or not valid_name(name):
+            raise ConfigError(f"user {name!r}: needs a valid name and a role ({ROLES})", path)
+        users[name] = User(name=name, role=entry["role"], password=entry.get("password"))
+    return users
+
+
+def save_users(path: Path, users: dict[str, User]) -> None:
+    """Write users.toml atomically (temporary file, fsync, rename), mode 0600."""
+    lines = [
+        "# provgate review-page users, written by `provgate user add/remove`.",
+        "# Roles: viewer (reads), approver (also approves and revokes). Passwords: scrypt hashes.",
+    ]
+    for user in sorted(users.values(), key=lambda u: u.name):
+        # Names and hashes are restricted to characters that need no TOML escaping.
+        lines += ["", f'[users."{user.name}"]', f'role = "{user.role}"']
+        if user.password:
+            lines.append(f'password = "{user.password}"')
+    data = ("\n".join(lines) + "\n").encode("utf-8")
+    tmp = path.with_name(f".{path.name}.tmp-{secrets.token_hex(6)}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
+    try:
+        try:
+            os.write(fd, data)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+class UserBook:
+    """users.toml, re-read when it changes on disk: a user added, removed or given another
+    role takes effect on the running server at the next request."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        self._stamp: tuple[int, int] | None = None
+        self._users: dict[str, User] = {}
+
+    def _current(self) -> dict[str, User]:
+        try:
+            st = self.path.stat()
+            stamp: tuple[int, int] | None = (st.st_mtime_ns, st.st_size)
+        except FileNotFoundError:
+            stamp = None
+        with self._lock:
+            if stamp != self._stamp:
+                self._users = load_users(self.path) if stamp else {}
+                self._stamp = stamp
+            return self._users
+
+    def get(self, name: str | None) -> User | None:
+        return self._current().get(name) if name else None
+
+    def __len__(self) -> int:
+        return len(self._current())
+
+
+def session_secret(keys_dir: Path) -> str:
+    """The key that signs session cookies: made once, kept in keys/ with mode 0600."""
+    path = keys_dir / SECRET_NAME
+    keys_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(
+            path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600
+        )
+    except FileExistsError:
+        return path.read_text("ascii").strip()
+    try:
+        os.write(fd, secrets.token_hex(32).encode("ascii"))
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    return path.read_text("ascii").strip()
+
+
+def load_settings(config_path: Path) -> ReviewSettings:
+    """The `[review]` table of provgate.toml over the defaults."""
+    try:
+        data: dict[str, Any] = tomllib.loads(config_path.read_text("utf-8")).get("review") or {}
+    except FileNotFoundError:
+        return ReviewSettings()
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read [review]: {exc}", config_path) from exc
+    defaults = ReviewSettings()
+    try:
+        header = data.get("trusted_header") or None
+        return ReviewSettings(
+            trusted_header=str(header) if header else None,
+            trusted_proxies=tuple(
+                str(a) for a in data.get("trusted_proxies", defaults.trusted_proxies)
+            ),
+            session_hours=float(data.get("session_hours", defaults.session_hours)),
+            secure_cookie=bool(data.get("secure_cookie", defaults.secure_cookie)),
+            page_size=max(1, min(500, int(data.get("page_size", defaults.page_size)))),
+        )
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"[review]: {exc}", config_path) from exc

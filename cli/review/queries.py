@@ -1,0 +1,224 @@
+"""The review page's reads: paged SQL over the store's connection, never a whole table.
+
+The queue is keyset-paged (newest first, on `(first_seen, content_id)`), so the thousandth
+page costs what the first does; evidence and paths are fetched for the rows of one page only.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+AI_ORIGINS = ("ai-generated", "ai-modified")
+# Queue status filters; "temporary" is what still awaits a decision.
+STATUSES = ("temporary", "revoked", "approved", "any")
+
+
+@dataclass(frozen=True)
+class QueueFilter:
+    """What the queue shows: a path prefix, a tool, a use category, a status, and where a
+    page starts (the last row of the previous page)."""
+
+    path: str = ""
+    tool: str = ""
+    use: str = ""
+    status: str = "temporary"
+    before: tuple[str, str] | None = None
+
+    def params(self, before: tuple[str, str] | None = None) -> dict[str, str]:
+        """The query string for this filter (for links to the next page)."""
+        out = {"path": self.path, "tool": self.tool, "use": self.use, "status": self.status}
+        if before:
+            out["before"] = f"{before[0]}~{before[1]}"
+        return {k: v for k, v in out.items() if v}
+
+
+def parse_cursor(text: str | None) -> tuple[str, str] | None:
+    """`first_seen~content_id` → the pair, or None when absent or malformed."""
+    if not text or "~" not in text:
+        return None
+    first_seen, cid = text.rsplit("~", 1)
+    return (first_seen, cid) if len(cid) == 64 and first_seen else None
+
+
+# A path prefix that matches fewer live files than this drives the queue from the files
+# table (a range on its primary key, then a sort of those few assets); a broader one lets the
+# queue walk the newest-first index and stop after one page.
+NARROW_PATHS = 2000
+
+
+def queue_page(
+    conn: sqlite3.Connection, flt: QueueFilter, limit: int
+) -> tuple[list[dict[str, Any]], tuple[str, str] | None]:
+    """One page of AI assets that have a live file, newest first, and the cursor of the
+    next page (None on the last one). Superseded bytes (re-tagged) have no live file and
+    are left out: their live copy is listed instead.
+
+    A unary `+` keeps SQLite from using an index for that term, so that it walks
+    `assets_queue` (status, first_seen) or `assets_newest` in order and stops at the page
+    end, instead of collecting every match of a less selective index and sorting them."""
+    narrow = bool(flt.path) and _few_files(conn, flt.path)
+    where = ["+a.origin IN (?, ?)"]
+    args: list[Any] = list(AI_ORIGINS)
+    if flt.status in STATUSES and flt.status != "any":
+        where.append("+a.status = ?" if narrow else "a.status = ?")
+        args.append(flt.status)
+    if flt.use:
+        where.append("+a.use_category = ?")
+        args.append(flt.use)
+    if flt.tool:
+        where.append("+a.tool = ?")
+        args.append(flt.tool)
+    if flt.before:
+        where.append("(+a.first_seen < ? OR (+a.first_seen = ? AND +a.content_id < ?))")
+        args += [flt.before[0], flt.before[0], flt.before[1]]
+    live = "f.content_id = a.content_id AND f.gone = 0"
+    if narrow:
+        where.append(
+            "a.content_id IN (SELECT f.content_id FROM files f"
+            " WHERE f.path >= ? AND f.path < ? AND f.gone = 0)"
+        )
+        args += [flt.path, prefix_end(flt.path)]
+        order = "+a.first_seen DESC, a.content_id DESC"
+    else:
+        if flt.path:
+            live += " AND f.path >= ? AND f.path < ?"
+            args += [flt.path, prefix_end(flt.path)]
+        where.append(f"EXISTS (SELECT 1 FROM files f WHERE {live})")
+        order = "a.first_seen DESC, a.content_id DESC"
+    rows = [
+        dict(r)
+        for r in conn.execute(
+            "SELECT a.content_id, a.media_type, a.size, a.origin, a.tool, a.use_category,"
+            f" a.status, a.first_seen FROM assets a WHERE {' AND '.join(where)}"
+            f" ORDER BY {order} LIMIT ?",
+            (*args, limit + 1),
+        )
+    ]
+    more = len(rows) > limit
+    rows = rows[:limit]
+    cids = [r["content_id"] for r in rows]
+    paths = live_paths(conn, cids)
+    evidence = evidence_of(conn, cids)
+    for r in rows:
+        r["paths"] = paths.get(r["content_id"], [])
+        r["evidence"] = evidence.get(r["content_id"], [])
+    cursor = (rows[-1]["first_seen"], rows[-1]["content_id"]) if more and rows else None
+    return rows, cursor
+
+
+def _few_files(conn: sqlite3.Connection, prefix: str) -> bool:
+    """Whether fewer than NARROW_PATHS file rows start with `prefix` (a bounded count)."""
+    found = conn.execute(
+        "SELECT count(*) FROM (SELECT 1 FROM files WHERE path >= ? AND path < ? LIMIT ?)",
+        (prefix, prefix_end(prefix), NARROW_PATHS),
+    ).fetchone()[0]
+    return bool(found < NARROW_PATHS)
+
+
+def prefix_end(prefix: str) -> str:
+    """The smallest string above every string that starts with `prefix` (a range bound
+    that lets SQLite use the files primary key)."""
+    return prefix[:-1] + chr(ord(prefix[-1]) + 1) if prefix else "\U0010ffff"
+
+
+def live_paths(
+    conn: sqlite3.Connection, cids: list[str], per_asset: int = 4
+) -> dict[str, list[str]]:
+    """Up to `per_asset` live paths for each content id (the page shows a few and a count)."""
+    out: dict[str, list[str]] = defaultdict(list)
+    if not cids:
+        return out
+    marks = ",".join("?" * len(cids))
+    for r in conn.execute(
+        f"SELECT content_id, path FROM files WHERE content_id IN ({marks}) AND gone = 0"
+        " ORDER BY content_id, path",
+        cids,
+    ):
+        if len(out[r[0]]) < per_asset:
+            out[r[0]].append(r[1])
+    return out
+
+
+def evidence_of(conn: sqlite3.Connection, cids: list[str]) -> dict[str, list[dict[str, Any]]]:
+    """The evidence rows of these assets: C2PA actions, generator metadata, XMP fields,
+    near-duplicate matches (their detail names the match and its distance)."""
+    out: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    if not cids:
+        return out
+    marks = ",".join("?" * len(cids))
+    for r in conn.execute(
+        "SELECT content_id, source, marker, signal, detail, validation FROM evidence"
+        f" WHERE content_id IN ({marks}) ORDER BY id",
+        cids,
+    ):
+        out[r["content_id"]].append(dict(r))
+    return out
+
+
+def tools(conn: sqlite3.Connection, limit: int = 300) -> list[str]:
+    """The tools named by AI assets, for the queue's filter: one index probe per distinct
+    tool (a recursive "next tool after this one"), not a scan of every asset."""
+    return [
+        r[0]
+        for r in conn.execute(
+            "WITH RECURSIVE t(tool) AS ("
+            " SELECT min(tool) FROM assets WHERE tool IS NOT NULL AND +origin IN (?, ?)"
+            " UNION ALL SELECT (SELECT min(tool) FROM assets WHERE tool > t.tool"
+            " AND +origin IN (?, ?)) FROM t WHERE t.tool IS NOT NULL"
+            ") SELECT tool FROM t WHERE tool IS NOT NULL LIMIT ?",
+            (*AI_ORIGINS, *AI_ORIGINS, limit),
+        )
+    ]
+
+
+def approvals_of(conn: sqlite3.Connection, cids: list[str]) -> list[dict[str, Any]]:
+    """Every approval (and its revocation) on these content ids, oldest first."""
+    marks = ",".join("?" * len(cids))
+    rows = conn.execute(
+        f"SELECT * FROM approvals WHERE content_id IN ({marks}) ORDER BY approved_at, id", cids
+    )
+    return [{**dict(r), "consent": json.loads(r["consent"] or "[]")} for r in rows]
+
+
+def checks(
+    conn: sqlite3.Connection,
+    *,
+    mentioning: list[str] | None = None,
+    before: int | None = None,
+    limit: int = 50,
+) -> list[dict[str, Any]]:
+    """The latest delivery checks (events of kind "checked"), newest first. With
+    `mentioning`, only those whose detail names one of these content ids: a check lists the
+    assets it blocked, not the ones it passed."""
+    where, args = ["kind = 'checked'"], []
+    if before is not None:
+        where.append("seq < ?")
+        args.append(before)
+    if mentioning:
+        where.append("(" + " OR ".join("instr(detail, ?) > 0" for _ in mentioning) + ")")
+        args += mentioning
+    rows = conn.execute(
+        f"SELECT seq, at, path, host, detail FROM events WHERE {' AND '.join(where)}"
+        " ORDER BY seq DESC LIMIT ?",
+        (*args, limit),
+    )
+    out = []
+    for r in rows:
+        detail = json.loads(r["detail"])
+        out.append({**dict(r), "detail": detail, "verdict": detail.get("verdict", "?")})
+    return out
+
+
+def ai_totals(conn: sqlite3.Connection) -> dict[str, int]:
+    """AI assets with a live file, by recorded status (the report page's summary)."""
+    rows = conn.execute(
+        "SELECT coalesce(a.status, 'temporary'), count(*) FROM assets a WHERE a.origin IN (?, ?)"
+        " AND EXISTS (SELECT 1 FROM files f WHERE f.content_id = a.content_id AND f.gone = 0)"
+        " GROUP BY 1",
+        AI_ORIGINS,
+    )
+    return {r[0]: r[1] for r in rows}
