@@ -34,6 +34,8 @@ class AssetReading:
     c2pa: C2paSummary | None = None
     remote_manifest: str | None = None
     tool: str | None = field(default=None)
+    # Why the bounded metadata walk stopped before the end of the file, if it did.
+    incomplete: str | None = None
 
     @property
     def manifest_invalid(self) -> bool:
@@ -50,6 +52,7 @@ class AssetReading:
             "evidence": [e.to_json() for e in self.evidence],
             "c2pa": self.c2pa.to_json() if self.c2pa else None,
             "remote_manifest": self.remote_manifest,
+            "incomplete": self.incomplete,
         }
 
     def with_evidence(self, extra: Iterable[Evidence], policy: Policy) -> AssetReading:
@@ -101,6 +104,7 @@ def read_asset(path: Path, config: Config) -> AssetReading:
         c2pa=reading.summary if reading else None,
         remote_manifest=meta.remote_manifest,
         tool=_tool_of(decided),
+        incomplete=meta.incomplete,
     )
 
 

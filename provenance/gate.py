@@ -189,6 +189,11 @@ class DeliveryGate:
                 f"C2PA manifest does not validate ({why})"
                 + ("" if reading.origin.is_ai else "; blocks under --strict" if not strict else "")
             )
+        if reading.incomplete:
+            if strict and not block:
+                block = True
+            reasons.append(f"metadata only partly read ({reading.incomplete})"
+                           + ("" if strict else "; blocks under --strict"))
         if reading.origin is Origin.UNKNOWN:
             if strict:
                 block = True

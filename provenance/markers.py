@@ -37,6 +37,8 @@ class MetadataScan:
     has_c2pa: bool
     remote_manifest: str | None
     evidence: tuple[Evidence, ...]
+    # Why the walk stopped before the end of the file (a bound was reached), if it did.
+    incomplete: str | None = None
 
 
 def scan_metadata(
@@ -74,6 +76,7 @@ def scan_metadata(
         has_c2pa=found.has_c2pa,
         remote_manifest=remote,
         evidence=tuple(dict.fromkeys(evidence)),
+        incomplete=found.incomplete,
     )
 
 
