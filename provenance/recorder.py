@@ -60,10 +60,11 @@ def save_asset(
 ) -> AssetReading:
     """Upsert the asset row and its evidence; the user's recorded evidence is kept and weighed."""
     cid = reading.content_id
-    kept = user_evidence(store.evidence(cid))
+    known = store.asset(cid)
+    existing = known or {}
+    kept = user_evidence(store.evidence(cid)) if known else []
     if kept or extra:
         reading = reading.with_evidence([*kept, *(extra or [])], config.policy)
-    existing = store.asset(cid) or {}
     use = existing.get("use_category") or (
         config.policy.default_use if reading.origin.is_ai else None
     )
@@ -92,7 +93,8 @@ def save_asset(
                 now,
             ),
         )
-        conn.execute("DELETE FROM evidence WHERE content_id = ?", (cid,))
+        if known:
+            conn.execute("DELETE FROM evidence WHERE content_id = ?", (cid,))
         conn.executemany(
             "INSERT INTO evidence (content_id, source, marker, signal, detail, validation)"
             " VALUES (?,?,?,?,?,?)",
@@ -111,13 +113,15 @@ def save_asset(
     return reading
 
 
-def _place(store: Store, path: str, content_id: str) -> tuple[str, str | None]:
+def _place(store: Store, path: str, content_id: str, new_content: bool) -> tuple[str, str | None]:
     """How this content arrived at this path: changed in place, moved, copied, or new."""
     prior = store.file(path)
     if prior is not None and not prior.gone:
         if prior.content_id == content_id:
             return "touched", None
         return "changed", prior.content_id
+    if new_content:
+        return "seen", None
     others = [f for f in store.files_with_content(content_id) if f.path != path]
     for other in others:
         if not os.path.lexists(other.path):
@@ -128,19 +132,26 @@ def _place(store: Store, path: str, content_id: str) -> tuple[str, str | None]:
     return "seen", None
 
 
-def record(store: Store, outcome: FileOutcome, config: Config) -> Change:
-    """Record one processed file: rows and events in one transaction."""
+def record(
+    store: Store, outcome: FileOutcome, config: Config, maybe_unreadable: bool = True
+) -> Change:
+    """Record one processed file: its rows and events, all or nothing.
+
+    `maybe_unreadable` False (the caller knows the path was never recorded as unreadable)
+    saves a statement per file on a first scan."""
     st = outcome.stat
     if outcome.reading is None:
-        with store.transaction():
+        with store.savepoint():
             store.set_unreadable(st.path, st.size, st.mtime_ns, st.inode, outcome.error or "?")
             store.append_event("error", path=st.path, detail={"reason": outcome.error})
         return Change(kind="error", path=st.path, error=outcome.error)
-    with store.transaction():
-        store.set_unreadable(st.path, st.size, st.mtime_ns, st.inode, None)
+    with store.savepoint():
+        if maybe_unreadable:
+            store.set_unreadable(st.path, st.size, st.mtime_ns, st.inode, None)
+        new_content = store.asset(outcome.reading.content_id) is None
         reading = save_asset(store, outcome.reading, config, phash=outcome.phash)
         cid = reading.content_id
-        kind, previous = _place(store, st.path, cid)
+        kind, previous = _place(store, st.path, cid, new_content)
         store.upsert_file(st.path, cid, st.size, st.mtime_ns, st.inode)
         if kind != "touched":
             detail: dict[str, Any] = {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -29,8 +30,9 @@ def _process_many(stats: list[FileStat], config: Config, tag: bool) -> Iterator[
         for st in stats:
             yield process_file(st, config, tag)
         return
-    # spawn, not fork: the watcher calls this from a process that runs threads.
-    ctx = multiprocessing.get_context("spawn")
+    # fork starts workers without re-importing anything; a process running threads (the
+    # watcher) must spawn instead, as forking a threaded process can deadlock the child.
+    ctx = multiprocessing.get_context("fork" if threading.active_count() == 1 else "spawn")
     with ProcessPoolExecutor(max_workers=worker_count(), mp_context=ctx) as pool:
         yield from pool.map(
             process_file, stats, [config] * len(stats), [tag] * len(stats), chunksize=_CHUNK
@@ -53,6 +55,7 @@ def scan_paths(
         if not root.exists():
             raise PackageError("no such file or folder", root)
     todo: list[FileStat] = []
+    bad_paths: set[str] = set()
     seen: set[str] = set()
 
     def walk_error(path: str, reason: str) -> None:
@@ -63,6 +66,7 @@ def scan_paths(
     for root in roots:
         known = store.files_under(str(root))
         bad = store.unreadable_under(str(root))
+        bad_paths.update(bad)
         for st in walk_files(root, config.ignore_globs, on_error=walk_error):
             if st.path in seen:
                 continue
@@ -86,7 +90,7 @@ def scan_paths(
     store.begin()
     try:
         for outcome in _process_many(todo, config, tag):
-            change = record(store, outcome, config)
+            change = record(store, outcome, config, maybe_unreadable=outcome.path in bad_paths)
             _count(summary, change)
             if on_change:
                 on_change(change)
