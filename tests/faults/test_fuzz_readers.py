@@ -16,7 +16,7 @@ from PIL import Image
 from provenance.classify import read_asset
 from provenance.config import Config
 from provenance.errors import ManifestError, ProvgateError
-from tests.conftest import FIXTURES
+from tests.conftest import FIXTURES, fixture_file
 
 CONFIG = Config()
 
@@ -103,7 +103,7 @@ def test_a_manifest_claiming_gigabytes_fails_closed_without_allocating(tmp_path:
     jumd = (8 + len(jumd_body)).to_bytes(4, "big") + b"jumd" + jumd_body
     payload = b"JP\x00\x01\x00\x00\x00\x01" + b"\xff\xff\xff\xf0jumb" + jumd + b"\x00" * 32
     segment = b"\xff\xeb" + (len(payload) + 2).to_bytes(2, "big") + payload
-    base = (FIXTURES / "c2pa/no_manifest.jpg").read_bytes()
+    base = fixture_file("c2pa/no_manifest.jpg").read_bytes()
     path = tmp_path / "huge_claim.jpg"
     path.write_bytes(base[:2] + segment + base[2:])
     started = time.monotonic()
