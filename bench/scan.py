@@ -1,0 +1,132 @@
+"""`provgate scan` throughput and memory: first scan, unchanged re-scan, and large files.
+
+Every provgate figure is a subprocess as a user runs it (`python -m cli --workspace WS scan`),
+so Python start-up, imports and the spawn worker pool are included. The tree: --files
+generated 256x256 images (PNG and JPEG alternately, ~20-55 KB, natural-ish content, see
+_common.py; 2% carry a generator marker) in 100-file folders, plus three 300 MB files in
+big/: two MP4s (a 1 s PyAV H.264 clip with its mdat padded by random bytes) and a PCM WAV.
+The page cache is warm for every run (each file is read once after it is written).
+
+Measures:
+  * first scan files/s of the whole tree, `scan --no-tag` and (fresh workspace) with tagging,
+    against `exiftool -json -r -q TREE` (second of two runs) on the same tree;
+  * unchanged re-scan files/s (a second `scan --no-tag` into the same workspace);
+  * start-up: `provgate --version`;
+  * large files: `scan --no-tag big/` (fresh workspace) MB/s against `sha256sum` of the files;
+  * peak RSS of each scan: ru_maxrss of the largest process, and the sampled sum over the
+    process tree (the main process plus its worker processes).
+
+Goals (from the issues): re-scan of unchanged files >= 20,000 files/s (start-up included);
+large files within 1.25x of sha256sum's time; scan peak RSS under 250 MB. The first scan is
+compared with exiftool (no goal stated beyond the comparison).
+
+    python bench/scan.py [--files N] [--keep]
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+import _common as c
+
+from provenance.workspace import init_workspace
+
+BIG = 300 * c.MB
+
+
+def scan_row(label: str, r: dict, files: int, mb: float) -> tuple:
+    last = r["out"].strip().splitlines()[-1] if r["out"].strip() else r["err"].strip()[-80:]
+    return (label, files, r["wall"], files / r["wall"], mb / r["wall"], r["max_mb"], r["tree_mb"],
+            last.split(";")[-1].strip())  # fmt: skip
+
+
+def main() -> None:
+    opts = c.args(__doc__, files=10_000)
+    c.header()
+    tmp = c.workdir("scan")
+    try:
+        tree, big = tmp / "tree", tmp / "tree" / "big"
+        t0 = time.perf_counter()
+        made = c.make_tree(tree, opts.files)
+        big.mkdir()
+        c.tiny_mp4(tmp / "clip.mp4")
+        c.padded_mp4(tmp / "clip.mp4", big / "plate1.mp4", BIG, seed=11)
+        c.padded_mp4(tmp / "clip.mp4", big / "plate2.mp4", BIG, seed=12)
+        c.make_wav(big / "stem.wav", BIG, seed=13)
+        files = sorted(p for p in tree.rglob("*") if p.is_file())
+        for p in files:
+            c.warm(p)
+        n, mb = len(files), sum(p.stat().st_size for p in files) / c.MB
+        print(
+            f"tree: {n} files, {mb:.0f} MB ({made['files']} images, {made['ai']} with markers;"
+            f" 3 x 300 MB in big/), generated in {time.perf_counter() - t0:.0f} s"
+        )
+        ws_a, ws_b, ws_c = (init_workspace(tmp / k).root for k in ("ws_a", "ws_b", "ws_c"))
+
+        rows = []
+        tool = c.exiftool()
+        exif_rate = None
+        if tool:
+            for _ in (1, 2):
+                r = c.must(c.run_rss([tool, "-json", "-r", "-q", str(tree)]), "exiftool")
+            rows.append(scan_row("exiftool -json -r -q (run 2)", {**r, "out": ""}, n, mb))
+            exif_rate = rows[-1][3]
+        first = c.must(c.run_rss(c.provgate(ws_a, "scan", "--no-tag", str(tree))), "scan")
+        rows.append(scan_row("provgate scan --no-tag (first)", first, n, mb))
+        again = c.must(c.run_rss(c.provgate(ws_a, "scan", "--no-tag", str(tree))), "rescan")
+        rows.append(scan_row("provgate scan --no-tag (unchanged re-scan)", again, n, mb))
+        tagged = c.must(c.run_rss(c.provgate(ws_b, "scan", str(tree))), "scan with tagging")
+        rows.append(scan_row("provgate scan, tagging on (first)", tagged, n, mb))
+        up = c.must(c.run_rss(c.provgate(ws_a, "--version")), "--version")
+        rows.append(("provgate --version (start-up)", None, up["wall"], None, None, up["max_mb"],
+                     up["tree_mb"], up["out"].strip()))  # fmt: skip
+        c.table(
+            "Scan of the tree (subprocesses, warm page cache)",
+            ["command", "files", "seconds", "files/s", "MB/s", "peak RSS MB", "tree RSS MB",
+             "result"],
+            rows,
+        )  # fmt: skip
+        if exif_rate:
+            for r in rows[1:4]:
+                print(f"{r[0]}: {r[3] / exif_rate:.2f}x exiftool's files/s")
+        rescan = n / again["wall"]
+        print(
+            f"unchanged re-scan: {rescan:,.0f} files/s  (goal >= 20,000:"
+            f" {c.verdict(rescan >= 20_000)})"
+        )
+
+        bigs = sorted(big.iterdir())
+        big_mb = sum(p.stat().st_size for p in bigs) / c.MB
+        ours = c.must(c.run_rss(c.provgate(ws_c, "scan", "--no-tag", str(big))), "scan big")
+        sha = c.must(c.run_rss(["sha256sum", *map(str, bigs)]), "sha256sum")
+        rows2 = [
+            scan_row("provgate scan --no-tag big/ (first)", ours, len(bigs), big_mb),
+            scan_row("sha256sum big/*", {**sha, "out": ""}, len(bigs), big_mb),
+        ]
+        c.table(
+            "Large files: 3 x 300 MB",
+            ["command", "files", "seconds", "files/s", "MB/s", "peak RSS MB", "tree RSS MB",
+             "result"],
+            rows2,
+        )  # fmt: skip
+        ratio = ours["wall"] / sha["wall"]
+        bare = (ours["wall"] - up["wall"]) / sha["wall"]
+        print(
+            f"scan time / sha256sum time: {ratio:.2f}  (goal <= 1.25: {c.verdict(ratio <= 1.25)});"
+            f" {bare:.2f} without start-up ({up['wall']:.2f} s)"
+        )
+        peak = max(max(r["max_mb"], r["tree_mb"]) for r in (first, again, tagged, ours))
+        worst = max(first["tree_mb"], tagged["tree_mb"])
+        print(
+            f"scan peak RSS: largest process {max(first['max_mb'], tagged['max_mb']):.0f} MB,"
+            f" process tree {worst:.0f} MB  (goal < 250 MB: {c.verdict(peak < 250)})"
+        )
+    finally:
+        print(f"load average at the end: {os.getloadavg()[0]:.2f}")
+        c.cleanup(tmp, opts.keep)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
