@@ -40,6 +40,7 @@ log = logging.getLogger("provgate.watch")
 QUEUE_SIZE = 10_000
 TICK = 0.1
 DEFAULT_POLL = 10.0
+ROOT_CHECK = 5.0  # seconds between checks that every watched folder is still there
 
 
 class _Enqueue(FileSystemEventHandler):
@@ -92,7 +93,8 @@ class WatchService:
         self.events: queue.Queue[FileEvent] = queue.Queue(maxsize=QUEUE_SIZE)
         self.settler = Settler(self.options.settle)
         self.stop_requested = threading.Event()
-        self.observers: list[BaseObserver] = []
+        self._observers: dict[str, BaseObserver] = {}
+        self._handler = _Enqueue(self.events, self.config.ignore_globs)
         self._pool = ThreadPoolExecutor(
             max_workers=self.options.workers or worker_count(), thread_name_prefix="provgate-worker"
         )
@@ -117,37 +119,82 @@ class WatchService:
             if not os.path.isdir(root):
                 raise ProvgateError("not a folder to watch", root)
         logging.getLogger("watchdog").addHandler(self._overflow)
-        handler = _Enqueue(self.events, self.config.ignore_globs)
         # Observe first, then reconcile: nothing that lands during reconciliation is missed.
         for root in self.roots:
-            observer = self.observer_for(root)
-            observer.schedule(handler, root, recursive=True)
-            observer.start()
-            self.observers.append(observer)
+            self._observe(root)
         self.reconcile()
         self.ready.set()
 
-    def reconcile(self) -> None:
+    @property
+    def observers(self) -> list[BaseObserver]:
+        return list(self._observers.values())
+
+    def _observe(self, root: str) -> None:
+        observer = self.observer_for(root)
+        observer.schedule(self._handler, root, recursive=True)
+        observer.start()
+        self._observers[root] = observer
+
+    def _unobserve(self, root: str) -> None:
+        observer = self._observers.pop(root, None)
+        if observer is not None:
+            observer.stop()
+            observer.join(timeout=10)
+
+    def check_roots(self) -> None:
+        """A watched folder that vanished (an unmounted share) is waited for, not fatal; when it
+        returns, or when an observer thread died, observing restarts and the folder is
+        reconciled."""
+        for root in self.roots:
+            present = os.path.isdir(root)
+            observer = self._observers.get(root)
+            if not present:
+                if observer is not None:
+                    log.warning("%s is gone (unmounted?): waiting for it to come back", root)
+                    self._unobserve(root)
+                continue
+            if observer is not None and observer.is_alive():
+                continue
+            if observer is not None:
+                log.warning("%s: the observer stopped; restarting it", root)
+                self._unobserve(root)
+            else:
+                log.info("%s is back: catching up", root)
+            try:
+                self._observe(root)
+            except OSError as exc:
+                log.error("%s: cannot observe: %s (will retry)", root, exc.strerror or exc)
+                continue
+            self.reconcile([root])
+
+    def reconcile(self, roots: list[str] | None = None) -> None:
         """Catch up with what changed while nobody watched (the same code as `scan`)."""
-        summary = scan_paths(
-            [Path(r) for r in self.roots if os.path.isdir(r)],
-            self.config,
-            self.store,
-            on_change=self._changed,
-        )
+        present = [Path(r) for r in (roots or self.roots) if os.path.isdir(r)]
+        if not present:
+            return
+        try:
+            summary = scan_paths(present, self.config, self.store, on_change=self._changed)
+        except (ProvgateError, OSError) as exc:
+            log.error("reconciliation failed (will retry): %s", exc)
+            return
         log.info("reconciled %s", summary.line())
 
     def run(self) -> None:
         """Serve until stop() is called; in-flight work is finished before returning."""
         self.start()
         next_reconcile = time.monotonic() + self.options.reconcile_every
+        next_root_check = time.monotonic() + ROOT_CHECK
         try:
             while not self.stop_requested.is_set():
                 self._drain(timeout=TICK)
                 self._dispatch_settled()
                 self._collect(block=False)
                 self._record_deletes()
-                if time.monotonic() >= next_reconcile:
+                now = time.monotonic()
+                if now >= next_root_check:
+                    self.check_roots()
+                    next_root_check = now + ROOT_CHECK
+                if now >= next_reconcile:
                     self.reconcile()
                     next_reconcile = time.monotonic() + self.options.reconcile_every
         finally:
@@ -161,6 +208,7 @@ class WatchService:
             observer.stop()
         for observer in self.observers:
             observer.join(timeout=10)
+        self._observers.clear()
         self._collect(block=True)
         self._pool.shutdown(wait=True)
         for path in list(self._deletes):

@@ -308,3 +308,25 @@ def test_a_burst_with_queries_running_loses_nothing(tmp_path, workspace) -> None
             stop.set()
             reader.join()
         assert failures == []
+
+
+def test_a_watched_folder_that_vanishes_and_returns_is_caught_up(tmp_path, workspace,
+                                                                 monkeypatch) -> None:
+    """An unmounted share: the watcher waits for it instead of dying, then catches up."""
+    import watchers.service as service_module
+
+    monkeypatch.setattr(service_module, "ROOT_CHECK", 0.2)
+    root = tmp_path / "share"
+    root.mkdir()
+    db = workspace.store_path
+    with running(root, workspace, WatchOptions(settle=0.3)) as (_, _, service):
+        away = tmp_path / "share_unmounted"
+        root.rename(away)
+        wait_for(lambda: not service.observers, message="the observer to stop")
+        (away / "landed_while_gone.jpg").write_bytes(
+            fixture_file("c2pa/no_manifest.jpg").read_bytes())
+        away.rename(root)
+        wait_for(lambda: events(db, "seen"), message="catch-up after the folder returned")
+        assert service.observers and service.observers[0].is_alive()
+        (root / "after.png").write_bytes(fixture_file("generators/a1111.png").read_bytes())
+        wait_for(lambda: len(events(db, "seen")) == 2, message="events after the return")
