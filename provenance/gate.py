@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -12,10 +13,31 @@ from .config import Config
 from .errors import ProvgateError
 from .model import Origin, Validation
 from .packages import Member, iter_packages
+from .phash import image_phash
+from .pipeline import map_files
 from .registry import Registry
 from .store import Store, now_iso
 
 SCHEMA = "provgate.check/1"
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """What a worker read of one package file: its reading (or why not) and its image hash."""
+
+    reading: AssetReading | None
+    error: str | None = None
+    phash: str | None = None
+
+
+def prepare(path: Path, config: Config, want_phash: bool) -> Prepared:
+    """Read one file for the gate; runs in worker processes, so it never touches the store."""
+    try:
+        reading = read_asset(path, config)
+    except ProvgateError as exc:
+        return Prepared(None, exc.reason)
+    phash = image_phash(path, reading.media_type) if want_phash else None
+    return Prepared(reading, phash=phash)
 
 
 @dataclass
@@ -103,8 +125,8 @@ class DeliveryGate:
         report = CheckReport(
             package=packages[0] if len(packages) == 1 else list(packages), strict=strict
         )
-        for member in iter_packages(packages, stdin):
-            report.assets.append(self.decide(member, strict=strict))
+        for member, prepared in self._prepared(iter_packages(packages, stdin)):
+            report.assets.append(self.decide(member, strict=strict, prepared=prepared))
             if progress:
                 progress(1)
         if not report.assets:
@@ -132,18 +154,43 @@ class DeliveryGate:
         )
         return report
 
-    def decide(self, member: Member, *, strict: bool) -> AssetVerdict:
+    def _prepared(self, members: Iterable[Member]) -> Iterator[tuple[Member, Prepared | None]]:
+        """Members with their files read on all cores, in package order.
+
+        Files on disk are read in batches by worker processes; archive members are read one at
+        a time, as each exists only until the next member is spooled."""
+        hashes = self.registry.has_hashes
+        batch: list[Member] = []
+
+        def flush() -> Iterator[tuple[Member, Prepared | None]]:
+            paths = [m.local for m in batch]
+            yield from zip(batch, map_files(prepare, paths, self.config, hashes), strict=True)
+            batch.clear()
+
+        for member in members:
+            if member.local is None or member.spooled:
+                yield from flush()
+                yield member, (prepare(member.local, self.config, hashes) if member.local else None)
+                continue
+            batch.append(member)
+            if len(batch) >= 512:
+                yield from flush()
+        yield from flush()
+
+    def decide(
+        self, member: Member, *, strict: bool, prepared: Prepared | None = None
+    ) -> AssetVerdict:
         if member.local is None:
             return AssetVerdict(
                 member.name, "block", [member.problem or "cannot be read"], error=member.problem
             )
-        try:
-            reading = read_asset(member.local, self.config)
-        except ProvgateError as exc:
+        prepared = prepared or prepare(member.local, self.config, self.registry.has_hashes)
+        if prepared.reading is None:
+            reason = prepared.error or "cannot be read"
             return AssetVerdict(
-                member.name, "block", [f"cannot be checked: {exc.reason}"], error=exc.reason
+                member.name, "block", [f"cannot be checked: {reason}"], error=reason
             )
-        reading = self.registry.enrich(reading)
+        reading = self.registry.enrich(prepared.reading, phash=prepared.phash)
         reasons: list[str] = []
         block = False
         verdict_approval = None
@@ -192,8 +239,10 @@ class DeliveryGate:
         if reading.incomplete:
             if strict and not block:
                 block = True
-            reasons.append(f"metadata only partly read ({reading.incomplete})"
-                           + ("" if strict else "; blocks under --strict"))
+            reasons.append(
+                f"metadata only partly read ({reading.incomplete})"
+                + ("" if strict else "; blocks under --strict")
+            )
         if reading.origin is Origin.UNKNOWN:
             if strict:
                 block = True

@@ -40,6 +40,7 @@ class Member:
     name: str  # as the report shows it: relative to the package
     local: Path | None
     problem: str | None = None
+    spooled: bool = False  # a temporary copy of an archive member, gone after the next one
 
 
 def _is_archive(path: Path) -> bool:
@@ -240,7 +241,7 @@ def _iter_zip(path: Path, spool: _Spool) -> Iterator[Member]:
                 local, problem = None, f"cannot be read from the archive: {exc}"
             if local is not None:
                 local = _with_sidecar(archive, info.filename, local, spool)
-            yield Member(shown, local, problem)
+            yield Member(shown, local, problem, spooled=True)
             if local is not None:
                 _unlink(local)
 
@@ -310,7 +311,7 @@ def _iter_tar(path: Path, spool: _Spool) -> Iterator[Member]:
                     continue
                 with src:
                     local, problem = spool.copy(src, name, info.size)
-                yield Member(info.name, local, problem)
+                yield Member(info.name, local, problem, spooled=True)
                 if local is not None:
                     _unlink(local)
         except (tarfile.TarError, OSError, EOFError) as exc:

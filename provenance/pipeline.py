@@ -7,11 +7,14 @@ outcome into store rows and events (it runs in the one process that writes the s
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from .classify import AssetReading, read_asset
 from .config import Config
@@ -46,6 +49,7 @@ class FileOutcome:
 
 # One signer per thread and configuration: a c2pa Signer is not shared between threads.
 _signers = threading.local()
+T = TypeVar("T")
 
 
 def _signer_for(config: Config) -> Any:
@@ -154,6 +158,25 @@ class ScanSummary:
             f" {self.copied} copied, {self.deleted} deleted, {self.unchanged} unchanged;"
             f" {self.ai} AI found, {self.tagged} tagged, {self.errors} errors"
         )
+
+
+# Below this many files, worker processes cost more to start than they save.
+POOL_THRESHOLD = 48
+_CHUNK = 16
+
+
+def map_files(fn: Callable[..., T], items: list[Any], *args: Any) -> Iterator[T]:
+    """`fn(item, *args)` for every item, in order, on all cores when there are enough items.
+
+    Workers are forked (nothing re-imported) from a single-threaded process; a process that runs
+    threads (the watcher) spawns them instead, as forking a threaded process can deadlock."""
+    if len(items) < POOL_THRESHOLD or worker_count() == 1:
+        for item in items:
+            yield fn(item, *args)
+        return
+    ctx = multiprocessing.get_context("fork" if threading.active_count() == 1 else "spawn")
+    with ProcessPoolExecutor(max_workers=worker_count(), mp_context=ctx) as pool:
+        yield from pool.map(fn, items, *([a] * len(items) for a in args), chunksize=_CHUNK)
 
 
 def worker_count() -> int:

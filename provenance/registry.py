@@ -54,7 +54,14 @@ class Registry:
         paths = tuple(f.path for f in self.store.files_with_content(best[1], live_only=False))
         return NearMatch(content_id=best[1], origin=best[2], distance=best[0], paths=paths[:3])
 
-    def evidence_for(self, reading: AssetReading, *, near: bool = True) -> list[Evidence]:
+    @property
+    def has_hashes(self) -> bool:
+        """Whether any known asset has a perceptual hash (else near matches cannot exist)."""
+        return bool(self._known_hashes())
+
+    def evidence_for(
+        self, reading: AssetReading, *, near: bool = True, phash: str | None = None
+    ) -> list[Evidence]:
         """Registry evidence for this reading: recorded origins, user tags, near-duplicates."""
         cid = reading.content_id
         asset = self.store.asset(cid)
@@ -75,9 +82,9 @@ class Registry:
                     )
                 )
             return found
-        if not near or reading.media_type not in PHASH_MEDIA:
+        if not near or reading.media_type not in PHASH_MEDIA or not self.has_hashes:
             return []
-        phash = image_phash(reading.path, reading.media_type)
+        phash = phash or image_phash(reading.path, reading.media_type)
         match = self.nearest(phash) if phash else None
         if match is None or match.origin not in ("ai-generated", "ai-modified"):
             return []
@@ -92,8 +99,10 @@ class Registry:
             )
         ]
 
-    def enrich(self, reading: AssetReading, *, near: bool = True) -> AssetReading:
-        extra = self.evidence_for(reading, near=near)
+    def enrich(
+        self, reading: AssetReading, *, near: bool = True, phash: str | None = None
+    ) -> AssetReading:
+        extra = self.evidence_for(reading, near=near, phash=phash)
         return reading.with_evidence(extra, self.config.policy) if extra else reading
 
     def use_category(self, content_id: str) -> str | None:

@@ -2,41 +2,21 @@
 
 from __future__ import annotations
 
-import multiprocessing
 import os
-import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from .config import Config
 from .errors import PackageError
-from .pipeline import FileOutcome, ScanSummary, process_file, worker_count
+from .pipeline import ScanSummary, map_files, process_file
 from .recorder import Change, record
 from .store import Store
 from .walk import FileStat, walk_files
 
-# Below this many files to read, worker processes cost more to start than they save.
-_POOL_THRESHOLD = 48
-_CHUNK = 16
 _COMMIT_SECONDS = 0.5
 
 ProgressFn = Callable[[int], None]
-
-
-def _process_many(stats: list[FileStat], config: Config, tag: bool) -> Iterator[FileOutcome]:
-    if len(stats) < _POOL_THRESHOLD or worker_count() == 1:
-        for st in stats:
-            yield process_file(st, config, tag)
-        return
-    # fork starts workers without re-importing anything; a process running threads (the
-    # watcher) must spawn instead, as forking a threaded process can deadlock the child.
-    ctx = multiprocessing.get_context("fork" if threading.active_count() == 1 else "spawn")
-    with ProcessPoolExecutor(max_workers=worker_count(), mp_context=ctx) as pool:
-        yield from pool.map(
-            process_file, stats, [config] * len(stats), [tag] * len(stats), chunksize=_CHUNK
-        )
 
 
 def scan_paths(
@@ -89,7 +69,7 @@ def scan_paths(
     batch, since = 0, time.monotonic()
     store.begin()
     try:
-        for outcome in _process_many(todo, config, tag):
+        for outcome in map_files(process_file, todo, config, tag):
             change = record(store, outcome, config, maybe_unreadable=outcome.path in bad_paths)
             _count(summary, change)
             if on_change:
