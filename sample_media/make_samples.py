@@ -13,7 +13,7 @@ PyAV. The metadata each file carries imitates what a real camera, generator or t
     stills/sh050_storyboard_midjourney.png  Midjourney-style XMP iTXt + 'Description' ... Job ID
     stills/sh060_bg_flux.jpg             Flux reference CLI EXIF (Software, Make, Model, prompt)
     stills/title_card.png                no metadata at all
-    clips/sh010_ref.mp4                  1.5 s 320x180 H.264, no provenance metadata
+    clips/sh010_ref.mp4                  1.5 s 384x216 H.264, no provenance metadata
     audio/room_tone.wav                  1 s mono 16-bit 48 kHz, no metadata
     audio/temp_vo_elevenlabs.wav         1 s mono 16-bit 24 kHz, RIFF LIST/INFO ISFT "ElevenLabs"
     delivery/...                         a demo delivery package: copies of five of the above
@@ -44,6 +44,7 @@ import shutil
 import struct
 import sys
 import wave
+from fractions import Fraction
 from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
@@ -119,8 +120,12 @@ def lighthouse(
                 return half_base + (half_top - half_base) * (base_y - y) / (base_y - top_y)
 
             draw.polygon(
-                [(base_x - half(ya), ya), (base_x + half(ya), ya),
-                 (base_x + half(yb), yb), (base_x - half(yb), yb)],
+                [
+                    (base_x - half(ya), ya),
+                    (base_x + half(ya), ya),
+                    (base_x + half(yb), yb),
+                    (base_x - half(yb), yb),
+                ],
                 fill=stripes,
             )
     # door and a small window
@@ -129,8 +134,12 @@ def lighthouse(
         fill=trim,
     )
     draw.rectangle(
-        [base_x - height * 0.015, base_y - height * 0.42, base_x + height * 0.015,
-         base_y - height * 0.37],
+        [
+            base_x - height * 0.015,
+            base_y - height * 0.42,
+            base_x + height * 0.015,
+            base_y - height * 0.37,
+        ],
         fill=lamp,
     )
     # gallery (balcony) and railing
@@ -150,13 +159,20 @@ def lighthouse(
         draw.line([(x, lantern_top), (x, gallery_y - height * 0.025)], fill=trim, width=1)
     # dome and finial
     draw.pieslice(
-        [base_x - half_top, lantern_top - half_top * 0.9, base_x + half_top,
-         lantern_top + half_top * 0.9],
-        180, 360, fill=trim,
+        [
+            base_x - half_top,
+            lantern_top - half_top * 0.9,
+            base_x + half_top,
+            lantern_top + half_top * 0.9,
+        ],
+        180,
+        360,
+        fill=trim,
     )
     draw.line(
         [(base_x, lantern_top - half_top * 0.9), (base_x, lantern_top - half_top * 1.4)],
-        fill=trim, width=max(1, round(height * 0.01)),
+        fill=trim,
+        width=max(1, round(height * 0.01)),
     )
     return base_x, (lantern_top + gallery_y - height * 0.025) / 2
 
@@ -178,9 +194,11 @@ def beam_layer(
     a0 = math.radians(angle_deg - spread_deg / 2)
     a1 = math.radians(angle_deg + spread_deg / 2)
     d.polygon(
-        [(ox, oy),
-         (ox + length * math.cos(a0), oy - length * math.sin(a0)),
-         (ox + length * math.cos(a1), oy - length * math.sin(a1))],
+        [
+            (ox, oy),
+            (ox + length * math.cos(a0), oy - length * math.sin(a0)),
+            (ox + length * math.cos(a1), oy - length * math.sin(a1)),
+        ],
         fill=(*color, alpha),
     )
     d.ellipse([ox - 6, oy - 6, ox + 6, oy + 6], fill=(*color, min(255, alpha * 2)))
@@ -276,12 +294,23 @@ def scene(
 def draw_plate(w: int = 640, h: int = 360) -> Image.Image:
     """sh010: the camera plate at dusk, a little soft like a real lens."""
     img = scene(
-        w, h,
-        sky=[(0.0, (28, 42, 82)), (0.55, (92, 88, 128)), (0.85, (214, 140, 96)),
-             (1.0, (238, 176, 112))],
+        w,
+        h,
+        sky=[
+            (0.0, (28, 42, 82)),
+            (0.55, (92, 88, 128)),
+            (0.85, (214, 140, 96)),
+            (1.0, (238, 176, 112)),
+        ],
         sea=[(0.0, (70, 78, 96)), (1.0, (18, 26, 38))],
-        land=(22, 22, 28), tower=(222, 218, 206), trim=(40, 40, 46), lamp=(255, 236, 170),
-        beam=(255, 240, 200), beam_angle=168, seed=10, wave_color=(150, 140, 150),
+        land=(22, 22, 28),
+        tower=(222, 218, 206),
+        trim=(40, 40, 46),
+        lamp=(255, 236, 170),
+        beam=(255, 240, 200),
+        beam_angle=168,
+        seed=10,
+        wave_color=(150, 140, 150),
     )
     return img.filter(ImageFilter.GaussianBlur(0.6))
 
@@ -289,11 +318,18 @@ def draw_plate(w: int = 640, h: int = 360) -> Image.Image:
 def draw_concept(w: int = 640, h: int = 360) -> Image.Image:
     """sh020: stormy concept art, strong beam, heavy clouds."""
     img = scene(
-        w, h,
+        w,
+        h,
         sky=[(0.0, (18, 12, 40)), (0.6, (60, 44, 96)), (1.0, (110, 92, 130))],
         sea=[(0.0, (30, 52, 70)), (1.0, (6, 14, 24))],
-        land=(10, 10, 16), tower=(236, 232, 222), trim=(150, 30, 36), lamp=(255, 246, 200),
-        beam=(255, 246, 214), beam_angle=160, seed=20, stripes=(170, 32, 40),
+        land=(10, 10, 16),
+        tower=(236, 232, 222),
+        trim=(150, 30, 36),
+        lamp=(255, 246, 200),
+        beam=(255, 246, 214),
+        beam_angle=160,
+        seed=20,
+        stripes=(170, 32, 40),
         wave_color=(110, 150, 170),
     )
     clouds = Image.new("RGBA", (w, h), (0, 0, 0, 0))
@@ -312,27 +348,68 @@ def draw_moodboard(w: int = 640, h: int = 360) -> Image.Image:
     """sh030: a 3x2 grid of colour/lighting variations plus a palette strip."""
     img = Image.new("RGB", (w, h), (236, 232, 224))
     variants = [
-        ([(0.0, (250, 200, 160)), (1.0, (252, 232, 200))], [(0.0, (120, 150, 170)), (1.0, (60, 90, 120))], None),
-        ([(0.0, (30, 40, 80)), (1.0, (230, 150, 100))], [(0.0, (70, 80, 100)), (1.0, (20, 30, 40))], (255, 236, 190)),
-        ([(0.0, (8, 10, 28)), (1.0, (40, 50, 90))], [(0.0, (20, 30, 50)), (1.0, (4, 8, 16))], (220, 230, 255)),
-        ([(0.0, (150, 160, 165)), (1.0, (200, 205, 205))], [(0.0, (130, 140, 145)), (1.0, (90, 100, 105))], (255, 250, 230)),
-        ([(0.0, (40, 20, 60)), (1.0, (120, 60, 90))], [(0.0, (50, 40, 70)), (1.0, (10, 8, 20))], (255, 220, 160)),
-        ([(0.0, (90, 140, 190)), (1.0, (190, 215, 230))], [(0.0, (40, 90, 120)), (1.0, (10, 40, 60))], None),
+        (
+            [(0.0, (250, 200, 160)), (1.0, (252, 232, 200))],
+            [(0.0, (120, 150, 170)), (1.0, (60, 90, 120))],
+            None,
+        ),
+        (
+            [(0.0, (30, 40, 80)), (1.0, (230, 150, 100))],
+            [(0.0, (70, 80, 100)), (1.0, (20, 30, 40))],
+            (255, 236, 190),
+        ),
+        (
+            [(0.0, (8, 10, 28)), (1.0, (40, 50, 90))],
+            [(0.0, (20, 30, 50)), (1.0, (4, 8, 16))],
+            (220, 230, 255),
+        ),
+        (
+            [(0.0, (150, 160, 165)), (1.0, (200, 205, 205))],
+            [(0.0, (130, 140, 145)), (1.0, (90, 100, 105))],
+            (255, 250, 230),
+        ),
+        (
+            [(0.0, (40, 20, 60)), (1.0, (120, 60, 90))],
+            [(0.0, (50, 40, 70)), (1.0, (10, 8, 20))],
+            (255, 220, 160),
+        ),
+        (
+            [(0.0, (90, 140, 190)), (1.0, (190, 215, 230))],
+            [(0.0, (40, 90, 120)), (1.0, (10, 40, 60))],
+            None,
+        ),
     ]
     tile_w, tile_h, gap = 196, 110, 12
     left = (w - (3 * tile_w + 2 * gap)) // 2
     for i, (sky, sea, beam) in enumerate(variants):
         tile = scene(
-            tile_w * 2, tile_h * 2, sky=sky, sea=sea, land=(24, 24, 30), tower=(230, 226, 214),
-            trim=(50, 50, 56), lamp=(255, 240, 180), beam=beam, beam_angle=150 + 12 * i,
-            seed=30 + i, n_stars=40 if i == 2 else 0,
+            tile_w * 2,
+            tile_h * 2,
+            sky=sky,
+            sea=sea,
+            land=(24, 24, 30),
+            tower=(230, 226, 214),
+            trim=(50, 50, 56),
+            lamp=(255, 240, 180),
+            beam=beam,
+            beam_angle=150 + 12 * i,
+            seed=30 + i,
+            n_stars=40 if i == 2 else 0,
         ).resize((tile_w, tile_h), Image.Resampling.LANCZOS)
         x = left + (i % 3) * (tile_w + gap)
         y = 16 + (i // 3) * (tile_h + gap)
         img.paste(tile, (x, y))
     d = ImageDraw.Draw(img)
-    palette = [(28, 42, 82), (92, 88, 128), (214, 140, 96), (238, 176, 112), (222, 218, 206),
-               (150, 30, 36), (18, 26, 38), (255, 236, 170)]
+    palette = [
+        (28, 42, 82),
+        (92, 88, 128),
+        (214, 140, 96),
+        (238, 176, 112),
+        (222, 218, 206),
+        (150, 30, 36),
+        (18, 26, 38),
+        (255, 236, 170),
+    ]
     sw = (3 * tile_w + 2 * gap) // len(palette)
     for i, c in enumerate(palette):
         d.rectangle([left + i * sw, 268, left + (i + 1) * sw - 4, 300], fill=c)
@@ -343,18 +420,28 @@ def draw_moodboard(w: int = 640, h: int = 360) -> Image.Image:
 def draw_matte(w: int = 640, h: int = 360) -> Image.Image:
     """sh040: the plate with an extended, painted night sky (a generative-fill composite)."""
     img = scene(
-        w, h,
+        w,
+        h,
         sky=[(0.0, (10, 14, 40)), (0.6, (34, 46, 92)), (1.0, (120, 110, 140))],
         sea=[(0.0, (50, 60, 86)), (1.0, (12, 18, 30))],
-        land=(16, 16, 22), tower=(214, 210, 200), trim=(36, 36, 44), lamp=(255, 236, 170),
-        beam=(240, 240, 255), beam_angle=20, seed=40, n_stars=160, moon=(240, 236, 214),
+        land=(16, 16, 22),
+        tower=(214, 210, 200),
+        trim=(36, 36, 44),
+        lamp=(255, 236, 170),
+        beam=(240, 240, 255),
+        beam_angle=20,
+        seed=40,
+        n_stars=160,
+        moon=(240, 236, 214),
         wave_color=(140, 150, 180),
     )
     glow = Image.new("RGBA", (w, h), (0, 0, 0, 0))
     d = ImageDraw.Draw(glow)
     mx, my = w * 0.18, h * 0.2
     d.ellipse([mx - 44, my - 44, mx + 44, my + 44], fill=(200, 210, 255, 60))
-    return Image.alpha_composite(img.convert("RGBA"), glow.filter(ImageFilter.GaussianBlur(14))).convert("RGB")
+    return Image.alpha_composite(
+        img.convert("RGBA"), glow.filter(ImageFilter.GaussianBlur(14))
+    ).convert("RGB")
 
 
 def draw_storyboard(w: int = 640, h: int = 360) -> Image.Image:
@@ -364,7 +451,8 @@ def draw_storyboard(w: int = 640, h: int = 360) -> Image.Image:
     img = Image.new("RGB", (w, h), paper)
     d = ImageDraw.Draw(img)
     d.text((16, 10), "THE LIGHTHOUSE  -  SC 12  storyboard", font=font(16), fill=ink)
-    pw, ph, top = 192, 108, 44
+    pw, ph, top = 192, 150, 44
+    tone = (206, 204, 198)  # pencil shading
     captions = ["12A  WIDE - keeper climbs", "12B  beam sweeps the bay", "12C  CU lantern room"]
     rng = random.Random(50)
     for i in range(3):
@@ -379,29 +467,74 @@ def draw_storyboard(w: int = 640, h: int = 360) -> Image.Image:
                 xx = x0 + 4 + rng.random() * (pw - 30)
                 d.line([(xx, y), (xx + 10 + rng.random() * 14, y)], fill=(120, 120, 124))
         if i == 0:
-            d.polygon([(x0 + 90, top + ph - 2), (x0 + 120, horizon - 12), (x0 + pw - 2, horizon - 20),
-                       (x0 + pw - 2, top + ph - 2)], outline=ink, fill=(214, 212, 206))
-            lighthouse(d, x0 + 150, horizon - 12, 70, paper, ink, (236, 234, 226))
+            d.polygon(
+                [
+                    (x0 + 70, top + ph - 2),
+                    (x0 + 110, horizon - 12),
+                    (x0 + pw - 2, horizon - 20),
+                    (x0 + pw - 2, top + ph - 2),
+                ],
+                outline=ink,
+                fill=tone,
+            )
+            lighthouse(d, x0 + 146, horizon - 15, 80, tone, ink, paper)
+            d.text((x0 + 120, horizon + 12), "keeper", font=font(10), fill=ink)
+            d.line([(x0 + 138, horizon + 10), (x0 + 144, horizon - 24)], fill=ink)
             d.line([(x0 + 20, top + 20), (x0 + 60, top + 20)], fill=ink, width=2)  # camera move
             d.polygon([(x0 + 60, top + 15), (x0 + 70, top + 20), (x0 + 60, top + 25)], fill=ink)
             d.text((x0 + 8, top + 26), "push in", font=font(11), fill=ink)
         elif i == 1:
-            lx, ly = lighthouse(d, x0 + 160, horizon - 4, 60, paper, ink, (236, 234, 226))
-            for da in (-5, 5):
-                a = math.radians(170 + da)
-                d.line([(lx, ly), (lx + 150 * math.cos(a), ly - 150 * math.sin(a))], fill=ink)
-            d.polygon([(x0 + 40, horizon + 10), (x0 + 64, horizon + 10), (x0 + 58, horizon + 16),
-                       (x0 + 46, horizon + 16)], fill=ink)  # a small boat
+            d.polygon(
+                [
+                    (x0 + 130, horizon),
+                    (x0 + 150, horizon - 8),
+                    (x0 + pw - 2, horizon - 12),
+                    (x0 + pw - 2, horizon),
+                ],
+                fill=tone,
+                outline=ink,
+            )
+            lx, ly = lighthouse(d, x0 + 166, horizon - 9, 70, tone, ink, paper)
+            for da in (-4, 4):
+                a = math.radians(188 + da)
+                d.line([(lx, ly), (lx + 140 * math.cos(a), ly - 140 * math.sin(a))], fill=ink)
+            d.polygon(
+                [
+                    (x0 + 40, horizon + 10),
+                    (x0 + 64, horizon + 10),
+                    (x0 + 58, horizon + 16),
+                    (x0 + 46, horizon + 16),
+                ],
+                fill=ink,
+            )  # a small boat
             d.line([(x0 + 52, horizon + 10), (x0 + 52, horizon - 6)], fill=ink)
         else:
-            d.rectangle([x0 + 40, top + 18, x0 + pw - 40, top + ph - 10], outline=ink, width=2)
+            d.rectangle(
+                [x0 + 40, top + 30, x0 + pw - 40, top + ph - 14], fill=tone, outline=ink, width=2
+            )
             for k in range(1, 4):
                 xx = x0 + 40 + k * (pw - 80) / 4
-                d.line([(xx, top + 18), (xx, top + ph - 10)], fill=ink)
-            d.ellipse([x0 + pw / 2 - 18, top + 42, x0 + pw / 2 + 18, top + 78], outline=ink, width=2)
-            d.arc([x0 + 20, top + 8, x0 + pw - 20, top + 40], 200, 340, fill=ink, width=2)
+                d.line([(xx, top + 30), (xx, top + ph - 14)], fill=ink)
+            cx, cy = x0 + pw / 2, top + ph / 2 + 8
+            d.ellipse([cx - 24, cy - 24, cx + 24, cy + 24], fill=paper, outline=ink, width=2)
+            for k in range(8):  # lens rays
+                a = math.pi * k / 4
+                d.line(
+                    [
+                        (cx + 28 * math.cos(a), cy + 28 * math.sin(a)),
+                        (cx + 38 * math.cos(a), cy + 38 * math.sin(a)),
+                    ],
+                    fill=ink,
+                )
+            d.arc([x0 + 20, top + 10, x0 + pw - 20, top + 56], 200, 340, fill=ink, width=2)
         d.text((x0, top + ph + 8), captions[i], font=font(12), fill=ink)
-    d.text((16, 300), "Temp boards - for discussion only", font=font(12), fill=(110, 108, 104))
+    d.text(
+        (16, 232),
+        "Music: low drone builds under 12B.  VO (temp): keeper, one line over 12A.",
+        font=font(12),
+        fill=ink,
+    )
+    d.text((16, 330), "Temp boards - for discussion only", font=font(12), fill=(110, 108, 104))
     return img
 
 
@@ -414,22 +547,21 @@ def draw_background(w: int = 640, h: int = 360) -> Image.Image:
     vertical_gradient(d, (0, horizon, w, h), [(0.0, (150, 166, 172)), (1.0, (70, 90, 100))])
     rng = random.Random(60)
     # distant cliffs, lighter further away (aerial perspective)
-    for layer, (shade, height, base) in enumerate(((190, 40, 0), (150, 62, 8), (100, 90, 18))):
-        pts = [(0, horizon + base)]
+    for shade, height, base, right in ((190, 40, 0, 1.1), (150, 62, 8, 0.8), (100, 90, 18, 0.34)):
+        pts = [(0.0, horizon + base)]
         x = 0.0
-        while x < w:
+        while x < w * right:  # a ragged ridge, then a slope down to the water
             pts.append((x, horizon + base - height * (0.5 + 0.5 * rng.random())))
             x += 30 + rng.random() * 50
-        pts += [(w, horizon + base - height * 0.6), (w, horizon + base), (0, horizon + base)]
-        c = (shade, shade + 8, shade + 12)
-        if layer == 2:  # nearest cliff only on the left third
-            pts = [(px * 0.38, py) for px, py in pts]
-        d.polygon(pts, fill=c)
+        pts += [(x + height * 1.2, horizon + base), (0.0, horizon + base)]
+        d.polygon(pts, fill=(shade, shade + 8, shade + 12))
     waves(d, rng, (0, horizon + 20, w, h), (190, 200, 204), 120)
     fog = Image.new("RGBA", (w, h), (0, 0, 0, 0))
     fd = ImageDraw.Draw(fog)
     fd.rectangle([0, horizon - 30, w, horizon + 24], fill=(235, 238, 238, 120))
-    return Image.alpha_composite(img.convert("RGBA"), fog.filter(ImageFilter.GaussianBlur(12))).convert("RGB")
+    return Image.alpha_composite(
+        img.convert("RGBA"), fog.filter(ImageFilter.GaussianBlur(12))
+    ).convert("RGB")
 
 
 def draw_title(w: int = 640, h: int = 360) -> Image.Image:
@@ -473,11 +605,11 @@ def xmp_packet(description_body: str, namespaces: dict[str, str]) -> bytes:
 IPTC_EXT_NS = "http://iptc.org/std/Iptc4xmpExt/2008-02-29/"
 
 PLATE_XMP = xmp_packet(
-    "\n    xmp:CreateDate=\"2025-06-14T20:41:07\""
-    "\n    tiff:Make=\"ARRI\""
-    "\n    tiff:Model=\"ALEXA 35\""
-    f"\n    Iptc4xmpExt:DigitalSourceType=\"http://{IPTC_DST}digitalCapture\">"
-    "\n   <dc:title><rdf:Alt><rdf:li xml:lang=\"x-default\">LH_sh010_plate A001C003</rdf:li>"
+    '\n    xmp:CreateDate="2025-06-14T20:41:07"'
+    '\n    tiff:Make="ARRI"'
+    '\n    tiff:Model="ALEXA 35"'
+    f'\n    Iptc4xmpExt:DigitalSourceType="http://{IPTC_DST}digitalCapture">'
+    '\n   <dc:title><rdf:Alt><rdf:li xml:lang="x-default">LH_sh010_plate A001C003</rdf:li>'
     "</rdf:Alt></dc:title>"
     "\n  </rdf:Description>",
     {
@@ -490,8 +622,8 @@ PLATE_XMP = xmp_packet(
 
 # Element form (not attribute form) on purpose: both are valid RDF/XML and readers must take both.
 MATTE_XMP = xmp_packet(
-    "\n    xmp:CreatorTool=\"Adobe Photoshop 26.1 (Windows)\""
-    "\n    xmp:ModifyDate=\"2025-06-20T11:02:45+01:00\">"
+    '\n    xmp:CreatorTool="Adobe Photoshop 26.1 (Windows)"'
+    '\n    xmp:ModifyDate="2025-06-20T11:02:45+01:00">'
     "\n   <Iptc4xmpExt:DigitalSourceType>"
     f"https://{IPTC_DST}compositeWithTrainedAlgorithmicMedia"
     "</Iptc4xmpExt:DigitalSourceType>"
@@ -501,9 +633,9 @@ MATTE_XMP = xmp_packet(
 
 MIDJOURNEY_JOB = "7c1e4a52-93d8-4f0b-b6a1-2e5d0c8f3a94"
 MIDJOURNEY_XMP = xmp_packet(
-    "\n    xmlns:iptc=\"http://iptc.org/std/Iptc4xmpCore/1.0/xmlns/\""
-    f"\n    Iptc4xmpExt:DigImageGUID=\"{MIDJOURNEY_JOB}\""
-    f"\n    Iptc4xmpExt:DigitalSourceType=\"https://{IPTC_DST}trainedAlgorithmicMedia\"/>",
+    '\n    xmlns:iptc="http://iptc.org/std/Iptc4xmpCore/1.0/xmlns/"'
+    f'\n    Iptc4xmpExt:DigImageGUID="{MIDJOURNEY_JOB}"'
+    f'\n    Iptc4xmpExt:DigitalSourceType="https://{IPTC_DST}trainedAlgorithmicMedia"/>',
     {"Iptc4xmpExt": IPTC_EXT_NS},
 )
 MIDJOURNEY_DESCRIPTION = (
@@ -533,9 +665,16 @@ def comfyui_prompt() -> dict:
     return {
         "3": {
             "inputs": {
-                "seed": COMFY_SEED, "steps": 20, "cfg": 8, "sampler_name": "euler",
-                "scheduler": "normal", "denoise": 1, "model": ["4", 0], "positive": ["6", 0],
-                "negative": ["7", 0], "latent_image": ["5", 0],
+                "seed": COMFY_SEED,
+                "steps": 20,
+                "cfg": 8,
+                "sampler_name": "euler",
+                "scheduler": "normal",
+                "denoise": 1,
+                "model": ["4", 0],
+                "positive": ["6", 0],
+                "negative": ["7", 0],
+                "latent_image": ["5", 0],
             },
             "class_type": "KSampler",
             "_meta": {"title": "KSampler"},
@@ -578,8 +717,15 @@ def comfyui_workflow() -> dict:
 
     def node(nid, ntype, pos, size, order, inputs, outputs, widgets=None):
         out = {
-            "id": nid, "type": ntype, "pos": pos, "size": size, "flags": {}, "order": order,
-            "mode": 0, "inputs": inputs, "outputs": outputs,
+            "id": nid,
+            "type": ntype,
+            "pos": pos,
+            "size": size,
+            "flags": {},
+            "order": order,
+            "mode": 0,
+            "inputs": inputs,
+            "outputs": outputs,
             "properties": {"Node name for S&R": ntype},
         }
         if widgets is not None:
@@ -587,45 +733,101 @@ def comfyui_workflow() -> dict:
         return out
 
     nodes = [
-        node(4, "CheckpointLoaderSimple", [26, 474], [315, 98], 0, [],
-             [{"name": "MODEL", "type": "MODEL", "links": [1], "slot_index": 0},
-              {"name": "CLIP", "type": "CLIP", "links": [3, 5], "slot_index": 1},
-              {"name": "VAE", "type": "VAE", "links": [8], "slot_index": 2}],
-             ["sd_xl_base_1.0.safetensors"]),
-        node(5, "EmptyLatentImage", [473, 609], [315, 106], 1, [],
-             [{"name": "LATENT", "type": "LATENT", "links": [2], "slot_index": 0}],
-             [640, 360, 1]),
-        node(6, "CLIPTextEncode", [415, 186], [422, 164], 2,
-             [{"name": "clip", "type": "CLIP", "link": 3}],
-             [{"name": "CONDITIONING", "type": "CONDITIONING", "links": [4], "slot_index": 0}],
-             [COMFY_POSITIVE]),
-        node(7, "CLIPTextEncode", [413, 389], [425, 180], 3,
-             [{"name": "clip", "type": "CLIP", "link": 5}],
-             [{"name": "CONDITIONING", "type": "CONDITIONING", "links": [6], "slot_index": 0}],
-             [COMFY_NEGATIVE]),
-        node(3, "KSampler", [863, 186], [315, 262], 4,
-             [{"name": "model", "type": "MODEL", "link": 1},
-              {"name": "positive", "type": "CONDITIONING", "link": 4},
-              {"name": "negative", "type": "CONDITIONING", "link": 6},
-              {"name": "latent_image", "type": "LATENT", "link": 2}],
-             [{"name": "LATENT", "type": "LATENT", "links": [7], "slot_index": 0}],
-             [COMFY_SEED, "fixed", 20, 8, "euler", "normal", 1]),
-        node(8, "VAEDecode", [1209, 188], [210, 46], 5,
-             [{"name": "samples", "type": "LATENT", "link": 7},
-              {"name": "vae", "type": "VAE", "link": 8}],
-             [{"name": "IMAGE", "type": "IMAGE", "links": [9], "slot_index": 0}]),
-        node(9, "SaveImage", [1451, 189], [210, 270], 6,
-             [{"name": "images", "type": "IMAGE", "link": 9}], [],
-             ["ComfyUI"]),
+        node(
+            4,
+            "CheckpointLoaderSimple",
+            [26, 474],
+            [315, 98],
+            0,
+            [],
+            [
+                {"name": "MODEL", "type": "MODEL", "links": [1], "slot_index": 0},
+                {"name": "CLIP", "type": "CLIP", "links": [3, 5], "slot_index": 1},
+                {"name": "VAE", "type": "VAE", "links": [8], "slot_index": 2},
+            ],
+            ["sd_xl_base_1.0.safetensors"],
+        ),
+        node(
+            5,
+            "EmptyLatentImage",
+            [473, 609],
+            [315, 106],
+            1,
+            [],
+            [{"name": "LATENT", "type": "LATENT", "links": [2], "slot_index": 0}],
+            [640, 360, 1],
+        ),
+        node(
+            6,
+            "CLIPTextEncode",
+            [415, 186],
+            [422, 164],
+            2,
+            [{"name": "clip", "type": "CLIP", "link": 3}],
+            [{"name": "CONDITIONING", "type": "CONDITIONING", "links": [4], "slot_index": 0}],
+            [COMFY_POSITIVE],
+        ),
+        node(
+            7,
+            "CLIPTextEncode",
+            [413, 389],
+            [425, 180],
+            3,
+            [{"name": "clip", "type": "CLIP", "link": 5}],
+            [{"name": "CONDITIONING", "type": "CONDITIONING", "links": [6], "slot_index": 0}],
+            [COMFY_NEGATIVE],
+        ),
+        node(
+            3,
+            "KSampler",
+            [863, 186],
+            [315, 262],
+            4,
+            [
+                {"name": "model", "type": "MODEL", "link": 1},
+                {"name": "positive", "type": "CONDITIONING", "link": 4},
+                {"name": "negative", "type": "CONDITIONING", "link": 6},
+                {"name": "latent_image", "type": "LATENT", "link": 2},
+            ],
+            [{"name": "LATENT", "type": "LATENT", "links": [7], "slot_index": 0}],
+            [COMFY_SEED, "fixed", 20, 8, "euler", "normal", 1],
+        ),
+        node(
+            8,
+            "VAEDecode",
+            [1209, 188],
+            [210, 46],
+            5,
+            [
+                {"name": "samples", "type": "LATENT", "link": 7},
+                {"name": "vae", "type": "VAE", "link": 8},
+            ],
+            [{"name": "IMAGE", "type": "IMAGE", "links": [9], "slot_index": 0}],
+        ),
+        node(
+            9,
+            "SaveImage",
+            [1451, 189],
+            [210, 270],
+            6,
+            [{"name": "images", "type": "IMAGE", "link": 9}],
+            [],
+            ["ComfyUI"],
+        ),
     ]
     return {
         "last_node_id": 9,
         "last_link_id": 9,
         "nodes": nodes,
         "links": [
-            [1, 4, 0, 3, 0, "MODEL"], [2, 5, 0, 3, 3, "LATENT"], [3, 4, 1, 6, 0, "CLIP"],
-            [4, 6, 0, 3, 1, "CONDITIONING"], [5, 4, 1, 7, 0, "CLIP"],
-            [6, 7, 0, 3, 2, "CONDITIONING"], [7, 3, 0, 8, 0, "LATENT"], [8, 4, 2, 8, 1, "VAE"],
+            [1, 4, 0, 3, 0, "MODEL"],
+            [2, 5, 0, 3, 3, "LATENT"],
+            [3, 4, 1, 6, 0, "CLIP"],
+            [4, 6, 0, 3, 1, "CONDITIONING"],
+            [5, 4, 1, 7, 0, "CLIP"],
+            [6, 7, 0, 3, 2, "CONDITIONING"],
+            [7, 3, 0, 8, 0, "LATENT"],
+            [8, 4, 2, 8, 1, "VAE"],
             [9, 8, 0, 9, 0, "IMAGE"],
         ],
         "groups": [],
@@ -752,8 +954,10 @@ def temp_vo(rate: int = 24000, seconds: float = 1.0) -> list[float]:
     formants = [(700, 130), (1220, 110), (2600, 160)]  # an open 'ah'
 
     def weight(f: float) -> float:
-        return sum(math.exp(-((f - fc) / bw) ** 2) * g
-                   for (fc, bw), g in zip(formants, (1.0, 0.6, 0.25), strict=True))
+        return sum(
+            math.exp(-(((f - fc) / bw) ** 2)) * g
+            for (fc, bw), g in zip(formants, (1.0, 0.6, 0.25), strict=True)
+        )
 
     out, phase = [], 0.0
     for i in range(n):
@@ -786,39 +990,61 @@ def make_audio(out: Path) -> None:
 
 
 def make_clip(out: Path) -> bool:
-    """sh010_ref.mp4: 1.5 s, 320x180, 24 fps H.264, the beam sweeping; False if PyAV is missing."""
+    """sh010_ref.mp4: 1.5 s, 384x216, 24 fps H.264, the beam sweeping; False if PyAV is missing."""
     try:
         import av  # dev-time tool for this script only; not a provgate dependency
     except ImportError:
         return False
     path = out / "clips" / "sh010_ref.mp4"
     path.parent.mkdir(parents=True, exist_ok=True)
-    w, h, fps, frames = 320, 180, 24, 36
+    # 384x216, not 320x180: x264 output depends on uninitialised padding bytes when the chroma
+    # width (160) is not a multiple of 32, which made the clip differ from run to run.
+    w, h, fps, frames = 384, 216, 24, 36
     f_tc = font(10)
     with av.open(
-        str(path), "w", format="mp4",
+        str(path),
+        "w",
+        format="mp4",
         options={"movflags": "+faststart", "fflags": "+bitexact"},
     ) as container:
         stream = container.add_stream("libx264", rate=fps)
+        stream.codec_context.time_base = Fraction(1, fps)
         stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
         stream.codec_context.flags |= av.codec.context.Flags.bitexact
         stream.thread_count = 1
-        stream.options = {"crf": "30", "preset": "medium", "tune": "film", "threads": "1",
-                          "x264-params": "threads=1:lookahead-threads=1"}
+        stream.options = {
+            "crf": "30",
+            "preset": "medium",
+            "tune": "film",
+            "threads": "1",
+            "x264-params": "threads=1:lookahead-threads=1",
+        }
         for i in range(frames):
             img = scene(
-                w, h,
+                w,
+                h,
                 sky=[(0.0, (14, 20, 48)), (0.7, (46, 56, 98)), (1.0, (96, 92, 124))],
                 sea=[(0.0, (40, 50, 72)), (1.0, (8, 12, 22))],
-                land=(14, 14, 20), tower=(210, 206, 196), trim=(34, 34, 40),
-                lamp=(255, 236, 170), beam=(255, 244, 210), beam_angle=200 - 2.2 * i,
-                seed=10, n_stars=60, wave_color=(110, 120, 150), wave_phase=i / frames,
+                land=(14, 14, 20),
+                tower=(210, 206, 196),
+                trim=(34, 34, 40),
+                lamp=(255, 236, 170),
+                beam=(255, 244, 210),
+                beam_angle=200 - 2.2 * i,
+                seed=10,
+                n_stars=60,
+                wave_color=(110, 120, 150),
+                wave_phase=i / frames,
             )
             d = ImageDraw.Draw(img)
-            d.text((6, h - 14), f"LH sh010 REF  01:00:00:{i % fps:02d}", font=f_tc,
-                   fill=(230, 230, 230))
+            d.text(
+                (6, h - 14),
+                f"LH sh010 REF  01:00:{i // fps:02d}:{i % fps:02d}",
+                font=f_tc,
+                fill=(230, 230, 230),
+            )
             frame = av.VideoFrame.from_image(img)
-            frame.pts = i
+            frame.pts, frame.time_base = i, Fraction(1, fps)
             for packet in stream.encode(frame):
                 container.mux(packet)
         for packet in stream.encode():
@@ -851,14 +1077,18 @@ def make_delivery(out: Path) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=HERE, help="output folder (default: %(default)s)")
+    parser.add_argument(
+        "--out", type=Path, default=HERE, help="output folder (default: %(default)s)"
+    )
     args = parser.parse_args(argv)
     out: Path = args.out
     make_stills(out)
     make_audio(out)
     if not make_clip(out):
-        print("warning: PyAV not installed (pip install av); clips/sh010_ref.mp4 not regenerated",
-              file=sys.stderr)
+        print(
+            "warning: PyAV not installed (pip install av); clips/sh010_ref.mp4 not regenerated",
+            file=sys.stderr,
+        )
     make_delivery(out)
     total = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
     print(f"wrote sample media to {out} ({total / 1024:.0f} KiB in total)")
