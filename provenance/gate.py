@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import IO, Any
@@ -13,7 +13,7 @@ from .config import Config
 from .errors import ProvgateError
 from .model import Origin, Validation
 from .packages import Member, iter_packages
-from .phash import image_phash
+from .phash import PHASH_MEDIA, image_phash
 from .pipeline import map_files
 from .registry import Registry
 from .store import Store, now_iso
@@ -30,14 +30,16 @@ class Prepared:
     phash: str | None = None
 
 
-def prepare(path: Path, config: Config, want_phash: bool) -> Prepared:
+def prepare(path: Path, config: Config) -> Prepared:
     """Read one file for the gate; runs in worker processes, so it never touches the store."""
     try:
-        reading = read_asset(path, config)
+        return Prepared(read_asset(path, config))
     except ProvgateError as exc:
         return Prepared(None, exc.reason)
-    phash = image_phash(path, reading.media_type) if want_phash else None
-    return Prepared(reading, phash=phash)
+
+
+def _phash(item: tuple[Path, str]) -> str | None:
+    return image_phash(*item)
 
 
 @dataclass
@@ -157,20 +159,32 @@ class DeliveryGate:
     def _prepared(self, members: Iterable[Member]) -> Iterator[tuple[Member, Prepared | None]]:
         """Members with their files read on all cores, in package order.
 
-        Files on disk are read in batches by worker processes; archive members are read one at
-        a time, as each exists only until the next member is spooled."""
-        hashes = self.registry.has_hashes
+        Files on disk are read in batches by worker processes, then the images the store does
+        not know exactly are hashed (in workers too) for the near-duplicate test. Archive members
+        are read one at a time, as each exists only until the next member is spooled."""
         batch: list[Member] = []
 
         def flush() -> Iterator[tuple[Member, Prepared | None]]:
             paths = [m.local for m in batch]
-            yield from zip(batch, map_files(prepare, paths, self.config, hashes), strict=True)
+            ready = list(map_files(prepare, paths, self.config))
+            if self.registry.has_hashes:
+                unknown = [
+                    i
+                    for i, p in enumerate(ready)
+                    if p.reading is not None
+                    and p.reading.media_type in PHASH_MEDIA
+                    and self.store.asset(p.reading.content_id) is None
+                ]
+                items = [(paths[i], ready[i].reading.media_type) for i in unknown]  # type: ignore[union-attr]
+                for i, value in zip(unknown, map_files(_phash, items), strict=True):
+                    ready[i] = replace(ready[i], phash=value)
+            yield from zip(batch, ready, strict=True)
             batch.clear()
 
         for member in members:
             if member.local is None or member.spooled:
                 yield from flush()
-                yield member, (prepare(member.local, self.config, hashes) if member.local else None)
+                yield member, None
                 continue
             batch.append(member)
             if len(batch) >= 512:
@@ -184,7 +198,7 @@ class DeliveryGate:
             return AssetVerdict(
                 member.name, "block", [member.problem or "cannot be read"], error=member.problem
             )
-        prepared = prepared or prepare(member.local, self.config, self.registry.has_hashes)
+        prepared = prepared or prepare(member.local, self.config)
         if prepared.reading is None:
             reason = prepared.error or "cannot be read"
             return AssetVerdict(
