@@ -161,7 +161,8 @@ def fill(db: Path, n: int, seed: int = 7) -> dict[str, int]:
     db.unlink(missing_ok=True)
     conn = sqlite3.connect(db, isolation_level=None)
     conn.execute("PRAGMA journal_mode = WAL")
-    conn.executescript(MIGRATIONS[0])
+    for statement in MIGRATIONS[0].statements("sqlite"):
+        conn.execute(statement)
     conn.execute("PRAGMA user_version = 1")
     conn.execute("BEGIN IMMEDIATE")
     conn.executemany("INSERT INTO assets VALUES (?,?,?,?,?,?,?,?,?,?,?)", assets)

@@ -9,8 +9,9 @@ import click
 
 from provenance import api
 from provenance.model import USE_CATEGORIES
+from provenance.shard import Shard
 
-from .main import cli, get_app, json_option, workspace_option
+from .main import UsageFailure, cli, get_app, json_option, workspace_option
 from .render import echo_json, progress_bar, table
 
 ORIGINS = ("ai-generated", "ai-modified", "non-ai", "unknown")
@@ -64,13 +65,28 @@ def inspect(ctx: click.Context, file: Path, as_json: bool) -> None:
         click.echo(f"  approval    {a['reference']} by {a['approver']} for {a['use']} ({state})")
 
 
+def _shard(_ctx: click.Context, _param: click.Parameter, value: str | None) -> Shard | None:
+    try:
+        return Shard.parse(value) if value else None
+    except ValueError as exc:
+        raise UsageFailure(f"--shard: {exc}") from None
+
+
 @cli.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--no-tag", is_flag=True, help="Record only; do not write tags this time.")
+@click.option(
+    "--shard",
+    metavar="K/N",
+    callback=_shard,
+    help="Index only share K of N of the tree (run N machines on the same PATHS and store).",
+)
 @workspace_option
 @json_option
 @click.pass_context
-def scan(ctx: click.Context, paths: tuple[Path, ...], no_tag: bool, as_json: bool) -> None:
+def scan(
+    ctx: click.Context, paths: tuple[Path, ...], no_tag: bool, shard: Shard | None, as_json: bool
+) -> None:
     """Index, classify and tag every file under PATHS. Unchanged files are skipped."""
     app = get_app(ctx)
 
@@ -86,6 +102,7 @@ def scan(ctx: click.Context, paths: tuple[Path, ...], no_tag: bool, as_json: boo
             tag=not no_tag,
             on_change=show,
             progress=advance,
+            shard=shard,
         )
     for line in summary.error_lines[:20]:
         click.echo(f"provgate: {line}", err=True)
@@ -144,8 +161,9 @@ def history(ctx: click.Context, asset: str, as_json: bool) -> None:
         return
     for ev in events:
         detail = ", ".join(f"{k}={v}" for k, v in sorted(ev["detail"].items()))
+        where = ev.get("facility") or ev.get("host") or "-"
         click.echo(
-            f"{ev['at'][:19]}  {ev['kind']:<9} {ev['path'] or '-'}"
+            f"{ev['at'][:19]}  {ev['kind']:<9} {where}  {ev['path'] or '-'}"
             f"  {(ev['content_id'] or '')[:12]}  {detail}"
         )
 
@@ -157,6 +175,7 @@ def history(ctx: click.Context, asset: str, as_json: bool) -> None:
 @click.option("--tool", help="Tool name (substring, case-insensitive).")
 @click.option("--under", type=click.Path(path_type=Path), help="Only files under this folder.")
 @click.option("--since", help="Only files first seen on or after this date (YYYY-MM-DD).")
+@click.option("--facility", help="Only files recorded at this facility.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default=None)
 @click.option("--all", "include_gone", is_flag=True, help="Include files that are gone.")
 @workspace_option
@@ -170,6 +189,7 @@ def ls_command(
     tool: str | None,
     under: Path | None,
     since: str | None,
+    facility: str | None,
     fmt: str | None,
     include_gone: bool,
     as_json: bool,
@@ -185,6 +205,7 @@ def ls_command(
         under=under,
         since=since,
         include_gone=include_gone,
+        facility=facility,
     )
     fmt = "json" if as_json else (fmt or "table")
     if fmt == "json":
@@ -203,9 +224,10 @@ def ls_command(
                         r["use_category"] or "",
                         r["tool"] or "",
                         r["content_id"][:12],
+                        r["facility"],
                     )
                     for r in grouped
                 ],
-                ["path", "origin", "status", "use", "tool", "content"],
+                ["path", "origin", "status", "use", "tool", "content", "facility"],
             )
         )

@@ -65,13 +65,14 @@ def check(
     "--format", "fmt", type=click.Choice(["html", "csv", "json"]), default="html", show_default=True
 )
 @click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--facility", help="Only AI assets that live at this facility.")
 @workspace_option
 @click.pass_context
-def report(ctx: click.Context, fmt: str, output: Path | None) -> None:
+def report(ctx: click.Context, fmt: str, output: Path | None, facility: str | None) -> None:
     """The disclosure report for the studio contact: every AI use, tool, category, status,
-    approval."""
+    approval, and the facilities where it lives."""
     app = get_app(ctx)
-    rows = api.report_rows(app.store, app.workspace.config)
+    rows = api.report_rows(app.store, app.workspace.config, facility=facility)
     if fmt == "json":
         text = None
         if output is None:

@@ -42,9 +42,9 @@ class App:
     @property
     def store(self) -> Any:
         if self._store is None:
-            from provenance.store import Store
+            from provenance.store import open_store
 
-            self._store = Store(self.workspace.store_path)
+            self._store = open_store(self.workspace)
         return self._store
 
     def close(self) -> None:
@@ -126,4 +126,14 @@ def main() -> None:
 
 
 # The command modules register themselves on `cli`; imported last because they import it.
-from . import approvals, assets, gate, log, serve, users, watch, workspace_cmds  # noqa: E402, F401
+from . import (  # noqa: E402, F401
+    approvals,
+    assets,
+    gate,
+    log,
+    serve,
+    store_cmds,
+    users,
+    watch,
+    workspace_cmds,
+)

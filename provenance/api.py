@@ -9,12 +9,9 @@ Resolve or a render farm can call without it.
 
 from __future__ import annotations
 
-import csv
-import io
 import os
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -24,13 +21,15 @@ from .config import Config
 from .content import content_id, looks_like_content_id
 from .errors import AmbiguousAsset, ApprovalError, UnknownAsset
 from .events import ChainBreak
+from .listings import history, list_files, report_rows, rows_to_csv
 from .model import Evidence, Origin, Status
 from .pipeline import FileOutcome, ScanSummary, write_status_tag
 from .recorder import Change, record, record_rewrite, save_asset
-from .registry import Registry, inspect_file
+from .registry import inspect_file
 from .scan import scan_paths
 from .sequences import group_sequences
-from .store import Store, now_iso
+from .shard import Shard
+from .store import Store, now_iso, open_store
 from .walk import stat_of
 from .workspace import Workspace, init_workspace, open_workspace
 
@@ -47,6 +46,7 @@ __all__ = [
     "revoke",
     "rows_to_csv",
     "scan",
+    "Shard",
     "tag_by_hand",
     "verify_log",
     "Workspace",
@@ -61,9 +61,13 @@ def scan(
     tag: bool = True,
     on_change: Callable[[Change], None] | None = None,
     progress: Callable[[int], None] | None = None,
+    shard: Shard | None = None,
 ) -> ScanSummary:
-    """Index, classify and (per the workspace's tag mode) tag every file under `paths`."""
-    return scan_paths(paths, config, store, tag=tag, on_change=on_change, progress=progress)
+    """Index, classify and (per the workspace's tag mode) tag every file under `paths` — or,
+    with `shard`, this machine's share of them (see `provenance.shard`)."""
+    return scan_paths(
+        paths, config, store, tag=tag, on_change=on_change, progress=progress, shard=shard
+    )
 
 
 def _record_now(path: Path, config: Config, store: Store) -> Change:
@@ -117,10 +121,10 @@ def tag_by_hand(
         + (f": {note}" if note else ""),
         tool=tool,
     )
-    with store.transaction() as conn:
+    with store.transaction():
         saved = save_asset(store, reading, config, phash=None, extra=[stated])
         if use:
-            conn.execute(
+            store.execute(
                 "UPDATE assets SET use_category = ? WHERE content_id = ?", (use, reading.content_id)
             )
         st = stat_of(str(path))
@@ -219,7 +223,7 @@ def approve(
         )
         with store.transaction():
             insert_approval(store, approval)
-            store.conn.execute("UPDATE assets SET status = 'approved' WHERE content_id = ?", (cid,))
+            store.execute("UPDATE assets SET status = 'approved' WHERE content_id = ?", (cid,))
             store.append_event("approved", content_id=cid, detail=approval.to_json())
         rewritten = _rewrite_tags(cid, config, store, Status.APPROVED, approval)
         results.append({"content_id": cid, "approval": approval.to_json(), "rewritten": rewritten})
@@ -240,7 +244,7 @@ def revoke(
                 count = mark_revoked(store, linked, reference, by, reason)
                 if count:
                     total += count
-                    store.conn.execute(
+                    store.execute(
                         "UPDATE assets SET status = 'revoked' WHERE content_id = ?", (linked,)
                     )
                     store.append_event(
@@ -260,7 +264,8 @@ def revoke(
 def _rewrite_tags(
     cid: str, config: Config, store: Store, status: Status, approval: Approval | None
 ) -> list[str]:
-    """Write the new status into every live file holding this content; approvals follow."""
+    """Write the new status into every live file holding this content at this facility
+    (another site's files are rewritten by its own watcher or scan); approvals follow."""
     if config.tag_mode == "off":
         return []
     written = []
@@ -314,119 +319,12 @@ def _rewrite_tags(
             if approval is not None:
                 carried = replace(approval, content_id=outcome.content_id, carried_from=cid)
                 insert_approval(store, carried)
-            store.conn.execute(
+            store.execute(
                 "UPDATE assets SET status = ? WHERE content_id = ?",
                 (status.value, outcome.content_id),
             )
         written.append(row.path)
     return written
-
-
-def history(ref: str, store: Store) -> list[dict[str, Any]]:
-    """Every event of an asset, oldest first, across renames, moves, copies and tag rewrites."""
-    path = os.path.abspath(ref)
-    row = store.file(path)
-    if row is not None:
-        start = row.content_id
-    elif looks_like_content_id(ref.lower()) and store.resolve_prefix(ref.lower()):
-        found = store.resolve_prefix(ref.lower())
-        if len(found) > 1:
-            raise AmbiguousAsset(f"content-id prefix {ref} matches more than one asset")
-        start = found[0]
-    elif Path(ref).is_file():
-        start = content_id(Path(ref))
-        if store.asset(start) is None:
-            raise UnknownAsset("the store has never seen this file", ref)
-    else:
-        raise UnknownAsset("the store has never seen this asset", ref)
-    cids = store.linked(start)
-    paths = sorted(
-        {f.path for c in cids for f in store.files_with_content(c, live_only=False)}
-        | ({path} if row else set())
-    )
-    return store.events_for(cids, paths)
-
-
-def list_files(
-    store: Store,
-    *,
-    origin: str | None = None,
-    status: str | None = None,
-    use: str | None = None,
-    tool: str | None = None,
-    under: Path | None = None,
-    since: str | None = None,
-    include_gone: bool = False,
-) -> list[dict[str, Any]]:
-    """Recorded files with their asset's origin and status, one row per file."""
-    where, args = ["1=1"], []
-    if not include_gone:
-        where.append("f.gone = 0")
-    for column, value in (("a.origin", origin), ("a.status", status), ("a.use_category", use)):
-        if value:
-            where.append(f"{column} = ?")
-            args.append(value)
-    if tool:
-        where.append("lower(a.tool) LIKE ?")
-        args.append(f"%{tool.lower()}%")
-    if under:
-        prefix = os.path.abspath(under).rstrip("/") + "/"
-        where.append("f.path >= ? AND f.path < ?")
-        args += [prefix, prefix[:-1] + "0"]
-    if since:
-        where.append("f.first_seen >= ?")
-        args.append(since)
-    rows = store.conn.execute(
-        "SELECT f.path, f.content_id, a.media_type, a.origin, a.status, a.use_category, a.tool,"
-        " f.size, f.first_seen, f.last_seen, f.gone FROM files f JOIN assets a"
-        f" ON a.content_id = f.content_id WHERE {' AND '.join(where)} ORDER BY f.path",
-        args,
-    )
-    return [dict(r) for r in rows]
-
-
-def rows_to_csv(rows: list[dict[str, Any]]) -> str:
-    buf = io.StringIO()
-    if rows:
-        writer = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
-        writer.writeheader()
-        for row in rows:
-            writer.writerow(
-                {
-                    k: v if not isinstance(v, list | tuple) else "; ".join(map(str, v))
-                    for k, v in row.items()
-                }
-            )
-    return buf.getvalue()
-
-
-def report_rows(store: Store, config: Config, today: date | None = None) -> list[dict[str, Any]]:
-    """The disclosure report: every AI asset with tool, use, status, approval and paths."""
-    registry = Registry(store, config)
-    out = []
-    for asset in store.conn.execute(
-        "SELECT * FROM assets WHERE origin IN ('ai-generated', 'ai-modified') ORDER BY first_seen"
-    ):
-        cid = asset["content_id"]
-        paths = [f.path for f in store.files_with_content(cid)]
-        if not paths:
-            continue  # superseded bytes (re-tagged) or deleted: the live copies are listed
-        approval, problems = registry.approval(cid, asset["use_category"])
-        out.append(
-            {
-                "content_id": cid,
-                "paths": paths,
-                "media_type": asset["media_type"],
-                "origin": asset["origin"],
-                "tool": asset["tool"],
-                "use": asset["use_category"],
-                "status": "approved" if approval else (asset["status"] or "temporary"),
-                "approval": approval.to_json() if approval else None,
-                "problems": problems,
-                "first_seen": asset["first_seen"],
-            }
-        )
-    return out
 
 
 def verify_log(store: Store) -> tuple[int, ChainBreak | None]:
@@ -441,7 +339,7 @@ def check(
     from .gate import DeliveryGate
 
     own = store is None
-    store = store or Store(workspace.store_path)
+    store = store or open_store(workspace)
     try:
         return DeliveryGate(workspace.config, store).check(packages, strict=strict)
     finally:

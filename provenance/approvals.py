@@ -77,9 +77,7 @@ class Approval:
 
 
 def approvals_for(store: Store, content_id: str) -> list[Approval]:
-    rows = store.conn.execute(
-        "SELECT * FROM approvals WHERE content_id = ? ORDER BY id", (content_id,)
-    )
+    rows = store.query("SELECT * FROM approvals WHERE content_id = ? ORDER BY id", (content_id,))
     return [Approval.from_row(dict(r)) for r in rows]
 
 
@@ -114,30 +112,27 @@ def validate_request(
 
 
 def insert_approval(store: Store, approval: Approval) -> None:
-    with store.transaction() as conn:
-        conn.execute(
-            "INSERT INTO approvals (content_id, reference, approver, approved_at, expires,"
-            " use_category, consent, note, carried_from) VALUES (?,?,?,?,?,?,?,?,?)",
-            (
-                approval.content_id,
-                approval.reference,
-                approval.approver,
-                approval.approved_at or now_iso(),
-                approval.expires,
-                approval.use_category,
-                json.dumps(list(approval.consent)),
-                approval.note,
-                approval.carried_from,
-            ),
-        )
+    store.execute(
+        "INSERT INTO approvals (content_id, reference, approver, approved_at, expires,"
+        " use_category, consent, note, carried_from) VALUES (?,?,?,?,?,?,?,?,?)",
+        (
+            approval.content_id,
+            approval.reference,
+            approval.approver,
+            approval.approved_at or now_iso(),
+            approval.expires,
+            approval.use_category,
+            json.dumps(list(approval.consent)),
+            approval.note,
+            approval.carried_from,
+        ),
+    )
 
 
 def mark_revoked(store: Store, content_id: str, reference: str, by: str, reason: str) -> int:
     """Revoke the named approval on this content; returns how many rows were revoked."""
-    with store.transaction() as conn:
-        cur = conn.execute(
-            "UPDATE approvals SET revoked_at = ?, revoked_by = ?, revoke_reason = ?"
-            " WHERE content_id = ? AND reference = ? AND revoked_at IS NULL",
-            (now_iso(), by, reason, content_id, reference),
-        )
-        return cur.rowcount
+    return store.execute(
+        "UPDATE approvals SET revoked_at = ?, revoked_by = ?, revoke_reason = ?"
+        " WHERE content_id = ? AND reference = ? AND revoked_at IS NULL",
+        (now_iso(), by, reason, content_id, reference),
+    )

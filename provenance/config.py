@@ -12,6 +12,7 @@ from typing import Any
 
 from .errors import ConfigError
 from .model import USE_CATEGORIES, Signal
+from .stores.url import postgres_url_problem
 
 TAG_MODES = ("embed", "sidecar", "off")
 
@@ -71,6 +72,8 @@ class Config:
     policy: Policy = Policy()
     settle_seconds: float = 2.0
     ignore_globs: tuple[str, ...] = ()
+    store: str | None = None  # a postgresql:// URL; None: provgate.db in the workspace
+    facility: str | None = None  # this site's name in a shared store; None: the host name
 
     def trust_pem(self) -> str:
         """All trust anchors as one PEM bundle ('' when none is configured)."""
@@ -132,6 +135,7 @@ def _build(data: dict[str, Any], root: Path | None, source: Path | None) -> Conf
         unknown = (consent | {pol.get("default_use", "temp")}) - set(USE_CATEGORIES)
         if unknown:
             raise ConfigError(f"policy: unknown use category {sorted(unknown)[0]!r}", source)
+        store, facility = _store_settings(data, source)
         sig = data["signer"]
         anchors = tuple(rel(a) for a in data["trust"].get("anchors", []))
         if root is None:
@@ -155,8 +159,25 @@ def _build(data: dict[str, Any], root: Path | None, source: Path | None) -> Conf
             ),
             settle_seconds=float(data["watch"].get("settle", 2.0)),
             ignore_globs=tuple(data["watch"].get("ignore", [])),
+            store=store,
+            facility=facility,
         )
     except (KeyError, TypeError, ValueError) as exc:
         if isinstance(exc, ConfigError):
             raise
         raise ConfigError(f"invalid configuration: {exc}", source) from exc
+
+
+def _store_settings(data: dict[str, Any], source: Path | None) -> tuple[str | None, str | None]:
+    """`store` (a PostgreSQL URL without a password) and `facility` (a non-empty name)."""
+    store = data.get("store")
+    if store is not None:
+        if not isinstance(store, str):
+            raise ConfigError("store must be a postgresql:// URL", source)
+        problem = postgres_url_problem(store)
+        if problem:
+            raise ConfigError(f"store: {problem}", source)
+    facility = data.get("facility")
+    if facility is not None and (not isinstance(facility, str) or not facility.strip()):
+        raise ConfigError("facility must be a non-empty name", source)
+    return store, facility.strip() if facility else None

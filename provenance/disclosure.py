@@ -20,8 +20,10 @@ def render_disclosure_html(rows: list[dict[str, Any]]) -> str:
             else e("; ".join(r["problems"]) or "none")
         )
         paths = "<br>".join(e(p) for p in r["paths"][:5])
+        where = e(", ".join(r.get("facilities") or []))
         body.append(
-            f'<tr class="{e(r["status"])}"><td>{paths}</td><td>{e(r["origin"])}</td>'
+            f'<tr class="{e(r["status"])}"><td>{paths}</td><td>{where}</td>'
+            f"<td>{e(r['origin'])}</td>"
             f"<td>{e(r['tool'] or '')}</td><td>{e(r['use'] or '')}</td>"
             f"<td>{e(r['status'])}</td><td>{approval}</td></tr>"
         )
@@ -33,6 +35,6 @@ width:100%}}td,th{{border-bottom:1px solid #ddd;padding:.4em;text-align:left}}
 tr.temporary td,tr.revoked td{{background:#fff4f4}}</style></head><body>
 <h1>AI disclosure report</h1><p>Generated {e(now_iso())}: {len(rows)} AI assets,
 {approved} approved.</p>
-<table><thead><tr><th>paths</th><th>origin</th><th>tool</th><th>use</th><th>status</th>
+<table><thead><tr><th>paths</th><th>facility</th><th>origin</th><th>tool</th><th>use</th><th>status</th>
 <th>approval</th></tr></thead><tbody>{"".join(body)}</tbody></table></body></html>
 """

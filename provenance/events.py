@@ -40,13 +40,17 @@ def event_hash(
     path: str | None,
     host: str | None,
     detail: str,
+    facility: str | None = None,
 ) -> str:
-    """SHA-256 over the canonical JSON of an event's fields and the previous hash."""
-    body = json.dumps(
-        [prev_hash, seq, at, kind, content_id, path, host, detail],
-        separators=(",", ":"),
-        ensure_ascii=False,
-    )
+    """SHA-256 over the canonical JSON of an event's fields and the previous hash.
+
+    The facility is hashed when the event has one; events written before stores recorded
+    facilities have none and keep the hash they were written with (so clearing a facility
+    breaks the chain as surely as editing it)."""
+    fields: list[object] = [prev_hash, seq, at, kind, content_id, path, host, detail]
+    if facility is not None:
+        fields.append(facility)
+    body = json.dumps(fields, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(body.encode("utf-8")).hexdigest()
 
 
@@ -78,6 +82,7 @@ def verify_chain(rows: Iterable[dict[str, Any]]) -> tuple[int, ChainBreak | None
             row["path"],
             row["host"],
             row["detail"],
+            row.get("facility"),
         )
         if want != row["hash"]:
             return count, ChainBreak(

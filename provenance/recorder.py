@@ -70,15 +70,16 @@ def save_asset(
     )
     status = asset_status(store, cid, config, use) if reading.origin.is_ai else None
     now = now_iso()
-    with store.transaction() as conn:
-        conn.execute(
+    with store.transaction():
+        store.execute(
             "INSERT INTO assets (content_id, media_type, size, origin, tool, use_category, status,"
             " phash, tagged, first_seen, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)"
             " ON CONFLICT(content_id) DO UPDATE SET media_type=excluded.media_type,"
             " origin=excluded.origin, tool=COALESCE(excluded.tool, assets.tool),"
             " use_category=excluded.use_category, status=excluded.status,"
             " phash=COALESCE(excluded.phash, assets.phash),"
-            " tagged=MAX(assets.tagged, excluded.tagged), updated_at=excluded.updated_at",
+            " tagged=CASE WHEN assets.tagged > excluded.tagged THEN assets.tagged"
+            " ELSE excluded.tagged END, updated_at=excluded.updated_at",
             (
                 cid,
                 reading.media_type,
@@ -94,8 +95,8 @@ def save_asset(
             ),
         )
         if known:
-            conn.execute("DELETE FROM evidence WHERE content_id = ?", (cid,))
-        conn.executemany(
+            store.execute("DELETE FROM evidence WHERE content_id = ?", (cid,))
+        store.executemany(
             "INSERT INTO evidence (content_id, source, marker, signal, detail, validation)"
             " VALUES (?,?,?,?,?,?)",
             [
@@ -122,6 +123,7 @@ def _place(store: Store, path: str, content_id: str, new_content: bool) -> tuple
         return "changed", prior.content_id
     if new_content:
         return "seen", None
+    # only this facility's files: another site's paths cannot be looked for here
     others = [f for f in store.files_with_content(content_id) if f.path != path]
     for other in others:
         if not os.path.lexists(other.path):
@@ -181,7 +183,7 @@ def record(
             )
             return replace(change, tag_error=tag.error)
         if tag.content_id is None:  # sidecar written: the asset's bytes are unchanged
-            store.conn.execute("UPDATE assets SET tagged = 1 WHERE content_id = ?", (cid,))
+            store.execute("UPDATE assets SET tagged = 1 WHERE content_id = ?", (cid,))
             store.append_event(
                 "tagged",
                 content_id=cid,
@@ -216,7 +218,7 @@ def record_rewrite(
     detail: dict[str, Any],
 ) -> None:
     """provgate rewrote this file's tag: the new bytes are the same asset, linked to the old."""
-    with store.transaction() as conn:
+    with store.transaction():
         new_reading = replace(reading, content_id=new_id, size=stat.size if stat else reading.size)
         save_asset(
             store,
@@ -227,12 +229,13 @@ def record_rewrite(
             extra=user_evidence(store.evidence(reading.content_id)),
         )
         existing = store.asset(reading.content_id) or {}
-        conn.execute(
+        store.execute(
             "UPDATE assets SET use_category = COALESCE(?, use_category) WHERE content_id = ?",
             (existing.get("use_category"), new_id),
         )
-        conn.execute(
-            "INSERT OR IGNORE INTO links (from_id, to_id, reason) VALUES (?,?,?)",
+        store.execute(
+            "INSERT INTO links (from_id, to_id, reason) VALUES (?,?,?)"
+            " ON CONFLICT (from_id, to_id) DO NOTHING",
             (reading.content_id, new_id, reason),
         )
         if stat is not None:

@@ -36,7 +36,7 @@ class Registry:
 
     def _known_hashes(self) -> list[tuple[int, str, str]]:
         if self._hashes is None:
-            rows = self.store.conn.execute(
+            rows = self.store.query(
                 "SELECT phash, content_id, origin FROM assets WHERE phash IS NOT NULL"
             )
             self._hashes = [(int(r[0], 16), r[1], r[2]) for r in rows]
@@ -51,7 +51,9 @@ class Registry:
                 best = (d, cid, origin)
         if best is None:
             return None
-        paths = tuple(f.path for f in self.store.files_with_content(best[1], live_only=False))
+        paths = tuple(
+            f.path for f in self.store.files_with_content(best[1], live_only=False, everywhere=True)
+        )
         return NearMatch(content_id=best[1], origin=best[2], distance=best[0], paths=paths[:3])
 
     @property

@@ -11,6 +11,7 @@ from .config import Config
 from .errors import PackageError
 from .pipeline import ScanSummary, map_files, process_file
 from .recorder import Change, record
+from .shard import Shard
 from .store import Store
 from .walk import FileStat, walk_files
 
@@ -27,8 +28,10 @@ def scan_paths(
     tag: bool = True,
     on_change: Callable[[Change], None] | None = None,
     progress: ProgressFn | None = None,
+    shard: Shard | None = None,
 ) -> ScanSummary:
-    """Index, classify and tag every file under `paths`; re-scans skip unchanged files."""
+    """Index, classify and tag every file under `paths`; re-scans skip unchanged files.
+    With `shard`, only this shard's share of each tree (files and deletions alike)."""
     summary = ScanSummary()
     roots = [Path(os.path.abspath(p)) for p in paths]
     for root in roots:
@@ -39,6 +42,8 @@ def scan_paths(
     seen: set[str] = set()
 
     def walk_error(path: str, reason: str) -> None:
+        if shard and not shard.owns(str(root), path):
+            return
         summary.errors += 1
         summary.error_lines.append(f"{path}: {reason}")
         store.append_event("error", path=path, detail={"reason": reason})
@@ -51,6 +56,8 @@ def scan_paths(
             if st.path in seen:
                 continue
             seen.add(st.path)
+            if shard and not shard.owns(str(root), st.path):
+                continue
             summary.files += 1
             prior = known.get(st.path)
             if prior and (prior.size, prior.mtime_ns, prior.inode) == (
@@ -84,6 +91,8 @@ def scan_paths(
                 batch, since = 0, time.monotonic()
         for root in roots:
             for path, row in store.files_under(str(root)).items():
+                if shard and not shard.owns(str(root), path):
+                    continue
                 if path not in seen and not os.path.lexists(path):
                     store.mark_gone(path)
                     store.append_event("deleted", content_id=row.content_id, path=path)

@@ -18,8 +18,15 @@ def group_sequences(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for row in rows:
         path = row["path"]
         ext = path[path.rfind(".") :].lower() if "." in path else ""
-        if ext in SEQUENCE_EXTENSIONS:
-            key = (path.rsplit("/", 1)[0], row.get("origin"), row.get("status"))
+        name = path[path.rfind("/") + 1 :]
+        # a name without a digit has no frame number: it can only stand alone
+        if ext in SEQUENCE_EXTENSIONS and any(c.isdigit() for c in name):
+            key = (
+                row.get("facility"),
+                path.rsplit("/", 1)[0],
+                row.get("origin"),
+                row.get("status"),
+            )
             buckets[key].append(row)
         else:
             singles.append(row)

@@ -94,5 +94,7 @@ def open_workspace(root: Path) -> Workspace:
         raise WorkspaceError(
             f"not a provgate workspace (no {CONFIG_NAME}); run `provgate init`", root
         )
-    check_local_disk(root)
-    return Workspace(root=root, config=load_config(config_path))
+    config = load_config(config_path)
+    if config.store is None:  # a PostgreSQL store does its own locking, wherever this is
+        check_local_disk(root)
+    return Workspace(root=root, config=config)

@@ -8,6 +8,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+# Store backends (SQLite, and PostgreSQL when PROVGATE_TEST_PG is set): `backend`,
+# `backend_workspace`.
+pytest_plugins = ["tests.backends"]
+
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 FIXTURES = SHARED / "fixtures"

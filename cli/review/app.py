@@ -32,7 +32,7 @@ from starlette.templating import Jinja2Templates
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from provenance.errors import ProvgateError
-from provenance.store import Store
+from provenance.store import Store, open_store
 from provenance.workspace import CONFIG_NAME, Workspace
 
 from .auth import USERS_NAME, ReviewSettings, User, UserBook, load_settings, session_secret
@@ -51,8 +51,8 @@ class StorePool:
     """Store connections for the worker threads: one request uses one connection at a time,
     and connections are reused rather than reopened (opening one runs the migration check)."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
+    def __init__(self, workspace: Workspace) -> None:
+        self.workspace = workspace
         self._free: list[Store] = []
         self._lock = threading.Lock()
 
@@ -60,12 +60,11 @@ class StorePool:
     def store(self) -> Iterator[Store]:
         with self._lock:
             store = self._free.pop() if self._free else None
-        store = store or Store(self.path)
+        store = store or open_store(self.workspace)
         try:
             yield store
         finally:
-            if store.conn.in_transaction:  # a failed write: leave nothing open
-                store.conn.execute("ROLLBACK")
+            store.rollback()  # a failed write: leave nothing open
             with self._lock:
                 self._free.append(store)
 
@@ -244,7 +243,7 @@ def create_app(workspace: Workspace, settings: ReviewSettings | None = None) -> 
         workspace=workspace,
         settings=settings,
         users=UserBook(workspace.root / USERS_NAME),
-        stores=StorePool(workspace.store_path),
+        stores=StorePool(workspace),
         thumbs=Thumbnails(workspace.root / "thumbs"),
         templates=_templates(),
     )

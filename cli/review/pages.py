@@ -106,9 +106,9 @@ def queue(request: Request) -> Response:
         before=queries.parse_cursor(q.get("before")),
     )
     with review.stores.store() as store:
-        rows, cursor = queries.queue_page(store.conn, flt, review.settings.page_size)
+        rows, cursor = queries.queue_page(store, flt, review.settings.page_size)
         _judge(store, request, rows)
-        tools = queries.tools(store.conn)
+        tools = queries.tools(store)
     return render(
         request,
         "queue.html",
@@ -142,7 +142,7 @@ def _asset_context(store: Store, request: Request, cid: str) -> dict[str, Any]:
     if is_ai:
         status = "approved" if effective else asset["status"] or "temporary"
         status = "temporary" if status == "approved" and not effective else status
-    approvals = queries.approvals_of(store.conn, linked)
+    approvals = queries.approvals_of(store, linked)
     successors = [c for c in linked if c != cid and store.files_with_content(c)]
     return {
         "asset": asset,
@@ -158,7 +158,7 @@ def _asset_context(store: Store, request: Request, cid: str) -> dict[str, Any]:
         "active_refs": sorted({a["reference"] for a in approvals if not a["revoked_at"]}),
         "successors": successors if not any(not f.gone for f in files) else [],
         "history": api.history(cid, store),
-        "checks": queries.checks(store.conn, mentioning=linked, limit=25),
+        "checks": queries.checks(store, mentioning=linked, limit=25),
         "uses": USE_CATEGORIES,
         "consent_uses": sorted(config.policy.consent_required),
         "today": date.today().isoformat(),
@@ -288,7 +288,7 @@ def checks_page(request: Request) -> Response:
     limit = review.settings.page_size
     with review.stores.store() as store:
         rows = queries.checks(
-            store.conn, before=int(before) if before.isdigit() else None, limit=limit
+            store, before=int(before) if before.isdigit() else None, limit=limit
         )
     return render(
         request,
@@ -303,9 +303,9 @@ def report_page(request: Request) -> Response:
         status="any", before=queries.parse_cursor(request.query_params.get("before"))
     )
     with review.stores.store() as store:
-        rows, cursor = queries.queue_page(store.conn, flt, review.settings.page_size)
+        rows, cursor = queries.queue_page(store, flt, review.settings.page_size)
         _judge(store, request, rows)
-        totals = queries.ai_totals(store.conn)
+        totals = queries.ai_totals(store)
     return render(
         request,
         "report.html",

@@ -1,16 +1,19 @@
-"""The review page's reads: paged SQL over the store's connection, never a whole table.
+"""The review page's reads: paged SQL through the store, never a whole table.
 
 The queue is keyset-paged (newest first, on `(first_seen, content_id)`), so the thousandth
 page costs what the first does; evidence and paths are fetched for the rows of one page only.
+The SQL runs on both backends: `noindex(column)` is the portable way to keep SQLite's
+planner off an index for one term (PostgreSQL plans by its statistics and ignores it).
 """
 
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
+
+from provenance.store import Store, noindex
 
 AI_ORIGINS = ("ai-generated", "ai-modified")
 # Queue status filters; "temporary" is what still awaits a decision.
@@ -51,29 +54,30 @@ NARROW_PATHS = 2000
 
 
 def queue_page(
-    conn: sqlite3.Connection, flt: QueueFilter, limit: int
+    store: Store, flt: QueueFilter, limit: int
 ) -> tuple[list[dict[str, Any]], tuple[str, str] | None]:
     """One page of AI assets that have a live file, newest first, and the cursor of the
     next page (None on the last one). Superseded bytes (re-tagged) have no live file and
     are left out: their live copy is listed instead.
 
-    A unary `+` keeps SQLite from using an index for that term, so that it walks
+    `noindex` keeps SQLite from using an index for that term, so that it walks
     `assets_queue` (status, first_seen) or `assets_newest` in order and stops at the page
     end, instead of collecting every match of a less selective index and sorting them."""
-    narrow = bool(flt.path) and _few_files(conn, flt.path)
-    where = ["+a.origin IN (?, ?)"]
+    narrow = bool(flt.path) and _few_files(store, flt.path)
+    origin, status, first_seen = noindex("a.origin"), noindex("a.status"), noindex("a.first_seen")
+    where = [f"{origin} IN (?, ?)"]
     args: list[Any] = list(AI_ORIGINS)
     if flt.status in STATUSES and flt.status != "any":
-        where.append("+a.status = ?" if narrow else "a.status = ?")
+        where.append(f"{status} = ?" if narrow else "a.status = ?")
         args.append(flt.status)
     if flt.use:
-        where.append("+a.use_category = ?")
+        where.append(f"{noindex('a.use_category')} = ?")
         args.append(flt.use)
     if flt.tool:
-        where.append("+a.tool = ?")
+        where.append(f"{noindex('a.tool')} = ?")
         args.append(flt.tool)
     if flt.before:
-        where.append("(+a.first_seen < ? OR (+a.first_seen = ? AND +a.content_id < ?))")
+        where.append(f"({first_seen} < ? OR ({first_seen} = ? AND {noindex('a.content_id')} < ?))")
         args += [flt.before[0], flt.before[0], flt.before[1]]
     live = "f.content_id = a.content_id AND f.gone = 0"
     if narrow:
@@ -82,7 +86,7 @@ def queue_page(
             " WHERE f.path >= ? AND f.path < ? AND f.gone = 0)"
         )
         args += [flt.path, prefix_end(flt.path)]
-        order = "+a.first_seen DESC, a.content_id DESC"
+        order = f"{first_seen} DESC, a.content_id DESC"
     else:
         if flt.path:
             live += " AND f.path >= ? AND f.path < ?"
@@ -91,7 +95,7 @@ def queue_page(
         order = "a.first_seen DESC, a.content_id DESC"
     rows = [
         dict(r)
-        for r in conn.execute(
+        for r in store.query(
             "SELECT a.content_id, a.media_type, a.size, a.origin, a.tool, a.use_category,"
             f" a.status, a.first_seen FROM assets a WHERE {' AND '.join(where)}"
             f" ORDER BY {order} LIMIT ?",
@@ -101,8 +105,8 @@ def queue_page(
     more = len(rows) > limit
     rows = rows[:limit]
     cids = [r["content_id"] for r in rows]
-    paths = live_paths(conn, cids)
-    evidence = evidence_of(conn, cids)
+    paths = live_paths(store, cids)
+    evidence = evidence_of(store, cids)
     for r in rows:
         r["paths"] = paths.get(r["content_id"], [])
         r["evidence"] = evidence.get(r["content_id"], [])
@@ -110,13 +114,13 @@ def queue_page(
     return rows, cursor
 
 
-def _few_files(conn: sqlite3.Connection, prefix: str) -> bool:
+def _few_files(store: Store, prefix: str) -> bool:
     """Whether fewer than NARROW_PATHS file rows start with `prefix` (a bounded count)."""
-    found = conn.execute(
-        "SELECT count(*) FROM (SELECT 1 FROM files WHERE path >= ? AND path < ? LIMIT ?)",
+    found = store.one(
+        "SELECT count(*) FROM (SELECT 1 FROM files WHERE path >= ? AND path < ? LIMIT ?) AS few",
         (prefix, prefix_end(prefix), NARROW_PATHS),
-    ).fetchone()[0]
-    return bool(found < NARROW_PATHS)
+    )
+    return bool(found is not None and found[0] < NARROW_PATHS)
 
 
 def prefix_end(prefix: str) -> str:
@@ -125,17 +129,15 @@ def prefix_end(prefix: str) -> str:
     return prefix[:-1] + chr(ord(prefix[-1]) + 1) if prefix else "\U0010ffff"
 
 
-def live_paths(
-    conn: sqlite3.Connection, cids: list[str], per_asset: int = 4
-) -> dict[str, list[str]]:
+def live_paths(store: Store, cids: list[str], per_asset: int = 4) -> dict[str, list[str]]:
     """Up to `per_asset` live paths for each content id (the page shows a few and a count)."""
     out: dict[str, list[str]] = defaultdict(list)
     if not cids:
         return out
     marks = ",".join("?" * len(cids))
-    for r in conn.execute(
+    for r in store.query(
         f"SELECT content_id, path FROM files WHERE content_id IN ({marks}) AND gone = 0"
-        " ORDER BY content_id, path",
+        " ORDER BY content_id, path, facility",
         cids,
     ):
         if len(out[r[0]]) < per_asset:
@@ -143,14 +145,14 @@ def live_paths(
     return out
 
 
-def evidence_of(conn: sqlite3.Connection, cids: list[str]) -> dict[str, list[dict[str, Any]]]:
+def evidence_of(store: Store, cids: list[str]) -> dict[str, list[dict[str, Any]]]:
     """The evidence rows of these assets: C2PA actions, generator metadata, XMP fields,
     near-duplicate matches (their detail names the match and its distance)."""
     out: dict[str, list[dict[str, Any]]] = defaultdict(list)
     if not cids:
         return out
     marks = ",".join("?" * len(cids))
-    for r in conn.execute(
+    for r in store.query(
         "SELECT content_id, source, marker, signal, detail, validation FROM evidence"
         f" WHERE content_id IN ({marks}) ORDER BY id",
         cids,
@@ -159,33 +161,34 @@ def evidence_of(conn: sqlite3.Connection, cids: list[str]) -> dict[str, list[dic
     return out
 
 
-def tools(conn: sqlite3.Connection, limit: int = 300) -> list[str]:
+def tools(store: Store, limit: int = 300) -> list[str]:
     """The tools named by AI assets, for the queue's filter: one index probe per distinct
     tool (a recursive "next tool after this one"), not a scan of every asset."""
     return [
         r[0]
-        for r in conn.execute(
+        for r in store.query(
             "WITH RECURSIVE t(tool) AS ("
-            " SELECT min(tool) FROM assets WHERE tool IS NOT NULL AND +origin IN (?, ?)"
+            " SELECT min(tool) FROM assets WHERE tool IS NOT NULL"
+            f" AND {noindex('origin')} IN (?, ?)"
             " UNION ALL SELECT (SELECT min(tool) FROM assets WHERE tool > t.tool"
-            " AND +origin IN (?, ?)) FROM t WHERE t.tool IS NOT NULL"
+            f" AND {noindex('origin')} IN (?, ?)) FROM t WHERE t.tool IS NOT NULL"
             ") SELECT tool FROM t WHERE tool IS NOT NULL LIMIT ?",
             (*AI_ORIGINS, *AI_ORIGINS, limit),
         )
     ]
 
 
-def approvals_of(conn: sqlite3.Connection, cids: list[str]) -> list[dict[str, Any]]:
+def approvals_of(store: Store, cids: list[str]) -> list[dict[str, Any]]:
     """Every approval (and its revocation) on these content ids, oldest first."""
     marks = ",".join("?" * len(cids))
-    rows = conn.execute(
+    rows = store.query(
         f"SELECT * FROM approvals WHERE content_id IN ({marks}) ORDER BY approved_at, id", cids
     )
     return [{**dict(r), "consent": json.loads(r["consent"] or "[]")} for r in rows]
 
 
 def checks(
-    conn: sqlite3.Connection,
+    store: Store,
     *,
     mentioning: list[str] | None = None,
     before: int | None = None,
@@ -199,10 +202,10 @@ def checks(
         where.append("seq < ?")
         args.append(before)
     if mentioning:
-        where.append("(" + " OR ".join("instr(detail, ?) > 0" for _ in mentioning) + ")")
-        args += mentioning
-    rows = conn.execute(
-        f"SELECT seq, at, path, host, detail FROM events WHERE {' AND '.join(where)}"
+        where.append("(" + " OR ".join("detail LIKE ?" for _ in mentioning) + ")")
+        args += [f"%{cid}%" for cid in mentioning]  # content ids are hex: no LIKE wildcards
+    rows = store.query(
+        f"SELECT seq, at, path, host, facility, detail FROM events WHERE {' AND '.join(where)}"
         " ORDER BY seq DESC LIMIT ?",
         (*args, limit),
     )
@@ -213,9 +216,9 @@ def checks(
     return out
 
 
-def ai_totals(conn: sqlite3.Connection) -> dict[str, int]:
+def ai_totals(store: Store) -> dict[str, int]:
     """AI assets with a live file, by recorded status (the report page's summary)."""
-    rows = conn.execute(
+    rows = store.query(
         "SELECT coalesce(a.status, 'temporary'), count(*) FROM assets a WHERE a.origin IN (?, ?)"
         " AND EXISTS (SELECT 1 FROM files f WHERE f.content_id = a.content_id AND f.gone = 0)"
         " GROUP BY 1",

@@ -1,4 +1,5 @@
-"""The store following assets through scans: renames, moves, copies, changes, approvals."""
+"""The store following assets through scans: renames, moves, copies, changes, approvals —
+on both backends (SQLite, and PostgreSQL when PROVGATE_TEST_PG is set)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,21 @@ import pytest
 from provenance import api
 from provenance.errors import ApprovalError, UnknownAsset
 from provenance.gate import DeliveryGate
+from provenance.store import open_store
 from tests.conftest import copy_fixture
+
+
+@pytest.fixture
+def workspace(backend_workspace):
+    """This module's workspaces keep their store on each backend in turn."""
+    return backend_workspace
+
+
+@pytest.fixture
+def store(workspace):
+    s = open_store(workspace)
+    yield s
+    s.close()
 
 
 @pytest.fixture

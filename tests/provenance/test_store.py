@@ -1,4 +1,8 @@
-"""The store on a real SQLite file: migrations, the event chain, concurrent writers."""
+"""The store on both backends: migrations, the event chain, facilities, concurrent writers.
+
+Every test taking `backend` runs on a real SQLite file and on a real PostgreSQL database
+(skipped, with the reason, when PROVGATE_TEST_PG is not set).
+"""
 
 from __future__ import annotations
 
@@ -9,34 +13,70 @@ from pathlib import Path
 
 import pytest
 
-from provenance.store import MIGRATIONS, Store
+from provenance.errors import ConfigError, StoreError
+from provenance.events import GENESIS, event_hash
+from provenance.store import MIGRATIONS, Store, TransientStoreError
+
+ROOT = str(Path(__file__).resolve().parents[2])
 
 
-def test_migrates_a_new_store_and_reopens_it(tmp_path: Path) -> None:
-    path = tmp_path / "provgate.db"
-    with Store(path) as store:
-        assert store.conn.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
-        assert store.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+def drop_append_only_triggers(store: Store) -> None:
+    """What someone with write access to the database could do: remove the guard rails."""
+    on = " ON events" if store.dialect == "postgresql" else ""
+    for name in ("events_no_update", "events_no_delete"):
+        store.execute(f"DROP TRIGGER {name}{on}")
+
+
+def test_migrates_a_new_store_and_reopens_it(backend) -> None:
+    with Store(backend) as store:
+        assert store._schema_version() == len(MIGRATIONS)
         store.append_event("seen", content_id="ab" * 32, path="/show/a.png")
-    with Store(path) as store:
+    with Store(backend) as store:
+        assert store._schema_version() == len(MIGRATIONS)
         assert store.verify_events() == (1, None)
 
 
-def test_refuses_a_store_from_a_newer_provgate(tmp_path: Path) -> None:
-    path = tmp_path / "provgate.db"
-    conn = sqlite3.connect(path)
-    conn.execute("PRAGMA user_version = 99")
-    conn.close()
-    with pytest.raises(Exception, match="newer than this provgate"):
-        Store(path)
+def test_sqlite_store_is_a_wal_file(tmp_path: Path) -> None:
+    with Store(tmp_path / "provgate.db") as store:
+        assert store.dialect == "sqlite"
+        assert store.one("PRAGMA journal_mode")[0] == "wal"
 
 
-def test_events_cannot_be_updated_or_deleted(store: Store) -> None:
-    store.append_event("seen", path="/a")
-    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
-        store.conn.execute("UPDATE events SET kind = 'approved'")
-    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
-        store.conn.execute("DELETE FROM events")
+def test_refuses_a_store_from_a_newer_provgate(backend) -> None:
+    with Store(backend) as store, store.transaction():
+        store._set_schema_version(99)
+    with pytest.raises(StoreError, match="newer than this provgate"):
+        Store(backend)
+
+
+def test_rows_answer_by_name_and_by_position(backend) -> None:
+    with Store(backend) as store:
+        store.upsert_file("/show/a.png", "ab" * 32, 10, 20, 30)
+        row = store.one("SELECT path, size FROM files WHERE path = ?", ("/show/a.png",))
+        assert row["path"] == row[0] == "/show/a.png"
+        assert row["size"] == row[1] == 10
+        assert dict(row) == {"path": "/show/a.png", "size": 10}
+        assert store.one("SELECT path FROM files WHERE path = ?", ("/nowhere",)) is None
+
+
+def test_driver_errors_become_store_errors(backend) -> None:
+    with Store(backend) as store:
+        with pytest.raises(StoreError, match="no_such_table|does not exist"):
+            store.query("SELECT * FROM no_such_table")
+        with pytest.raises(StoreError), store.transaction():
+            store.execute("INSERT INTO no_such_table VALUES (1)")
+        store.append_event("seen", path="/a")  # the store is still usable
+        assert store.verify_events() == (1, None)
+
+
+def test_events_cannot_be_updated_or_deleted(backend) -> None:
+    with Store(backend) as store:
+        store.append_event("seen", path="/a")
+        with pytest.raises(StoreError, match="append-only"):
+            store.execute("UPDATE events SET kind = 'approved'")
+        with pytest.raises(StoreError, match="append-only"):
+            store.execute("DELETE FROM events")
+        assert store.verify_events() == (1, None)
 
 
 @pytest.mark.parametrize(
@@ -45,39 +85,168 @@ def test_events_cannot_be_updated_or_deleted(store: Store) -> None:
         ('UPDATE events SET detail = \'{"origin":"non-ai"}\' WHERE seq = 3', 3, "edited"),
         ("DELETE FROM events WHERE seq = 2", 2, "missing"),
         ("UPDATE events SET prev_hash = hash WHERE seq = 4", 4, "previous-hash"),
+        ("UPDATE events SET facility = 'elsewhere' WHERE seq = 3", 3, "edited"),
+        ("UPDATE events SET facility = NULL WHERE seq = 2", 2, "edited"),
     ],
-    ids=["edited-row", "deleted-row", "relinked-row"],
+    ids=["edited-row", "deleted-row", "relinked-row", "moved-facility", "cleared-facility"],
 )
 def test_verify_names_the_first_bad_record_after_triggers_are_dropped(
-    store: Store, tamper: str, bad_seq: int, why: str
+    backend, tamper: str, bad_seq: int, why: str
 ) -> None:
-    for i in range(5):
-        store.append_event("seen", path=f"/show/{i}.png", detail={"origin": "ai-generated"})
-    assert store.verify_events() == (5, None)
-    store.conn.execute("DROP TRIGGER events_no_update")
-    store.conn.execute("DROP TRIGGER events_no_delete")
-    store.conn.execute(tamper)
-    count, broken = store.verify_events()
-    assert broken is not None and broken.seq == bad_seq and why in broken.reason
-    assert count == bad_seq - 1
+    with Store(backend) as store:
+        for i in range(5):
+            store.append_event("seen", path=f"/show/{i}.png", detail={"origin": "ai-generated"})
+        assert store.verify_events() == (5, None)
+        drop_append_only_triggers(store)
+        store.execute(tamper)
+        count, broken = store.verify_events()
+        assert broken is not None and broken.seq == bad_seq and why in broken.reason
+        assert count == bad_seq - 1
 
 
-def test_a_failed_record_leaves_no_half_written_rows(store: Store) -> None:
-    with pytest.raises(RuntimeError), store.transaction():
-        store.upsert_file("/show/a.png", "ab" * 32, 1, 1, 1)
+def test_a_failed_record_leaves_no_half_written_rows(backend) -> None:
+    with Store(backend) as store:
+        with pytest.raises(RuntimeError), store.transaction():
+            store.upsert_file("/show/a.png", "ab" * 32, 1, 1, 1)
+            with store.savepoint():
+                store.append_event("seen", path="/show/a.png")
+            raise RuntimeError("crash between writes")
+        assert store.file("/show/a.png") is None
+        assert store.verify_events() == (0, None)
+
+
+def test_a_savepoint_undoes_only_its_own_part(backend) -> None:
+    with Store(backend) as store:
         with store.transaction():
-            store.append_event("seen", path="/show/a.png")
-        raise RuntimeError("crash between writes")
-    assert store.file("/show/a.png") is None
-    assert store.verify_events() == (0, None)
+            store.append_event("seen", path="/show/kept.png")
+            with pytest.raises(StoreError), store.savepoint():
+                store.append_event("seen", path="/show/lost.png")
+                store.execute("INSERT INTO no_such_table VALUES (1)")
+            store.append_event("seen", path="/show/after.png")
+        events = store.query("SELECT seq, path FROM events ORDER BY seq")
+        assert [tuple(r) for r in events] == [(1, "/show/kept.png"), (2, "/show/after.png")]
+        assert store.verify_events() == (2, None)
+
+
+def test_work_that_loses_a_race_is_retried_inside_the_store(backend) -> None:
+    with Store(backend) as store:
+        tries = []
+
+        def work() -> int:
+            tries.append(1)
+            store.append_event("seen", path=f"/show/{len(tries)}.png")
+            if len(tries) < 3:
+                raise TransientStoreError("could not serialize access (simulated)")
+            return len(tries)
+
+        assert store.atomic(work) == 3
+        assert [r[0] for r in store.query("SELECT path FROM events")] == ["/show/3.png"]
+        assert store.verify_events() == (1, None)
+
+
+def test_paths_compare_bytewise_on_every_backend(backend) -> None:
+    paths = ["/show/a", "/show/a/x.exr", "/show/a/ü.exr", "/show/a-b/y.exr", "/show/a0", "/show/ab"]
+    with Store(backend) as store:
+        for i, path in enumerate(paths):
+            store.upsert_file(path, f"{i:064x}", 1, 1, i)
+        assert sorted(store.files_under("/show/a")) == ["/show/a", "/show/a/x.exr", "/show/a/ü.exr"]
+        ordered = [r[0] for r in store.query("SELECT path FROM files ORDER BY path")]
+        assert ordered == sorted(paths, key=lambda p: p.encode())
+
+
+def test_the_same_path_at_two_facilities_is_two_places(backend) -> None:
+    cid_a, cid_b = "aa" * 32, "bb" * 32
+    with (
+        Store(backend, facility="vendor-a") as a,
+        Store(backend, facility="vendor-b") as b,
+    ):
+        a.upsert_file("/mnt/show/sh010/plate.exr", cid_a, 1, 1, 1)
+        b.upsert_file("/mnt/show/sh010/plate.exr", cid_b, 2, 2, 2)
+        a.append_event("seen", content_id=cid_a, path="/mnt/show/sh010/plate.exr")
+        b.append_event("seen", content_id=cid_b, path="/mnt/show/sh010/plate.exr")
+        b.append_event("error", path="/mnt/show/sh010/plate.exr", detail={"reason": "x"})
+        assert a.file("/mnt/show/sh010/plate.exr").content_id == cid_a
+        assert b.file("/mnt/show/sh010/plate.exr").content_id == cid_b
+        assert list(a.files_under("/mnt/show")) == ["/mnt/show/sh010/plate.exr"]
+        a.mark_gone("/mnt/show/sh010/plate.exr")
+        assert not b.file("/mnt/show/sh010/plate.exr").gone
+        everywhere = a.files_with_content(cid_b, everywhere=True)
+        assert [(f.facility, f.path) for f in everywhere] == [
+            ("vendor-b", "/mnt/show/sh010/plate.exr")
+        ]
+        assert a.files_with_content(cid_b) == []
+        history = a.events_for([cid_a], [("vendor-a", "/mnt/show/sh010/plate.exr")])
+        assert [(e["facility"], e["kind"]) for e in history] == [("vendor-a", "seen")]
+        assert a.facilities() == ["vendor-a", "vendor-b"]
+        assert a.verify_events() == (3, None)
+
+
+def test_a_connection_the_server_dropped_is_opened_again(backend) -> None:
+    if isinstance(backend, Path):
+        pytest.skip("a SQLite file has no server to drop the connection")
+    with Store(backend) as store:
+        store.append_event("seen", path="/show/a.png")
+        pid = store.one("SELECT pg_backend_pid()")[0]
+        with Store(backend) as admin:
+            admin.query("SELECT pg_terminate_backend(?)", (pid,))
+        with pytest.raises(StoreError):
+            store.query("SELECT 1")  # the statement that met the drop fails, clearly
+        store.append_event("seen", path="/show/b.png")
+        assert store.verify_events() == (2, None)
+
+
+def test_a_store_url_with_a_password_is_refused_without_echoing_it() -> None:
+    with pytest.raises(StoreError, match="PGPASSWORD") as err:
+        Store("postgresql://provgate:s3cret@db.example:5432/show")
+    assert "s3cret" not in str(err.value)
+    with pytest.raises(StoreError, match="password"):
+        Store("postgresql://provgate@db.example/show?password=s3cret")
+
+
+def test_provgate_toml_may_not_hold_a_store_password(tmp_path: Path) -> None:
+    from tests.backends import workspace_on
+
+    with pytest.raises(ConfigError, match="PGPASSWORD"):
+        workspace_on(tmp_path / "ws", "postgresql://provgate:s3cret@db.example/show")
+
+
+def test_an_unreachable_database_is_one_clear_error() -> None:
+    with pytest.raises(StoreError, match="cannot open store"):
+        Store("postgresql://provgate@127.0.0.1:1/show?connect_timeout=2")
+
+
+def test_a_store_from_before_facilities_is_migrated_and_still_verifies(tmp_path: Path) -> None:
+    path = tmp_path / "provgate.db"
+    conn = sqlite3.connect(path)
+    for migration in MIGRATIONS[:2]:
+        for statement in migration.statements("sqlite"):
+            conn.execute(statement)
+    at, detail = "2026-01-01T00:00:00.000000Z", "{}"
+    digest = event_hash(GENESIS, 1, at, "seen", "ab" * 32, "/show/a.png", "old-host", detail)
+    conn.execute(
+        "INSERT INTO events VALUES (1, ?, 'seen', ?, '/show/a.png', 'old-host', ?, ?, ?)",
+        (at, "ab" * 32, detail, GENESIS, digest),
+    )
+    conn.execute(
+        "INSERT INTO files VALUES ('/show/a.png', ?, 1, 1, 1, ?, ?, 0)", ("ab" * 32, at, at)
+    )
+    conn.execute("PRAGMA user_version = 2")
+    conn.commit()
+    conn.close()
+    with Store(path, facility="office") as store:
+        assert store._schema_version() == len(MIGRATIONS)
+        assert store.file("/show/a.png").facility == "office"
+        store.append_event("seen", content_id="cd" * 32, path="/show/b.png")
+        assert store.verify_events() == (2, None)
+        events = store.events_for(["ab" * 32], [("office", "/show/a.png")])
+        assert [(e["seq"], e["facility"], e["host"]) for e in events] == [(1, None, "old-host")]
 
 
 _WRITER = """
 import sys
-from pathlib import Path
 sys.path.insert(0, {root!r})
 from provenance.store import Store
-s = Store(Path({db!r}))
+s = Store({location!r}, facility={tag!r})
 for i in range({n}):
     with s.transaction():
         s.upsert_file(f"/show/{tag}/{{i}}.exr", "cd" * 32, i, i, i)
@@ -85,22 +254,25 @@ for i in range({n}):
 """
 
 
-def test_two_processes_writing_at_once_both_succeed(tmp_path: Path) -> None:
-    db = tmp_path / "provgate.db"
-    Store(db).close()
-    root = str(Path(__file__).resolve().parents[2])
+def test_four_processes_writing_at_once_all_succeed(backend) -> None:
+    Store(backend).close()
+    location = str(backend)
+    tags = ("scan", "watch-a", "watch-b", "approve")
     procs = [
         subprocess.Popen(
-            [sys.executable, "-c", _WRITER.format(root=root, db=str(db), n=200, tag=tag)],
+            [sys.executable, "-c", _WRITER.format(root=ROOT, location=location, n=200, tag=tag)],
             stderr=subprocess.PIPE,
             text=True,
         )
-        for tag in ("scan", "approve")
+        for tag in tags
     ]
     for p in procs:
         _, err = p.communicate(timeout=120)
         assert p.returncode == 0, err
-    with Store(db) as store:
+    with Store(backend, facility="scan") as store:
         count, broken = store.verify_events()
-        assert (count, broken) == (400, None)
-        assert len(store.files_under("/show")) == 400
+        assert (count, broken) == (800, None)
+        assert len(store.files_under("/show")) == 200
+        assert store.one("SELECT count(*) FROM files")[0] == 800
+        per_writer = store.query("SELECT facility, count(*) FROM events GROUP BY facility")
+        assert sorted(tuple(r) for r in per_writer) == sorted((t, 200) for t in tags)

@@ -1,0 +1,35 @@
+"""The store behind provgate: SQLite in the workspace by default, or a shared PostgreSQL
+database (`store = "postgresql://..."` in provgate.toml). `Store(location)` opens either;
+`open_store(workspace)` opens the one a workspace is configured for, at its facility."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .base import Row, TransientStoreError, noindex, now_iso
+from .records import FileRow, Store
+from .schema import MIGRATIONS
+from .url import is_postgres_url, postgres_url_problem
+
+if TYPE_CHECKING:
+    from ..workspace import Workspace
+
+__all__ = [
+    "MIGRATIONS",
+    "FileRow",
+    "Row",
+    "Store",
+    "TransientStoreError",
+    "is_postgres_url",
+    "noindex",
+    "now_iso",
+    "open_store",
+    "postgres_url_problem",
+]
+
+
+def open_store(workspace: Workspace, **options: Any) -> Store:
+    """The workspace's store: its configured PostgreSQL URL, else provgate.db beside
+    provgate.toml; events and files are recorded at the configured facility."""
+    config = workspace.config
+    return Store(config.store or workspace.store_path, facility=config.facility, **options)

@@ -1,0 +1,248 @@
+"""The store's domain: the hash-chained event log, files per facility, assets.
+
+`Store(location)` opens the backend the location names — a `postgresql://` URL or a SQLite
+file path — and every query here is SQL both backends run, so the rest of provgate cannot
+tell which one it has.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..events import GENESIS, ChainBreak, event_hash, verify_chain
+from .base import Row, StoreBase, now_iso
+from .url import is_postgres_url
+
+EVENT_COLUMNS = "seq, at, kind, content_id, path, host, facility, detail, prev_hash, hash"
+FILE_COLUMNS = "facility, path, content_id, size, mtime_ns, inode, gone"
+_VERIFY_PAGE = 20_000
+
+
+@dataclass(frozen=True)
+class FileRow:
+    path: str
+    content_id: str
+    size: int
+    mtime_ns: int
+    inode: int
+    gone: bool
+    facility: str = ""
+
+
+class Store(StoreBase):
+    """The store: events, files and assets, over whichever backend the location names."""
+
+    def __new__(cls, location: str | Path, *args: Any, **kwargs: Any) -> Store:
+        if cls is Store:
+            if is_postgres_url(location):
+                from .postgres import PostgresStore
+
+                cls = PostgresStore
+            else:
+                from .sqlite import SQLiteStore
+
+                cls = SQLiteStore
+        return super().__new__(cls)
+
+    # -- events --------------------------------------------------------------------------
+
+    def append_event(
+        self,
+        kind: str,
+        *,
+        content_id: str | None = None,
+        path: str | None = None,
+        detail: dict[str, Any] | None = None,
+        at: str | None = None,
+    ) -> int:
+        """Append one event to the chain (inside the caller's transaction, or its own). The
+        write lock every transaction holds serialises appends across processes and hosts."""
+        text = json.dumps(detail or {}, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+        def append() -> int:
+            # The chain head is read once per transaction: nobody else can append while we
+            # hold the write lock.
+            if self._head is None:
+                last = self.one("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1")
+                self._head = (int(last[0]), str(last[1])) if last else (0, GENESIS)
+            seq, prev = self._head[0] + 1, self._head[1]
+            when = at or now_iso()
+            digest = event_hash(
+                prev, seq, when, kind, content_id, path, self.host, text, self.facility
+            )
+            self.execute(
+                f"INSERT INTO events ({EVENT_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                (seq, when, kind, content_id, path, self.host, self.facility, text, prev, digest),
+            )
+            self._head = (seq, digest)
+            return seq
+
+        return self.atomic(append)
+
+    def verify_events(self) -> tuple[int, ChainBreak | None]:
+        return verify_chain(self._all_events())
+
+    def _all_events(self) -> Iterator[dict[str, Any]]:
+        """Every event in order, a page at a time (a long log never sits in memory whole)."""
+        after = 0
+        while True:
+            rows = self.query(
+                f"SELECT {EVENT_COLUMNS} FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
+                (after, _VERIFY_PAGE),
+            )
+            for row in rows:
+                yield dict(row)
+            if len(rows) < _VERIFY_PAGE:
+                return
+            after = rows[-1][0]
+
+    def events_for(
+        self, content_ids: list[str], places: list[tuple[str, str]]
+    ) -> list[dict[str, Any]]:
+        """Every event that names one of these contents or (facility, path) places, oldest
+        first. Events recorded before facilities existed match a place by its path."""
+        paths = sorted({p for _, p in places})
+        if not content_ids and not paths:
+            return []
+        cq = ",".join("?" * len(content_ids)) or "NULL"
+        pq = ",".join("?" * len(paths)) or "NULL"
+        rows = self.query(
+            "SELECT seq, at, kind, content_id, path, host, facility, detail FROM events"
+            f" WHERE content_id IN ({cq}) OR path IN ({pq}) ORDER BY seq",
+            (*content_ids, *paths),
+        )
+        cids, where, anywhere = set(content_ids), set(places), set(paths)
+        return [
+            {**dict(r), "detail": json.loads(r["detail"])}
+            for r in rows
+            if r["content_id"] in cids
+            or (r["facility"], r["path"]) in where
+            or (r["facility"] is None and r["path"] in anywhere)
+        ]
+
+    # -- files (at this store's facility unless said otherwise) --------------------------
+
+    def _file_row(self, r: Row) -> FileRow:
+        return FileRow(r[1], r[2], r[3], r[4], r[5], bool(r[6]), r[0])
+
+    def file(self, path: str) -> FileRow | None:
+        row = self.one(
+            f"SELECT {FILE_COLUMNS} FROM files WHERE facility = ? AND path = ?",
+            (self.facility, path),
+        )
+        return self._file_row(row) if row else None
+
+    def files_under(self, root: str) -> dict[str, FileRow]:
+        """Live file rows at or below a folder, keyed by path (one query for a whole re-scan)."""
+        prefix = root.rstrip("/") + "/"
+        rows = self.query(
+            f"SELECT {FILE_COLUMNS} FROM files WHERE facility = ? AND gone = 0"
+            " AND (path = ? OR (path >= ? AND path < ?))",
+            (self.facility, root, prefix, prefix[:-1] + "0"),
+        )
+        return {r[1]: self._file_row(r) for r in rows}
+
+    def files_with_content(
+        self, content_id: str, live_only: bool = True, *, everywhere: bool = False
+    ) -> list[FileRow]:
+        """The files holding this content here (or, `everywhere`, at every facility)."""
+        sql = f"SELECT {FILE_COLUMNS} FROM files WHERE content_id = ?"
+        args: list[Any] = [content_id]
+        if live_only:
+            sql += " AND gone = 0"
+        if not everywhere:
+            sql += " AND facility = ?"
+            args.append(self.facility)
+        order = " ORDER BY first_seen, facility, path"  # the first place it was seen first
+        return [self._file_row(r) for r in self.query(sql + order, args)]
+
+    def upsert_file(self, path: str, content_id: str, size: int, mtime_ns: int, inode: int) -> None:
+        now = now_iso()
+        self.execute(
+            "INSERT INTO files (facility, path, content_id, size, mtime_ns, inode, first_seen,"
+            " last_seen, gone) VALUES (?,?,?,?,?,?,?,?,0)"
+            " ON CONFLICT (facility, path) DO UPDATE SET content_id=excluded.content_id,"
+            " size=excluded.size, mtime_ns=excluded.mtime_ns, inode=excluded.inode,"
+            " last_seen=excluded.last_seen, gone=0",
+            (self.facility, path, content_id, size, mtime_ns, inode, now, now),
+        )
+
+    def mark_gone(self, path: str) -> None:
+        self.execute(
+            "UPDATE files SET gone = 1, last_seen = ? WHERE facility = ? AND path = ?",
+            (now_iso(), self.facility, path),
+        )
+
+    def unreadable_under(self, root: str) -> dict[str, tuple[int, int, int]]:
+        prefix = root.rstrip("/") + "/"
+        rows = self.query(
+            "SELECT path, size, mtime_ns, inode FROM unreadable WHERE facility = ?"
+            " AND (path = ? OR (path >= ? AND path < ?))",
+            (self.facility, root, prefix, prefix[:-1] + "0"),
+        )
+        return {r[0]: (r[1], r[2], r[3]) for r in rows}
+
+    def set_unreadable(
+        self, path: str, size: int, mtime_ns: int, inode: int, reason: str | None
+    ) -> None:
+        """Remember (or, with reason None, forget) that this version of a file is unreadable."""
+        if reason is None:
+            self.execute(
+                "DELETE FROM unreadable WHERE facility = ? AND path = ?", (self.facility, path)
+            )
+            return
+        self.execute(
+            "INSERT INTO unreadable (facility, path, size, mtime_ns, inode, reason, seen_at)"
+            " VALUES (?,?,?,?,?,?,?) ON CONFLICT (facility, path) DO UPDATE SET"
+            " size=excluded.size, mtime_ns=excluded.mtime_ns, inode=excluded.inode,"
+            " reason=excluded.reason, seen_at=excluded.seen_at",
+            (self.facility, path, size, mtime_ns, inode, reason, now_iso()),
+        )
+
+    # -- assets --------------------------------------------------------------------------
+
+    def asset(self, content_id: str) -> dict[str, Any] | None:
+        row = self.one("SELECT * FROM assets WHERE content_id = ?", (content_id,))
+        return dict(row) if row else None
+
+    def evidence(self, content_id: str) -> list[dict[str, Any]]:
+        return [
+            dict(r)
+            for r in self.query(
+                "SELECT source, marker, signal, detail, validation FROM evidence"
+                " WHERE content_id = ? ORDER BY id",
+                (content_id,),
+            )
+        ]
+
+    def resolve_prefix(self, prefix: str) -> list[str]:
+        rows = self.query(
+            "SELECT content_id FROM assets WHERE content_id >= ? AND content_id < ?"
+            " ORDER BY content_id LIMIT 2",
+            (prefix, prefix + "g"),
+        )
+        return [r[0] for r in rows]
+
+    def linked(self, content_id: str) -> list[str]:
+        """This content id and every one provgate derived it from or wrote from it."""
+        seen = {content_id}
+        frontier = [content_id]
+        while frontier:
+            cid = frontier.pop()
+            for row in self.query(
+                "SELECT to_id AS other FROM links WHERE from_id = ?"
+                " UNION SELECT from_id FROM links WHERE to_id = ?",
+                (cid, cid),
+            ):
+                if row[0] not in seen:
+                    seen.add(row[0])
+                    frontier.append(row[0])
+        return sorted(seen)
+
+    def facilities(self) -> list[str]:
+        """Every facility that has recorded a file in this store."""
+        return [r[0] for r in self.query("SELECT DISTINCT facility FROM files ORDER BY facility")]
