@@ -39,6 +39,7 @@ log = logging.getLogger("provgate.watch")
 
 QUEUE_SIZE = 10_000
 TICK = 0.1
+BUSY_TICK = 0.005  # while files settle or are processed: the loop must not idle a full tick
 DEFAULT_POLL = 10.0
 ROOT_CHECK = 5.0  # seconds between checks that every watched folder is still there
 
@@ -100,15 +101,19 @@ class WatchService:
         )
         self._in_flight: dict[str, Future[FileOutcome]] = {}
         self._deletes: dict[str, float] = {}
+        self._polled: set[str] = set()  # roots that fell back to polling (watch limit)
         self._overflow = _OverflowWatch(self.events, self.roots)
         self.ready = threading.Event()
 
     # -- lifecycle ------------------------------------------------------------------------
 
     def observer_for(self, root: str) -> BaseObserver:
-        """Native events on local disks; polling where other hosts write (NFS, SMB, sshfs)."""
+        """Native events on local disks; polling where other hosts write (NFS, SMB, sshfs) and
+        where the inotify watch limit left folders unwatched."""
         if self.options.poll is not None:
             return PollingObserver(timeout=self.options.poll)
+        if root in self._polled:
+            return PollingObserver(timeout=DEFAULT_POLL)
         if is_network_path(Path(root)):
             log.info("%s is on a network filesystem: polling every %ss", root, DEFAULT_POLL)
             return PollingObserver(timeout=DEFAULT_POLL)
@@ -123,6 +128,7 @@ class WatchService:
         for root in self.roots:
             self._observe(root)
         self.reconcile()
+        self.check_watch_limit()
         self.ready.set()
 
     @property
@@ -167,6 +173,29 @@ class WatchService:
                 continue
             self.reconcile([root])
 
+    def check_watch_limit(self) -> None:
+        """watchdog skips folders silently once the inotify watch limit is reached; count the
+        watches we hold against the folders we watch natively, and poll any tree that lost."""
+        native = [r for r, o in self._observers.items() if not isinstance(o, PollingObserver)]
+        held = inotify_watches()
+        if not native or held is None:
+            return
+        folders = sum(count_folders(r) for r in native)
+        if held >= folders:
+            return
+        for root in native:
+            log.warning(
+                "inotify watch limit reached (%d watches for %d folders; raise "
+                "fs.inotify.max_user_watches): polling %s instead, and rescanning it",
+                held,
+                folders,
+                root,
+            )
+            self._polled.add(root)
+            self._unobserve(root)
+            self._observe(root)
+        self.reconcile(native)
+
     def reconcile(self, roots: list[str] | None = None) -> None:
         """Catch up with what changed while nobody watched (the same code as `scan`)."""
         present = [Path(r) for r in (roots or self.roots) if os.path.isdir(r)]
@@ -186,9 +215,10 @@ class WatchService:
         next_root_check = time.monotonic() + ROOT_CHECK
         try:
             while not self.stop_requested.is_set():
-                self._drain(timeout=TICK)
-                self._dispatch_settled()
+                busy = bool(self._in_flight) or len(self.settler) > 0
+                self._drain(timeout=BUSY_TICK if busy else TICK)
                 self._collect(block=False)
+                self._dispatch_settled()
                 self._record_deletes()
                 now = time.monotonic()
                 if now >= next_root_check:
@@ -196,6 +226,7 @@ class WatchService:
                     next_root_check = now + ROOT_CHECK
                 if now >= next_reconcile:
                     self.reconcile()
+                    self.check_watch_limit()
                     next_reconcile = time.monotonic() + self.options.reconcile_every
         finally:
             self.shutdown()
@@ -256,23 +287,31 @@ class WatchService:
             log.error("%s: %s", event.path, exc)
 
     def _moved(self, src: str, dest: str) -> None:
-        """A rename is a move of the recorded asset, when the bytes are the ones we know."""
+        """A rename is a move of the recorded asset. When the bytes changed too (written, then
+        renamed before settling), the move is recorded with the content we knew and the new
+        bytes are read once they settle: the history shows a move, then a change."""
         self.settler.forget(src)
         row = self.store.file(src)
         try:
             st = stat_of(dest)
         except OSError:
             return
-        if row is None or row.gone or (row.size, row.mtime_ns) != (st.size, st.mtime_ns):
-            self.settler.touch(dest)  # unknown or changed: read it like any new file
+        if row is None or row.gone:
+            self.settler.touch(dest)  # not recorded yet: read it like any new file
             return
+        changed = (row.size, row.mtime_ns) != (st.size, st.mtime_ns)
         with self.store.transaction():
             self.store.mark_gone(src)
-            self.store.upsert_file(dest, row.content_id, st.size, st.mtime_ns, st.inode)
+            if changed:  # keep the old stat, so the settled file reads as changed
+                self.store.upsert_file(dest, row.content_id, row.size, row.mtime_ns, row.inode)
+            else:
+                self.store.upsert_file(dest, row.content_id, st.size, st.mtime_ns, st.inode)
             self.store.append_event(
                 "moved", content_id=row.content_id, path=dest, detail={"from": src}
             )
         self._changed(Change(kind="moved", path=dest, content_id=row.content_id, previous=src))
+        if changed:
+            self.settler.touch(dest)
 
     def _deleted(self, path: str) -> None:
         row = self.store.file(path)
@@ -293,7 +332,7 @@ class WatchService:
                 self._deleted(path)
 
     def _dispatch_settled(self) -> None:
-        room = 2 * (self.options.workers or worker_count()) - len(self._in_flight)
+        room = 4 * (self.options.workers or worker_count()) - len(self._in_flight)
         if room <= 0:
             return
         for path in self.settler.due(limit=room):
@@ -333,6 +372,34 @@ class WatchService:
         if change.kind == "touched":
             return
         self.on_change(change)
+
+
+def inotify_watches() -> int | None:
+    """How many inotify watches this process holds (from /proc), or None where unknown."""
+    total, seen = 0, False
+    try:
+        fds = os.listdir("/proc/self/fdinfo")
+    except OSError:
+        return None
+    for fd in fds:
+        try:
+            with open(f"/proc/self/fdinfo/{fd}") as fh:
+                text = fh.read()
+        except OSError:
+            continue
+        count = text.count("inotify wd:")
+        if count or "inotify" in text:
+            seen = True
+            total += count
+    return total if seen else None
+
+
+def count_folders(root: str) -> int:
+    """Folders an observer of `root` must watch (the root included; symlinks not followed)."""
+    count = 0
+    for _dirpath, _dirs, _files in os.walk(root):
+        count += 1
+    return count
 
 
 def describe(change: Change) -> dict[str, Any]:

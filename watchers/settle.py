@@ -20,22 +20,34 @@ class _Pending:
 
 
 class Settler:
-    def __init__(self, settle_seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        settle_seconds: float,
+        clock: Callable[[], float] = time.monotonic,
+        wall: Callable[[], float] = time.time,
+    ) -> None:
         self.settle = settle_seconds
         self.clock = clock
+        self.wall = wall
         self._pending: dict[str, _Pending] = {}
 
     def __len__(self) -> int:
         return len(self._pending)
 
     def touch(self, path: str) -> None:
-        """Something happened to `path`: (re)start its quiet period."""
+        """Something happened to `path`: (re)start its quiet period.
+
+        A polling observer reports a change up to a poll interval late; the file may have been
+        still since its last change. Up to half the settle time of that earlier quiet is
+        credited (never more: another host's clock may be wrong), the rest is observed here."""
         try:
             st = os.stat(path)
         except OSError:
             self._pending.pop(path, None)
             return
-        self._pending[path] = _Pending(st.st_size, st.st_mtime_ns, self.clock())
+        age = self.wall() - max(st.st_mtime, st.st_ctime)
+        credit = min(max(age, 0.0), self.settle / 2)
+        self._pending[path] = _Pending(st.st_size, st.st_mtime_ns, self.clock() - credit)
 
     def forget(self, path: str) -> None:
         self._pending.pop(path, None)

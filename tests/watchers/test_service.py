@@ -330,3 +330,54 @@ def test_a_watched_folder_that_vanishes_and_returns_is_caught_up(tmp_path, works
         assert service.observers and service.observers[0].is_alive()
         (root / "after.png").write_bytes(fixture_file("generators/a1111.png").read_bytes())
         wait_for(lambda: len(events(db, "seen")) == 2, message="events after the return")
+
+
+def test_a_file_changed_then_renamed_before_settling_is_a_move_then_a_change(watched) -> None:
+    root, db, _ = watched
+    first = root / "a.jpg"
+    first.write_bytes(fixture_file("c2pa/no_manifest.jpg").read_bytes())
+    wait_for(lambda: events(db, "seen"), message="the first version")
+    first.write_bytes(fixture_file("c2pa/no_manifest.jpg").read_bytes() + b"\0\0")
+    first.rename(root / "b.jpg")
+    wait_for(lambda: events(db, "changed"), message="the change after the move")
+    kinds = [e[0] for e in events(db)]
+    assert kinds == ["seen", "moved", "changed"]
+    with Store(db) as store:
+        assert sorted(store.files_under(str(root))) == [str(root / "b.jpg")]
+
+
+def test_the_inotify_watch_limit_falls_back_to_polling(tmp_path, workspace) -> None:
+    """watchdog skips folders silently past the limit; the watcher notices, says so, polls."""
+    import shutil as _shutil
+
+    if _shutil.which("unshare") is None:
+        pytest.skip("unshare is not installed")
+    probe = subprocess.run(["unshare", "-Ur", "sh", "-c",
+                            "echo 20 > /proc/sys/user/max_inotify_watches"],
+                           capture_output=True)
+    if probe.returncode != 0:
+        pytest.skip(f"no user namespace to lower the limit in: {probe.stderr.decode().strip()}")
+    root = tmp_path / "show"
+    for i in range(40):
+        (root / f"sh{i:03d}").mkdir(parents=True)
+    script = (f"echo 20 > /proc/sys/user/max_inotify_watches && exec {sys.executable} -m cli "
+              f"--workspace {workspace.root} watch {root} --settle 0.3")
+    proc = subprocess.Popen(["unshare", "-Ur", "sh", "-c", script], cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(proc.stderr), daemon=True)
+    reader.start()
+    try:
+        wait_for(lambda: any("watch limit" in line for line in lines), timeout=60,
+                 message="the watcher to notice the limit")
+        for i in range(40):
+            (root / f"sh{i:03d}" / "plate.jpg").write_bytes(
+                fixture_file("c2pa/no_manifest.jpg").read_bytes()[:-2] + bytes([i, 0xD9]))
+        wait_for(lambda: len(events(workspace.store_path, "seen")) == 40, timeout=60,
+                 message="every folder's file, watched or not")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(60)
+        reader.join(10)
+        proc.stderr.close()
+    assert proc.returncode == 0
