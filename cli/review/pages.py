@@ -287,9 +287,7 @@ def checks_page(request: Request) -> Response:
     before = request.query_params.get("before", "")
     limit = review.settings.page_size
     with review.stores.store() as store:
-        rows = queries.checks(
-            store, before=int(before) if before.isdigit() else None, limit=limit
-        )
+        rows = queries.checks(store, before=int(before) if before.isdigit() else None, limit=limit)
     return render(
         request,
         "checks.html",

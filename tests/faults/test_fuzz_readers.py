@@ -31,21 +31,32 @@ def _made(kind: str) -> bytes:
             w.writeframes(b"\x01\x02" * 800)
         return buf.getvalue()
     if kind == "pdf":
-        return (b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R/Metadata 3 0 R>>endobj\n"
-                b"2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\n3 0 obj<</Type/Metadata"
-                b"/Subtype/XML/Length 60>>stream\n<x:xmpmeta xmlns:x='adobe:ns:meta/'>"
-                b"</x:xmpmeta>\nendstream endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n")
+        return (
+            b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R/Metadata 3 0 R>>endobj\n"
+            b"2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\n3 0 obj<</Type/Metadata"
+            b"/Subtype/XML/Length 60>>stream\n<x:xmpmeta xmlns:x='adobe:ns:meta/'>"
+            b"</x:xmpmeta>\nendstream endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
+        )
     img = Image.new("RGB", (24, 16), (10, 200, 30))
-    img.save(buf, {"webp": "WEBP", "tiff": "TIFF", "gif": "GIF"}[kind],
-             **({"exif": img.getexif()} if kind == "webp" else {}))
+    img.save(
+        buf,
+        {"webp": "WEBP", "tiff": "TIFF", "gif": "GIF"}[kind],
+        **({"exif": img.getexif()} if kind == "webp" else {}),
+    )
     return buf.getvalue()
 
 
 def _seeds() -> dict[str, bytes]:
     seeds = {k: _made(k) for k in ("wav", "pdf", "webp", "tiff", "gif")}
-    for rel in ("c2pa/Firefly_tabby_cat.jpg", "c2pa/CA.jpg", "c2pa/video1.mp4",
-                "generators/comfyui.png", "generators/a1111_text_after_idat.png",
-                "generators/a1111.jpg", "c2pa/sample1.wav"):
+    for rel in (
+        "c2pa/Firefly_tabby_cat.jpg",
+        "c2pa/CA.jpg",
+        "c2pa/video1.mp4",
+        "generators/comfyui.png",
+        "generators/a1111_text_after_idat.png",
+        "generators/a1111.jpg",
+        "c2pa/sample1.wav",
+    ):
         path = FIXTURES / rel
         if path.exists():
             seeds[rel] = path.read_bytes()
@@ -75,13 +86,17 @@ def mutate(data: bytes, ops: list[tuple[str, int, int]]) -> bytes:
         elif op == "insert":
             out[i:i] = bytes([value]) * 64
         else:  # a length field claiming gigabytes
-            out[i:i + 4] = b"\x7f\xff\xff\xf0"
+            out[i : i + 4] = b"\x7f\xff\xff\xf0"
     return bytes(out)
 
 
 @pytest.mark.slow
-@settings(max_examples=400, deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=400,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(seed=st.sampled_from(sorted(SEEDS)), ops=st.lists(mutation, min_size=1, max_size=4))
 def test_mutated_files_read_or_fail_cleanly(tmp_path: Path, seed: str, ops) -> None:
     path = tmp_path / ("fuzz" + Path(seed).suffix if "." in seed else "fuzz." + seed)

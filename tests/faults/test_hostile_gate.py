@@ -16,7 +16,8 @@ def _chunk(kind: bytes, data: bytes) -> bytes:
 
 
 def test_a_png_with_endless_chunks_is_reported_partly_read_and_blocks_under_strict(
-        tmp_path: Path, workspace, store) -> None:
+    tmp_path: Path, workspace, store
+) -> None:
     ihdr = struct.pack(">IIBBBBB", 1, 1, 8, 0, 0, 0, 0)
     body = b"".join(_chunk(b"tEXt", b"k\0v") for _ in range(30_000))
     # The generator's marker sits after the bound: the walk cannot see it.
@@ -24,8 +25,9 @@ def test_a_png_with_endless_chunks_is_reported_partly_read_and_blocks_under_stri
     idat = _chunk(b"IDAT", zlib.compress(b"\0\0"))
     path = tmp_path / "pkg" / "padded.png"
     path.parent.mkdir()
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", ihdr) + body + marker + idat
-                     + _chunk(b"IEND", b""))
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", ihdr) + body + marker + idat + _chunk(b"IEND", b"")
+    )
     gate = DeliveryGate(workspace.config, store)
     started = time.monotonic()
     relaxed = gate.check([str(path.parent)])

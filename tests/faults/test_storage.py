@@ -26,8 +26,9 @@ IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
 def tmpfs(where: Path, size: str, *options: str) -> Iterator[Path]:
     where.mkdir(parents=True, exist_ok=True)
     opts = ",".join((f"size={size}", *options))
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", opts, "tmpfs", str(where)],
-                          capture_output=True)
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", opts, "tmpfs", str(where)], capture_output=True
+    )
     if done.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip()}")
     try:
@@ -37,8 +38,9 @@ def tmpfs(where: Path, size: str, *options: str) -> Iterator[Path]:
 
 
 @pytest.mark.skipif(not IS_ROOT, reason="mounting a read-only tmpfs needs root")
-def test_a_read_only_share_is_recorded_untagged_and_the_asset_left_intact(tmp_path, workspace,
-                                                                         store):
+def test_a_read_only_share_is_recorded_untagged_and_the_asset_left_intact(
+    tmp_path, workspace, store
+):
     with tmpfs(tmp_path / "share", "8m") as share:
         art = copy_fixture("generators/comfyui.png", share)
         before = art.read_bytes()
@@ -67,21 +69,51 @@ def test_a_full_disk_under_the_store_is_one_clear_error_and_loses_nothing(tmp_pa
             except OSError:
                 pass
         filler.write_bytes(b"\0" * (max(filler.stat().st_size - 300_000, 0)))
-        result = subprocess.run([sys.executable, "-m", "cli", "--workspace", str(ws.root),
-                                 "scan", "--no-tag", str(show)], cwd=ROOT, capture_output=True,
-                                text=True, timeout=300)
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "cli",
+                "--workspace",
+                str(ws.root),
+                "scan",
+                "--no-tag",
+                str(show),
+            ],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         if result.returncode == 0:
             pytest.skip("the store fit in the space left; nothing to observe")
         assert result.returncode == 2
         lines = result.stderr.strip().splitlines()
         assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
         filler.unlink()
-        verify = subprocess.run([sys.executable, "-m", "cli", "--workspace", str(ws.root),
-                                 "log", "verify"], cwd=ROOT, capture_output=True, text=True)
+        verify = subprocess.run(
+            [sys.executable, "-m", "cli", "--workspace", str(ws.root), "log", "verify"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+        )
         assert verify.returncode == 0, verify.stdout + verify.stderr
-        again = subprocess.run([sys.executable, "-m", "cli", "--workspace", str(ws.root),
-                                "scan", "--no-tag", str(show)], cwd=ROOT, capture_output=True,
-                               text=True, timeout=300)
+        again = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "cli",
+                "--workspace",
+                str(ws.root),
+                "scan",
+                "--no-tag",
+                str(show),
+            ],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert again.returncode == 0, again.stderr
         assert "400 files" in again.stdout
 
@@ -89,8 +121,9 @@ def test_a_full_disk_under_the_store_is_one_clear_error_and_loses_nothing(tmp_pa
 def test_files_deleted_or_replaced_during_a_scan_never_stop_it(tmp_path, workspace, store):
     show = tmp_path / "show"
     for i in range(120):
-        copy_fixture("generators/a1111.png" if i % 4 == 0 else "c2pa/no_manifest.jpg",
-                     show / f"d{i:03d}")
+        copy_fixture(
+            "generators/a1111.png" if i % 4 == 0 else "c2pa/no_manifest.jpg", show / f"d{i:03d}"
+        )
     victims = sorted(show.rglob("*"))[::3]
     stop = threading.Event()
 

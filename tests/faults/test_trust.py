@@ -34,9 +34,14 @@ def test_an_approval_signed_by_an_unknown_key_does_not_approve(tmp_path, workspa
 def test_an_approval_from_a_trusted_signer_counts_for_a_fresh_store(tmp_path, workspace):
     art, vendor = _approved_elsewhere(tmp_path, "vendor_delivery")
     trusting = init_workspace(tmp_path / "studio_ws")
-    text = (trusting.root / "provgate.toml").read_text().replace(
-        'anchors = ["keys/dev-ca.pem"]',
-        f'anchors = ["keys/dev-ca.pem", "{vendor.root / "keys" / "dev-ca.pem"}"]')
+    text = (
+        (trusting.root / "provgate.toml")
+        .read_text()
+        .replace(
+            'anchors = ["keys/dev-ca.pem"]',
+            f'anchors = ["keys/dev-ca.pem", "{vendor.root / "keys" / "dev-ca.pem"}"]',
+        )
+    )
     (trusting.root / "provgate.toml").write_text(text)
     from provenance.workspace import open_workspace
 
@@ -73,8 +78,9 @@ def test_a_store_edited_behind_the_tools_back_is_detected(tmp_path, workspace, s
     api.scan([art.parent], workspace.config, store)
     api.approve([str(art)], workspace.config, store, reference="STU-1", by="J")
     store.conn.execute("DROP TRIGGER events_no_update")
-    store.conn.execute("UPDATE events SET detail = replace(detail, 'STU-1', 'STU-2')"
-                       " WHERE kind = 'approved'")
+    store.conn.execute(
+        "UPDATE events SET detail = replace(detail, 'STU-1', 'STU-2') WHERE kind = 'approved'"
+    )
     count, broken = store.verify_events()
     assert broken is not None and "edited" in broken.reason
 

@@ -263,7 +263,8 @@ def test_a_folder_renamed_under_the_watcher_moves_its_files(watched) -> None:
     shot.mkdir()
     for i in range(3):
         (shot / f"plate.{1001 + i}.jpg").write_bytes(
-            fixture_file("c2pa/no_manifest.jpg").read_bytes()[:-2] + bytes([i, 0xD9]))
+            fixture_file("c2pa/no_manifest.jpg").read_bytes()[:-2] + bytes([i, 0xD9])
+        )
     wait_for(lambda: len(events(db, "seen")) == 3, message="three frames")
     shot.rename(root / "sh010_v2")
     wait_for(lambda: len(events(db, "moved")) == 3, message="three moves")
@@ -287,8 +288,19 @@ def test_a_burst_with_queries_running_loses_nothing(tmp_path, workspace) -> None
         def query() -> None:
             while not stop.is_set():
                 result = subprocess.run(
-                    [sys.executable, "-m", "cli", "--workspace", str(workspace.root), "ls",
-                     "--json"], capture_output=True, text=True, cwd=ROOT)
+                    [
+                        sys.executable,
+                        "-m",
+                        "cli",
+                        "--workspace",
+                        str(workspace.root),
+                        "ls",
+                        "--json",
+                    ],
+                    capture_output=True,
+                    text=True,
+                    cwd=ROOT,
+                )
                 if result.returncode != 0:
                     failures.append(result.stderr)
 
@@ -296,9 +308,11 @@ def test_a_burst_with_queries_running_loses_nothing(tmp_path, workspace) -> None
         reader.start()
         payload = fixture_file("c2pa/no_manifest.jpg").read_bytes()
         for i in range(count):
-            (root / f"frame.{i:05d}.jpg").write_bytes(payload[:-2] + i.to_bytes(4, "big")
-                                                      + b"\xff\xd9")
+            (root / f"frame.{i:05d}.jpg").write_bytes(
+                payload[:-2] + i.to_bytes(4, "big") + b"\xff\xd9"
+            )
         try:
+
             def recorded() -> bool:
                 with Store(workspace.store_path) as store:
                     return len(store.files_under(str(root))) == count
@@ -310,8 +324,9 @@ def test_a_burst_with_queries_running_loses_nothing(tmp_path, workspace) -> None
         assert failures == []
 
 
-def test_a_watched_folder_that_vanishes_and_returns_is_caught_up(tmp_path, workspace,
-                                                                 monkeypatch) -> None:
+def test_a_watched_folder_that_vanishes_and_returns_is_caught_up(
+    tmp_path, workspace, monkeypatch
+) -> None:
     """An unmounted share: the watcher waits for it instead of dying, then catches up."""
     import watchers.service as service_module
 
@@ -324,7 +339,8 @@ def test_a_watched_folder_that_vanishes_and_returns_is_caught_up(tmp_path, works
         root.rename(away)
         wait_for(lambda: not service.observers, message="the observer to stop")
         (away / "landed_while_gone.jpg").write_bytes(
-            fixture_file("c2pa/no_manifest.jpg").read_bytes())
+            fixture_file("c2pa/no_manifest.jpg").read_bytes()
+        )
         away.rename(root)
         wait_for(lambda: events(db, "seen"), message="catch-up after the folder returned")
         assert service.observers and service.observers[0].is_alive()
@@ -352,29 +368,44 @@ def test_the_inotify_watch_limit_falls_back_to_polling(tmp_path, workspace) -> N
 
     if _shutil.which("unshare") is None:
         pytest.skip("unshare is not installed")
-    probe = subprocess.run(["unshare", "-Ur", "sh", "-c",
-                            "echo 20 > /proc/sys/user/max_inotify_watches"],
-                           capture_output=True)
+    probe = subprocess.run(
+        ["unshare", "-Ur", "sh", "-c", "echo 20 > /proc/sys/user/max_inotify_watches"],
+        capture_output=True,
+    )
     if probe.returncode != 0:
         pytest.skip(f"no user namespace to lower the limit in: {probe.stderr.decode().strip()}")
     root = tmp_path / "show"
     for i in range(40):
         (root / f"sh{i:03d}").mkdir(parents=True)
-    script = (f"echo 20 > /proc/sys/user/max_inotify_watches && exec {sys.executable} -m cli "
-              f"--workspace {workspace.root} watch {root} --settle 0.3")
-    proc = subprocess.Popen(["unshare", "-Ur", "sh", "-c", script], cwd=ROOT,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    script = (
+        f"echo 20 > /proc/sys/user/max_inotify_watches && exec {sys.executable} -m cli "
+        f"--workspace {workspace.root} watch {root} --settle 0.3"
+    )
+    proc = subprocess.Popen(
+        ["unshare", "-Ur", "sh", "-c", script],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     lines: list[str] = []
     reader = threading.Thread(target=lambda: lines.extend(proc.stderr), daemon=True)
     reader.start()
     try:
-        wait_for(lambda: any("watch limit" in line for line in lines), timeout=60,
-                 message="the watcher to notice the limit")
+        wait_for(
+            lambda: any("watch limit" in line for line in lines),
+            timeout=60,
+            message="the watcher to notice the limit",
+        )
         for i in range(40):
             (root / f"sh{i:03d}" / "plate.jpg").write_bytes(
-                fixture_file("c2pa/no_manifest.jpg").read_bytes()[:-2] + bytes([i, 0xD9]))
-        wait_for(lambda: len(events(workspace.store_path, "seen")) == 40, timeout=60,
-                 message="every folder's file, watched or not")
+                fixture_file("c2pa/no_manifest.jpg").read_bytes()[:-2] + bytes([i, 0xD9])
+            )
+        wait_for(
+            lambda: len(events(workspace.store_path, "seen")) == 40,
+            timeout=60,
+            message="every folder's file, watched or not",
+        )
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(60)
