@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from provenance.gate import DeliveryGate
 from provenance.reports import RENDERERS
 
 from .main import EXIT_BLOCKED, cli, get_app, workspace_option
-from .render import echo_json, progress_bar
+from .render import progress_bar
 
 
 @cli.command()
@@ -53,7 +54,7 @@ def check(
     text = RENDERERS[fmt](report)
     if output is not None:
         output.write_text(text, "utf-8")
-        click.echo(RENDERERS["text"](report).splitlines()[-1], err=fmt == "text")
+        click.echo(RENDERERS["text"](report).splitlines()[-1])  # the one-line verdict
     else:
         click.echo(text, nl=False)
     if report.verdict != "pass":
@@ -74,13 +75,7 @@ def report(ctx: click.Context, fmt: str, output: Path | None, facility: str | No
     app = get_app(ctx)
     rows = api.report_rows(app.store, app.workspace.config, facility=facility)
     if fmt == "json":
-        text = None
-        if output is None:
-            echo_json(rows)
-            return
-        import json
-
-        text = json.dumps(rows, indent=2)
+        text = json.dumps(rows, indent=2, ensure_ascii=False, default=str) + "\n"
     elif fmt == "csv":
         flat = [
             {

@@ -100,18 +100,23 @@ def list_files(
     return [dict(zip(names, r, strict=True)) for r in rows]  # a million rows: no per-key calls
 
 
+def _csv_cell(value: Any) -> Any:
+    if isinstance(value, list | tuple):
+        value = "; ".join(map(str, value))
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        # A file name or note starting like a formula must not run in a spreadsheet.
+        return "'" + value
+    return value
+
+
 def rows_to_csv(rows: list[dict[str, Any]]) -> str:
+    """Rows as CSV, safe to open in a spreadsheet (formula-like cells are quoted)."""
     buf = io.StringIO()
     if rows:
         writer = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
         writer.writeheader()
         for row in rows:
-            writer.writerow(
-                {
-                    k: v if not isinstance(v, list | tuple) else "; ".join(map(str, v))
-                    for k, v in row.items()
-                }
-            )
+            writer.writerow({k: _csv_cell(v) for k, v in row.items()})
     return buf.getvalue()
 
 

@@ -210,3 +210,23 @@ def test_approve_needs_consent_for_talent_likeness(runner, ws, show):
     )
     assert ok.exit_code == 0, ok.output
     assert runner.invoke(cli, [*ws, "check", art]).exit_code == 0
+
+
+def test_csv_cells_that_look_like_formulas_are_neutralised(runner, ws, show):
+    runner.invoke(cli, [*ws, "scan", str(show)])
+    art = str(show / "sh010" / "comfyui.png")
+    approved = runner.invoke(
+        cli, [*ws, "approve", art, "--ref", '=HYPERLINK("x")', "--by", "@someone"]
+    )
+    assert approved.exit_code == 0, approved.output
+    out = runner.invoke(cli, [*ws, "report", "--format", "csv"]).stdout
+    rows = [r for r in csv.DictReader(io.StringIO(out)) if r["approval"]]
+    assert rows[0]["approval"] == '\'=HYPERLINK("x")' and rows[0]["approver"] == "'@someone"
+
+
+def test_check_with_output_writes_the_report_and_prints_the_verdict(runner, ws, show, tmp_path):
+    out = tmp_path / "report.json"
+    result = runner.invoke(cli, [*ws, "check", "--format", "json", "-o", str(out), str(show)])
+    assert result.exit_code == 1
+    assert result.stdout.startswith("BLOCKED:") and len(result.stdout.splitlines()) == 1
+    assert json.loads(out.read_text())["verdict"] == "blocked"
