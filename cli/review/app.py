@@ -35,7 +35,15 @@ from provenance.errors import ProvgateError
 from provenance.store import Store, open_store
 from provenance.workspace import CONFIG_NAME, Workspace
 
-from .auth import USERS_NAME, ReviewSettings, User, UserBook, load_settings, session_secret
+from .auth import (
+    USERS_NAME,
+    ReviewSettings,
+    SignInThrottle,
+    User,
+    UserBook,
+    load_settings,
+    session_secret,
+)
 from .thumbs import Thumbnails
 
 HERE = Path(__file__).parent
@@ -85,6 +93,7 @@ class Review:
     stores: StorePool
     thumbs: Thumbnails
     templates: Jinja2Templates
+    throttle: SignInThrottle
 
 
 def review_of(request: Request) -> Review:
@@ -246,6 +255,7 @@ def create_app(workspace: Workspace, settings: ReviewSettings | None = None) -> 
         stores=StorePool(workspace),
         thumbs=Thumbnails(workspace.root / "thumbs"),
         templates=_templates(),
+        throttle=SignInThrottle(),
     )
 
     @asynccontextmanager

@@ -19,7 +19,9 @@ import os
 import re
 import secrets
 import threading
+import time
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -205,3 +207,41 @@ def load_settings(config_path: Path) -> ReviewSettings:
         )
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"[review]: {exc}", config_path) from exc
+
+
+class SignInThrottle:
+    """Slows password guessing: after `limit` failed sign-ins for one name from one address
+    within `window` seconds, further attempts are refused until the window has passed."""
+
+    def __init__(
+        self, limit: int = 5, window: float = 900.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.limit, self.window, self.clock = limit, window, clock
+        self._failures: dict[tuple[str, str], list[float]] = {}
+        self._lock = threading.Lock()
+
+    def _recent(self, key: tuple[str, str]) -> list[float]:
+        now = self.clock()
+        kept = [t for t in self._failures.get(key, []) if now - t < self.window]
+        if kept:
+            self._failures[key] = kept
+        else:
+            self._failures.pop(key, None)
+        return kept
+
+    def wait_seconds(self, address: str, name: str) -> float:
+        """0 when an attempt may be made, else how long until one may."""
+        with self._lock:
+            recent = self._recent((address, name.lower()))
+            if len(recent) < self.limit:
+                return 0.0
+            return max(0.0, self.window - (self.clock() - recent[-self.limit]))
+
+    def failed(self, address: str, name: str) -> None:
+        with self._lock:
+            key = (address, name.lower())
+            self._failures[key] = [*self._recent(key), self.clock()]
+
+    def succeeded(self, address: str, name: str) -> None:
+        with self._lock:
+            self._failures.pop((address, name.lower()), None)

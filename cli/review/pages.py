@@ -63,11 +63,19 @@ async def login(request: Request) -> Response:
     name = str(form.get("name", "")).strip()
     password = str(form.get("password", ""))
     nxt = _safe_next(str(form.get("next", "")))
+    address = request.client.host if request.client else "?"
+    wait = review.throttle.wait_seconds(address, name)
+    if wait:
+        minutes = max(1, round(wait / 60))
+        error = f"Too many failed sign-ins. Try again in about {minutes} minute(s)."
+        return render(request, "login.html", {"next": nxt, "name": name, "error": error}, 429)
     user = review.users.get(name)
     ok = await run_in_threadpool(verify_password, password, user.password if user else None)
     if user is None or not ok:
+        review.throttle.failed(address, name)
         context = {"next": nxt, "name": name, "error": "Wrong name or password."}
         return render(request, "login.html", context, 401)
+    review.throttle.succeeded(address, name)
     request.session.clear()  # a fresh session (and CSRF token) for the signed-in user
     request.session.update({"user": user.name, "fp": user.fingerprint})
     return RedirectResponse(nxt, status_code=303)

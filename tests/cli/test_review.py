@@ -238,6 +238,27 @@ def test_a_failed_sign_in_says_so_and_opens_nothing(client, name, password):
     assert client.get("/").status_code == 303
 
 
+def test_repeated_failed_sign_ins_are_throttled_even_with_the_right_password(client):
+    for _ in range(5):
+        assert sign_in(client, "alice", "guess").status_code == 401
+    refused = sign_in(client, "alice", PASSWORD)
+    assert refused.status_code == 429 and "Too many failed sign-ins" in refused.text
+    assert client.get("/").status_code == 303  # still not signed in
+    assert sign_in(client, "bob-the-viewer", "guess").status_code == 401  # others unaffected
+
+
+def test_the_throttle_forgets_after_its_window():
+    from cli.review.auth import SignInThrottle
+
+    now = [0.0]
+    throttle = SignInThrottle(limit=2, window=60, clock=lambda: now[0])
+    throttle.failed("10.0.0.1", "alice")
+    throttle.failed("10.0.0.1", "Alice")
+    assert throttle.wait_seconds("10.0.0.1", "alice") == 60
+    now[0] = 61
+    assert throttle.wait_seconds("10.0.0.1", "alice") == 0
+
+
 def test_a_forged_or_tampered_session_cookie_is_not_a_session(client, setup):
     ws = setup[0]
     sign_in(client, "victor")
