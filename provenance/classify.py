@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -14,7 +15,7 @@ from typing import Any
 from .c2pa_reader import C2paSummary, read_c2pa
 from .config import Config, Policy
 from .content import content_id_of_stream
-from .errors import MalformedAsset, UnreadableAsset
+from .errors import AssetError, MalformedAsset, ProvgateError, UnreadableAsset
 from .markers import scan_metadata
 from .model import Evidence, Origin, Signal, Validation
 
@@ -64,11 +65,24 @@ class AssetReading:
 def read_asset(path: Path, config: Config) -> AssetReading:
     """Read a file's content id and every piece of evidence in it, and decide its origin.
 
-    Raises AssetError subclasses (naming the file) for unreadable, empty or corrupt files and
-    for a manifest that is present but cannot be parsed: callers that gate must block on them.
+    Raises AssetError subclasses (naming the file) for unreadable, empty or corrupt files, for
+    a manifest that is present but cannot be parsed, for a file that changed while it was read,
+    and for any failure a reader did not foresee: callers that gate must block on them.
     """
     try:
+        return _read_asset(path, config)
+    except ProvgateError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a reader's bug must block the file, not the run
+        raise AssetError(
+            f"unexpected error while reading ({type(exc).__name__}: {exc})", path
+        ) from exc
+
+
+def _read_asset(path: Path, config: Config) -> AssetReading:
+    try:
         with open(path, "rb") as fh:
+            before = os.fstat(fh.fileno())
             head = fh.read(HEAD_BYTES)
             fh.seek(0)
             cid = content_id_of_stream(fh)
@@ -93,6 +107,17 @@ def read_asset(path: Path, config: Config) -> AssetReading:
                 f"offline; place it beside the file as {path.name}.c2pa)",
             )
         )
+    try:
+        after = os.stat(path)
+    except OSError as exc:
+        raise UnreadableAsset(f"vanished while being read: {exc.strerror}", path) from exc
+    if (after.st_size, after.st_mtime_ns, after.st_ino) != (
+        before.st_size,
+        before.st_mtime_ns,
+        before.st_ino,
+    ) or size != before.st_size:
+        # The content id and the evidence must describe the same bytes.
+        raise UnreadableAsset("changed while being read (still being written?)", path)
     origin, decided = decide_origin(evidence, config.policy)
     return AssetReading(
         path=path,

@@ -36,3 +36,51 @@ def test_a_png_with_endless_chunks_is_reported_partly_read_and_blocks_under_stri
     assert any("partly read" in r for r in asset.reasons)
     strict = gate.check([str(path.parent)], strict=True)
     assert strict.verdict == "blocked"
+
+
+def test_a_reader_failure_nobody_foresaw_blocks_the_file_not_the_check(
+    tmp_path: Path, workspace, store, monkeypatch
+) -> None:
+    """Fault injection: the metadata reader raises something unexpected for one file."""
+    import provenance.classify as classify
+
+    real = classify.scan_metadata
+
+    def flaky(path, *args, **kwargs):
+        if path.name == "cursed.png":
+            raise RuntimeError("reader bug")
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(classify, "scan_metadata", flaky)
+    pkg = tmp_path / "pkg"
+    pkg.mkdir()
+    (pkg / "cursed.png").write_bytes(b"\x89PNG\r\n\x1a\nxx")
+    (pkg / "fine.txt").write_text("notes")
+    report = DeliveryGate(workspace.config, store).check([str(pkg)])
+    assert report.verdict == "blocked"
+    (cursed,) = [a for a in report.assets if a.path == "cursed.png"]
+    assert cursed.decision == "block" and "unexpected error" in cursed.reasons[0]
+    assert [a.decision for a in report.assets if a.path == "fine.txt"] == ["pass"]
+
+
+def test_a_file_changed_while_being_read_blocks(
+    tmp_path: Path, workspace, store, monkeypatch
+) -> None:
+    """The content id and the evidence must describe the same bytes: a file growing between
+    the hash and the metadata read is blocked, not judged on a mix of two versions."""
+    import provenance.classify as classify
+
+    real = classify.scan_metadata
+
+    def append_then_read(path, *args, **kwargs):
+        with open(path, "ab") as fh:
+            fh.write(b"more bytes arriving")
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(classify, "scan_metadata", append_then_read)
+    pkg = tmp_path / "pkg"
+    pkg.mkdir()
+    (pkg / "growing.exr").write_bytes(b"v/1\x01" + b"\0" * 100)
+    report = DeliveryGate(workspace.config, store).check([str(pkg)])
+    assert report.verdict == "blocked"
+    assert "changed while being read" in report.assets[0].reasons[0]
