@@ -71,6 +71,17 @@ class ProvgateGroup(click.Group):
             where = f"{exc.filename}: " if exc.filename else ""
             click.echo(f"provgate: error: {where}{exc.strerror or exc}", err=True)
             ctx.exit(EXIT_ERROR)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except Exception as exc:  # a bug of ours: still one line, and never a passing exit code
+            if os.environ.get("PROVGATE_DEBUG"):
+                raise
+            click.echo(
+                f"provgate: internal error: {type(exc).__name__}: {exc} "
+                "(PROVGATE_DEBUG=1 shows the traceback)",
+                err=True,
+            )
+            ctx.exit(EXIT_ERROR)
 
 
 class UsageFailure(click.UsageError):

@@ -105,3 +105,17 @@ def test_a_non_media_file_is_simply_unknown(runner, tmp_path: Path) -> None:
     )
     assert result.exit_code == 0
     assert '"origin": "unknown"' in result.output
+
+
+def test_an_unforeseen_error_is_one_line_and_exit_2(runner, tmp_path: Path, monkeypatch) -> None:
+    """Fault injection: a bug anywhere below the CLI still gives one line and a failing code."""
+    runner.invoke(cli, ["init", str(tmp_path / "ws")])
+
+    def broken(*args, **kwargs):
+        raise ValueError("something nobody expected")
+
+    monkeypatch.setattr("provenance.api.report_rows", broken)
+    result = runner.invoke(cli, ["--workspace", str(tmp_path / "ws"), "report"])
+    assert result.exit_code == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "internal error: ValueError" in lines[0]
