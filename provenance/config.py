@@ -75,15 +75,25 @@ class Config:
     store: str | None = None  # a postgresql:// URL; None: provgate.db in the workspace
     facility: str | None = None  # this site's name in a shared store; None: the host name
 
+    # The anchors' PEM text, read once when the configuration is loaded (every file with a
+    # manifest needs it); None for a Config built by hand, which reads the files on demand.
+    trust_bundle: str | None = field(default=None, repr=False, compare=False)
+
     def trust_pem(self) -> str:
         """All trust anchors as one PEM bundle ('' when none is configured)."""
-        parts = []
-        for path in self.trust_anchors:
-            try:
-                parts.append(path.read_text("ascii"))
-            except OSError as exc:
-                raise ConfigError(f"trust anchor unreadable: {exc.strerror}", path) from exc
-        return "\n".join(parts)
+        if self.trust_bundle is not None:
+            return self.trust_bundle
+        return read_bundle(self.trust_anchors)
+
+
+def read_bundle(anchors: tuple[Path, ...]) -> str:
+    parts = []
+    for path in anchors:
+        try:
+            parts.append(path.read_text("ascii"))
+        except OSError as exc:
+            raise ConfigError(f"trust anchor unreadable: {exc.strerror}", path) from exc
+    return "\n".join(parts)
 
 
 def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
@@ -151,6 +161,7 @@ def _build(data: dict[str, Any], root: Path | None, source: Path | None) -> Conf
                 command=tuple(sig.get("command") or ()),
             ),
             trust_anchors=anchors,
+            trust_bundle=read_bundle(anchors),
             policy=Policy(
                 markers=markers,
                 consent_required=consent,

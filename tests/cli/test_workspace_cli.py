@@ -119,3 +119,12 @@ def test_an_unforeseen_error_is_one_line_and_exit_2(runner, tmp_path: Path, monk
     assert result.exit_code == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "internal error: ValueError" in lines[0]
+
+
+def test_an_unreadable_trust_anchor_is_named_once_at_start(runner, tmp_path: Path) -> None:
+    ws = tmp_path / "ws"
+    runner.invoke(cli, ["init", str(ws)])
+    (ws / "keys" / "dev-ca.pem").unlink()
+    result = runner.invoke(cli, ["--workspace", str(ws), "ls"])
+    assert result.exit_code == 2
+    assert "trust anchor unreadable" in result.stderr and "dev-ca.pem" in result.stderr
