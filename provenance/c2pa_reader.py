@@ -17,6 +17,7 @@ from .c2pa_context import PROVGATE_ASSERTION, c2pa_context
 from .config import Config
 from .errors import ManifestError, UnreadableAsset
 from .model import Evidence, Validation
+from .walk import SIDECAR_SUFFIX
 
 _ACTION_LABELS = ("c2pa.actions", "c2pa.actions.v2")
 # Claim generators of known AI services: a weak signal on their own (the actions decide).
@@ -71,7 +72,7 @@ class C2paReading:
 
 
 def sidecar_path(path: Path) -> Path:
-    return path.with_name(path.name + ".c2pa")
+    return path.with_name(path.name + SIDECAR_SUFFIX)
 
 
 def read_c2pa(path: Path, media_type: str, config: Config, *, embedded: bool) -> C2paReading | None:
@@ -165,7 +166,7 @@ def _interpret(store: dict[str, Any], state: str | None, source: str) -> C2paRea
         failures=failures,
         claim_generator=_generator_name(active_m),
         signer=signer,
-        provgate_tag=_provgate_tag(active_m),
+        provgate_tag=provgate_assertion(active_m),
     )
     detail = (
         f"{len(manifests)} manifest(s), signed by {signer or 'unknown signer'}, {validation.value}"
@@ -211,9 +212,14 @@ def _agent_name(agent: Any) -> str | None:
     return str(agent) if agent else None
 
 
-def _provgate_tag(manifest: dict[str, Any]) -> dict[str, Any] | None:
+def provgate_assertion(manifest: dict[str, Any]) -> dict[str, Any] | None:
+    """Our `org.provgate.tag` data in one manifest of a c2pa Reader's JSON, or None."""
     for assertion in manifest.get("assertions") or []:
-        if isinstance(assertion, dict) and assertion.get("label") == PROVGATE_ASSERTION:
+        if not isinstance(assertion, dict):
+            continue
+        label = str(assertion.get("label", ""))
+        # c2pa suffixes repeated labels with "__<n>"; provgate writes one, others may copy it.
+        if label == PROVGATE_ASSERTION or label.startswith(PROVGATE_ASSERTION + "__"):
             data = assertion.get("data")
             return data if isinstance(data, dict) else None
     return None
@@ -265,7 +271,7 @@ def _manifest_evidence(
                 extra=extra,
             )
         )
-    tag = _provgate_tag(manifest)
+    tag = provgate_assertion(manifest)
     if tag is not None and relationship is None:
         found.append(
             Evidence(

@@ -30,11 +30,15 @@ from typing import Any, BinaryIO, Literal
 import c2pa
 
 from .c2pa_context import PROVGATE_ASSERTION, c2pa_settings
+from .c2pa_reader import sidecar_path
+from .classify import HEAD_BYTES
 from .config import TAG_MODES, Config
 from .content import content_id_of_stream
 from .errors import ProvgateError, TagWriteError
 from .model import Origin, Status
 from .signing import TagSigner
+from .sniff import sniff_media_type as sniff_bytes
+from .walk import SIDECAR_SUFFIX, TAG_TEMP_MARKER
 
 TagMode = Literal["embed", "sidecar", "off"]
 
@@ -50,9 +54,7 @@ TRAINING_MINING_USES = (
     "cawg.ai_inference",
     "cawg.data_mining",
 )
-SIDECAR_SUFFIX = ".c2pa"
-# Marks our temporary files; watchers skip any name containing it (walk.TAG_TEMP_MARKER).
-TEMP_MARKER = ".provgate-tmp-"
+TEMP_MARKER = TAG_TEMP_MARKER  # watchers skip any name containing it
 # Ties the parent ingredient to the c2pa.opened action naming it: without the pair, signing a
 # file that already has a manifest fails with assertion.action.ingredientMismatch.
 _PARENT_ID = "provgate.parent"
@@ -392,24 +394,6 @@ def manifest_definition(tag: Tag, title: str, media_type: str, has_parent: bool)
     }
 
 
-def provgate_assertion(manifest: dict[str, Any]) -> dict[str, Any] | None:
-    """Our `org.provgate.tag` data in one manifest of a c2pa Reader's JSON, or None."""
-    for assertion in manifest.get("assertions") or []:
-        if not isinstance(assertion, dict):
-            continue
-        label = str(assertion.get("label", ""))
-        # c2pa suffixes repeated labels with "__<n>"; provgate writes one, others may copy it.
-        if label == PROVGATE_ASSERTION or label.startswith(PROVGATE_ASSERTION + "__"):
-            data = assertion.get("data")
-            return data if isinstance(data, dict) else None
-    return None
-
-
-def sidecar_path(path: Path) -> Path:
-    """Where the sidecar manifest of `path` lives: `<file>.c2pa`."""
-    return path.with_name(path.name + SIDECAR_SUFFIX)
-
-
 def temp_path(dest: Path) -> Path:
     """The temporary file a write to `dest` goes through: `.<name>.provgate-tmp-pending`."""
     return dest.with_name(f".{dest.name}{TEMP_MARKER}pending")
@@ -540,44 +524,14 @@ class _Discard:
         pass
 
 
-_MAGIC: tuple[tuple[int, bytes, str], ...] = (
-    (0, b"\xff\xd8\xff", "image/jpeg"),
-    (0, b"\x89PNG\r\n\x1a\n", "image/png"),
-    (0, b"GIF87a", "image/gif"),
-    (0, b"GIF89a", "image/gif"),
-    (8, b"WEBP", "image/webp"),
-    (8, b"WAVE", "audio/wav"),
-    (8, b"AVI ", "video/avi"),
-    (0, b"II*\x00", "image/tiff"),
-    (0, b"MM\x00*", "image/tiff"),
-    (0, b"%PDF-", "application/pdf"),
-    (0, b"fLaC", "audio/flac"),
-    (0, b"ID3", "audio/mpeg"),
-    (0, b"v/1\x01", "image/x-exr"),
-    (0, b"SDPX", "image/x-dpx"),
-    (0, b"XPDS", "image/x-dpx"),
-    (0, b"8BPS", "image/vnd.adobe.photoshop"),
-    (0, b"\x06\x0e\x2b\x34", "application/mxf"),
-)
-_FTYP_BRANDS = {
-    b"heic": "image/heic", b"heix": "image/heic", b"mif1": "image/heif", b"msf1": "image/heif",
-    b"avif": "image/avif", b"avis": "image/avif", b"qt  ": "video/quicktime",
-    b"M4A ": "audio/mp4",
-}  # fmt: skip
-
-
 def sniff_media_type(path: Path) -> str:
-    """The media type from the file's first bytes, then its name; application/octet-stream."""
+    """The media type from the file's first bytes (the same sniffing the readers use), then
+    its name; application/octet-stream when neither says."""
     with open(path, "rb") as fh:
-        head = fh.read(32)
-    for offset, magic, mime in _MAGIC:
-        if head[offset : offset + len(magic)] == magic:
-            return mime
-    if head[4:8] == b"ftyp":
-        return _FTYP_BRANDS.get(head[8:12], "video/mp4")
-    if len(head) > 1 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0:
-        return "audio/mpeg"  # an MPEG audio frame sync without an ID3 tag
-    return mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        found = sniff_bytes(fh.read(HEAD_BYTES))
+    if found not in ("application/octet-stream", "text/plain"):
+        return found
+    return mimetypes.guess_type(path.name)[0] or found
 
 
 @functools.cache

@@ -34,6 +34,7 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from provenance.c2pa_context import PROVGATE_ASSERTION, c2pa_context
+from provenance.c2pa_reader import provgate_assertion
 from provenance.config import Config, SignerConfig
 from provenance.errors import SigningError, TagWriteError
 from provenance.identity import CA_CERT, SIGNER_CHAIN, SIGNER_KEY, create_dev_identity
@@ -42,7 +43,6 @@ from provenance.signing import CommandSigner, KeyFileSigner, TagSigner, signer_f
 from provenance.tagging import (
     Tag,
     is_tag_temp_file,
-    provgate_assertion,
     sidecar_path,
     sniff_media_type,
     temp_path,
