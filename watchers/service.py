@@ -215,21 +215,31 @@ class WatchService:
         next_root_check = time.monotonic() + ROOT_CHECK
         try:
             while not self.stop_requested.is_set():
-                busy = bool(self._in_flight) or len(self.settler) > 0
-                self._drain(timeout=BUSY_TICK if busy else TICK)
-                self._collect(block=False)
-                self._dispatch_settled()
-                self._record_deletes()
-                now = time.monotonic()
-                if now >= next_root_check:
-                    self.check_roots()
-                    next_root_check = now + ROOT_CHECK
-                if now >= next_reconcile:
-                    self.reconcile()
-                    self.check_watch_limit()
-                    next_reconcile = time.monotonic() + self.options.reconcile_every
+                try:
+                    next_root_check, next_reconcile = self._turn(next_root_check, next_reconcile)
+                except Exception as exc:  # noqa: BLE001 - the store busy, a disk failing...
+                    # Nothing is lost: unrecorded files are caught by the next reconciliation.
+                    log.error("watcher: %s (continuing)", exc)
+                    self.stop_requested.wait(1.0)
         finally:
             self.shutdown()
+
+    def _turn(self, next_root_check: float, next_reconcile: float) -> tuple[float, float]:
+        """One turn of the loop: take events, record finished work, start settled work."""
+        busy = bool(self._in_flight) or len(self.settler) > 0
+        self._drain(timeout=BUSY_TICK if busy else TICK)
+        self._collect(block=False)
+        self._dispatch_settled()
+        self._record_deletes()
+        now = time.monotonic()
+        if now >= next_root_check:
+            self.check_roots()
+            next_root_check = now + ROOT_CHECK
+        if now >= next_reconcile:
+            self.reconcile()
+            self.check_watch_limit()
+            next_reconcile = time.monotonic() + self.options.reconcile_every
+        return next_root_check, next_reconcile
 
     def stop(self) -> None:
         self.stop_requested.set()
@@ -283,7 +293,7 @@ class WatchService:
             elif event.kind is Kind.RESCAN:
                 log.warning("events may have been lost below %s: rescanning", event.path)
                 self.reconcile()
-        except (ProvgateError, OSError) as exc:
+        except Exception as exc:  # noqa: BLE001 - one bad event must not stop the watcher
             log.error("%s: %s", event.path, exc)
 
     def _moved(self, src: str, dest: str) -> None:
@@ -364,7 +374,9 @@ class WatchService:
                 outcome = future.result()
                 change = record(self.store, outcome, self.config)
             except Exception as exc:  # noqa: BLE001 - one bad file must never stop the watcher
-                log.error("%s: %s", path, exc)
+                log.error("%s: %s (will retry)", path, exc)
+                if not block:
+                    self.settler.touch(path)  # not recorded: look at it again once settled
                 continue
             self._changed(change)
 

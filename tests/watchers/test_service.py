@@ -412,3 +412,24 @@ def test_the_inotify_watch_limit_falls_back_to_polling(tmp_path, workspace) -> N
         reader.join(10)
         proc.stderr.close()
     assert proc.returncode == 0
+
+
+def test_a_store_failure_while_recording_is_retried_not_fatal(watched, monkeypatch) -> None:
+    """Fault injection: the first attempt to record a file fails (the store briefly unusable);
+    the watcher logs it, keeps running, and records the file on a later attempt."""
+    import watchers.service as service_module
+
+    root, db, service = watched
+    real = service_module.record
+    calls = {"n": 0}
+
+    def flaky(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise RuntimeError("database is busy")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(service_module, "record", flaky)
+    (root / "a.jpg").write_bytes(fixture_file("c2pa/no_manifest.jpg").read_bytes())
+    wait_for(lambda: events(db, "seen"), message="the retried record")
+    assert calls["n"] >= 2
