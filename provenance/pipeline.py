@@ -134,6 +134,13 @@ def write_status_tag(
             written=None,
             error=f"tagged, but the file vanished afterwards: {exc.strerror}",
         )
+    except Exception as exc:  # noqa: BLE001 - the write is atomic: the asset is as it was
+        return TagOutcome(
+            content_id=None,
+            stat=None,
+            written=None,
+            error=f"unexpected error while tagging ({type(exc).__name__}: {exc})",
+        )
     written = str(result.written) if result.written else None
     return TagOutcome(content_id=result.content_id, stat=new_stat, written=written)
 
