@@ -15,6 +15,7 @@ from .classify import AssetReading
 from .config import Config
 from .model import Evidence
 from .phash import NEAR_DISTANCE, PHASH_MEDIA, image_phash
+from .pipeline import user_evidence
 from .store import Store
 
 
@@ -68,11 +69,7 @@ class Registry:
         cid = reading.content_id
         asset = self.store.asset(cid)
         if asset is not None:
-            found: list[Evidence] = [
-                Evidence(source=r["source"], detail=r["detail"], marker=r["marker"])
-                for r in self.store.evidence(cid)
-                if r["source"] == "user"
-            ]
+            found = user_evidence(self.store.evidence(cid))
             if asset["origin"] in ("ai-generated", "ai-modified"):
                 found.append(
                     Evidence(
