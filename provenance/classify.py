@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -14,9 +15,9 @@ from typing import Any
 
 from .c2pa_reader import C2paSummary, read_c2pa
 from .config import Config, Policy
-from .content import content_id_of_stream
+from .content import digest_fd
 from .errors import AssetError, MalformedAsset, ProvgateError, UnreadableAsset
-from .markers import scan_metadata
+from .markers import OPEN_FLAGS, scan_metadata
 from .model import Evidence, Origin, Signal, Validation
 
 HEAD_BYTES = 64 * 1024
@@ -81,19 +82,28 @@ def read_asset(path: Path, config: Config) -> AssetReading:
 
 def _read_asset(path: Path, config: Config) -> AssetReading:
     try:
-        with open(path, "rb") as fh:
-            before = os.fstat(fh.fileno())
-            head = fh.read(HEAD_BYTES)
-            fh.seek(0)
-            cid = content_id_of_stream(fh)
-            size = fh.tell()
+        # Non-blocking: a FIFO on a watched share cannot hang the scan (it is refused below).
+        fd = os.open(path, OPEN_FLAGS)
     except IsADirectoryError as exc:
         raise UnreadableAsset("is a directory", path) from exc
     except OSError as exc:
         raise UnreadableAsset(exc.strerror or str(exc), path) from exc
-    if size == 0:
-        raise MalformedAsset("empty file (0 bytes)", path)
-    meta = scan_metadata(path, head, store_prompts=config.policy.store_prompts)
+    try:
+        try:
+            before = os.fstat(fd)
+            if stat.S_ISDIR(before.st_mode):
+                raise UnreadableAsset("is a directory", path)
+            if not stat.S_ISREG(before.st_mode):
+                raise UnreadableAsset("not a regular file", path)
+            # One pass gives the content id and the head the metadata walk starts from.
+            head, cid, size = digest_fd(fd, before.st_size, HEAD_BYTES)
+        except OSError as exc:
+            raise UnreadableAsset(exc.strerror or str(exc), path) from exc
+        if size == 0:
+            raise MalformedAsset("empty file (0 bytes)", path)
+        meta = scan_metadata(path, head, store_prompts=config.policy.store_prompts, fd=fd)
+    finally:
+        os.close(fd)
     evidence: list[Evidence] = list(meta.evidence)
     reading = read_c2pa(path, meta.media_type, config, embedded=meta.has_c2pa)
     if reading is not None:

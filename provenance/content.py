@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -15,6 +16,23 @@ def content_id_of_stream(stream: BinaryIO) -> str:
     """SHA-256 hex of everything left in `stream`, read in 1 MiB pieces (GIL released)."""
     fileobj: Any = stream  # typeshed wants readinto(); every binary file object has it
     return hashlib.file_digest(fileobj, "sha256").hexdigest()
+
+
+def digest_fd(fd: int, size_hint: int, head_bytes: int) -> tuple[bytes, str, int]:
+    """One pass over the rest of an open file: its first `head_bytes` bytes, the SHA-256 hex of
+    everything, and how many bytes that was. Reads in pieces of up to 1 MiB (the hash releases
+    the GIL); a small file is read into a buffer of its own size, in one call."""
+    digest = hashlib.sha256()
+    buf = bytearray(min(CHUNK, max(size_hint + 1, 4096)))  # +1: EOF in the same read
+    view = memoryview(buf)
+    head = b""
+    total = 0
+    while n := os.readv(fd, [buf]):
+        if total < head_bytes:
+            head += view[: min(n, head_bytes - total)]
+        digest.update(view[:n])
+        total += n
+    return head, digest.hexdigest(), total
 
 
 def content_id(path: Path) -> str:

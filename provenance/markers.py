@@ -26,7 +26,7 @@ from .markers_xmp import XmpProperties, parse_xmp
 from .model import Evidence
 from .sniff import sniff_media_type
 
-__all__ = ["MetadataScan", "scan_metadata"]
+__all__ = ["OPEN_FLAGS", "MetadataScan", "scan_metadata"]
 
 
 @dataclass(frozen=True)
@@ -42,19 +42,23 @@ class MetadataScan:
 
 
 def scan_metadata(
-    path: Path, head: bytes | None = None, *, store_prompts: bool = False
+    path: Path, head: bytes | None = None, *, store_prompts: bool = False, fd: int | None = None
 ) -> MetadataScan:
     """Read `path`'s metadata within fixed bounds and return the evidence it holds.
 
     `head`, if given, must be the file's first bytes (e.g. already read for hashing); it saves a
-    read. Prompt text goes into evidence only when `store_prompts` is true.
+    read. `fd`, if given, is the file already open (the caller checked it is a regular file).
+    Prompt text goes into evidence only when `store_prompts` is true.
 
     Raises `MalformedAsset` for an empty file, or one whose structure breaks before any metadata
     could be read (e.g. a truncated PNG), and `UnreadableAsset` when the file cannot be opened
     or read. A file of unknown type is not an error: it has no evidence.
     """
     path = Path(path)
-    found = _walk_file(path, head)
+    if fd is None:
+        found = _walk_file(path, head)
+    else:
+        found = _walk_open(path, fd, os.fstat(fd).st_size, head)
     evidence: list[Evidence] = []
     fields: list[Field] = list(found.fields)
     remote: str | None = None
@@ -81,31 +85,39 @@ def scan_metadata(
 
 
 _MAX_XMP_PACKETS = 8
-_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_NONBLOCK", 0)
+OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_NONBLOCK", 0)
 
 
 def _walk_file(path: Path, head: bytes | None) -> Findings:
     try:
         # Non-blocking so that a FIFO on a watched share cannot hang the scan; it is refused below.
-        fd = os.open(path, _OPEN_FLAGS)
+        fd = os.open(path, OPEN_FLAGS)
     except OSError as exc:
         raise UnreadableAsset(f"cannot open: {_reason(exc)}", path) from exc
     try:
-        info = os.fstat(fd)
+        try:
+            info = os.fstat(fd)
+        except OSError as exc:
+            raise UnreadableAsset(f"read failed: {_reason(exc)}", path) from exc
         if not stat.S_ISREG(info.st_mode):
             raise UnreadableAsset("not a regular file", path)
-        if info.st_size == 0:
-            raise MalformedAsset("empty file (0 bytes)", path)
+        return _walk_open(path, fd, info.st_size, head)
+    finally:
+        os.close(fd)
+
+
+def _walk_open(path: Path, fd: int, size: int, head: bytes | None) -> Findings:
+    if size == 0:
+        raise MalformedAsset("empty file (0 bytes)", path)
+    try:
         if not head:
-            head = os.read(fd, HEAD_BYTES)
+            head = os.pread(fd, HEAD_BYTES, 0)
         media_type = sniff_media_type(head)
-        return walk_container(Source(head, info.st_size, fd), media_type)
+        return walk_container(Source(head, size, fd), media_type)
     except StructureError as exc:
         raise MalformedAsset(exc.reason, path) from exc
     except OSError as exc:
         raise UnreadableAsset(f"read failed: {_reason(exc)}", path) from exc
-    finally:
-        os.close(fd)
 
 
 def _reason(exc: OSError) -> str:

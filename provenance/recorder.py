@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Container
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -11,7 +12,8 @@ from .classify import AssetReading
 from .config import Config
 from .model import Evidence, Status
 from .pipeline import FileOutcome, user_evidence
-from .store import Store, now_iso
+from .store import NewEvent, Store, now_iso
+from .walk import FileStat
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,59 @@ def asset_status(store: Store, content_id: str, config: Config, use: str | None)
     return Status.TEMPORARY.value
 
 
+_UPSERT_ASSET = (
+    "INSERT INTO assets (content_id, media_type, size, origin, tool, use_category, status,"
+    " phash, tagged, first_seen, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)"
+    " ON CONFLICT(content_id) DO UPDATE SET media_type=excluded.media_type,"
+    " origin=excluded.origin, tool=COALESCE(excluded.tool, assets.tool),"
+    " use_category=excluded.use_category, status=excluded.status,"
+    " phash=COALESCE(excluded.phash, assets.phash),"
+    " tagged=CASE WHEN assets.tagged > excluded.tagged THEN assets.tagged"
+    " ELSE excluded.tagged END, updated_at=excluded.updated_at"
+)
+_INSERT_EVIDENCE = (
+    "INSERT INTO evidence (content_id, source, marker, signal, detail, validation)"
+    " VALUES (?,?,?,?,?,?)"
+)
+
+
+def _asset_row(
+    reading: AssetReading,
+    use: str | None,
+    status: str | None,
+    phash: str | None,
+    tagged: bool,
+    now: str,
+) -> tuple[Any, ...]:
+    return (
+        reading.content_id,
+        reading.media_type,
+        reading.size,
+        reading.origin.value,
+        reading.tool,
+        use,
+        status,
+        phash,
+        int(tagged or bool(reading.c2pa and reading.c2pa.provgate_tag)),
+        now,
+        now,
+    )
+
+
+def _evidence_rows(reading: AssetReading) -> list[tuple[Any, ...]]:
+    return [
+        (
+            reading.content_id,
+            e.source,
+            e.marker,
+            e.signal.value,
+            e.detail,
+            e.validation.value if e.validation else None,
+        )
+        for e in reading.evidence
+    ]
+
+
 def save_asset(
     store: Store,
     reading: AssetReading,
@@ -69,48 +124,11 @@ def save_asset(
         config.policy.default_use if reading.origin.is_ai else None
     )
     status = asset_status(store, cid, config, use) if reading.origin.is_ai else None
-    now = now_iso()
     with store.transaction():
-        store.execute(
-            "INSERT INTO assets (content_id, media_type, size, origin, tool, use_category, status,"
-            " phash, tagged, first_seen, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)"
-            " ON CONFLICT(content_id) DO UPDATE SET media_type=excluded.media_type,"
-            " origin=excluded.origin, tool=COALESCE(excluded.tool, assets.tool),"
-            " use_category=excluded.use_category, status=excluded.status,"
-            " phash=COALESCE(excluded.phash, assets.phash),"
-            " tagged=CASE WHEN assets.tagged > excluded.tagged THEN assets.tagged"
-            " ELSE excluded.tagged END, updated_at=excluded.updated_at",
-            (
-                cid,
-                reading.media_type,
-                reading.size,
-                reading.origin.value,
-                reading.tool,
-                use,
-                status,
-                phash,
-                int(tagged or bool(reading.c2pa and reading.c2pa.provgate_tag)),
-                now,
-                now,
-            ),
-        )
+        store.execute(_UPSERT_ASSET, _asset_row(reading, use, status, phash, tagged, now_iso()))
         if known:
             store.execute("DELETE FROM evidence WHERE content_id = ?", (cid,))
-        store.executemany(
-            "INSERT INTO evidence (content_id, source, marker, signal, detail, validation)"
-            " VALUES (?,?,?,?,?,?)",
-            [
-                (
-                    cid,
-                    e.source,
-                    e.marker,
-                    e.signal.value,
-                    e.detail,
-                    e.validation.value if e.validation else None,
-                )
-                for e in reading.evidence
-            ],
-        )
+        store.executemany(_INSERT_EVIDENCE, _evidence_rows(reading))
     return reading
 
 
@@ -132,6 +150,88 @@ def _place(store: Store, path: str, content_id: str, new_content: bool) -> tuple
     if others:
         return "copied", others[0].path
     return "seen", None
+
+
+def _arrival(
+    kind: str, reading: AssetReading, st: FileStat, previous: str | None
+) -> dict[str, Any]:
+    """The detail of a seen/changed/moved/copied event."""
+    detail: dict[str, Any] = {
+        "origin": reading.origin.value,
+        "size": st.size,
+        "media_type": reading.media_type,
+    }
+    if previous:
+        detail["from" if kind in ("moved", "copied") else "previous_content_id"] = previous
+    if reading.tool:
+        detail["tool"] = reading.tool
+    return detail
+
+
+def record_many(
+    store: Store, outcomes: list[FileOutcome], config: Config, unreadable: Container[str] = ()
+) -> list[Change]:
+    """Record processed files in order, exactly as `record` would one by one.
+
+    A new file holding content the store has never seen — nearly every file of a first scan —
+    needs no decisions: its rows and its `seen` event are written in bulk, a few statements
+    for the whole batch instead of several per file. Every other file (changed, moved, copied,
+    AI material whose status depends on approvals, a tag written, an error) goes through
+    `record`. `unreadable`: paths the store may hold as unreadable (see `record`)."""
+    readings = [o.reading for o in outcomes if o.reading is not None]
+    known_ids = store.known_contents(r.content_id for r in readings)
+    known_paths = store.recorded_paths(o.path for o in outcomes)
+    changes: list[Change] = []
+    fresh: list[FileOutcome] = []
+    for outcome in outcomes:
+        reading = outcome.reading
+        if (
+            reading is None
+            or outcome.tag is not None
+            or reading.origin.is_ai
+            or reading.content_id in known_ids
+            or outcome.path in known_paths
+            or outcome.path in unreadable
+        ):
+            _record_fresh(store, fresh, changes)
+            changes.append(
+                record(store, outcome, config, maybe_unreadable=outcome.path in unreadable)
+            )
+        else:
+            fresh.append(outcome)
+        if reading is not None:
+            known_ids.add(reading.content_id)
+        known_paths.add(outcome.path)
+    _record_fresh(store, fresh, changes)
+    return changes
+
+
+def _record_fresh(store: Store, fresh: list[FileOutcome], changes: list[Change]) -> None:
+    """Write new files with new, non-AI content (no status, no approvals) all at once."""
+    if not fresh:
+        return
+    now = now_iso()
+    pairs = [(o.stat, o.reading, o.phash) for o in fresh if o.reading is not None]
+    with store.savepoint():
+        store.executemany(
+            _UPSERT_ASSET, [_asset_row(r, None, None, ph, False, now) for _, r, ph in pairs]
+        )
+        store.executemany(_INSERT_EVIDENCE, [row for _, r, _ in pairs for row in _evidence_rows(r)])
+        store.upsert_files(
+            [(st.path, r.content_id, st.size, st.mtime_ns, st.inode) for st, r, _ in pairs]
+        )
+        store.append_events(
+            [
+                NewEvent("seen", r.content_id, st.path, _arrival("seen", r, st, None))
+                for st, r, _ in pairs
+            ],
+            at=now,
+        )
+    changes.extend(
+        Change(kind="seen", path=st.path, content_id=r.content_id, origin=r.origin.value, reading=r)
+        for st, r, _ in pairs
+    )
+    fresh.clear()
 
 
 def record(
@@ -156,16 +256,9 @@ def record(
         kind, previous = _place(store, st.path, cid, new_content)
         store.upsert_file(st.path, cid, st.size, st.mtime_ns, st.inode)
         if kind != "touched":
-            detail: dict[str, Any] = {
-                "origin": reading.origin.value,
-                "size": st.size,
-                "media_type": reading.media_type,
-            }
-            if previous:
-                detail["from" if kind in ("moved", "copied") else "previous_content_id"] = previous
-            if reading.tool:
-                detail["tool"] = reading.tool
-            store.append_event(kind, content_id=cid, path=st.path, detail=detail)
+            store.append_event(
+                kind, content_id=cid, path=st.path, detail=_arrival(kind, reading, st, previous)
+            )
         change = Change(
             kind=kind,
             path=st.path,

@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from .config import Config
-from .errors import PackageError
-from .pipeline import ScanSummary, map_files, process_file
-from .recorder import Change, record
+from .errors import PackageError, ProvgateError
+from .pipeline import FileOutcome, ScanSummary, map_files, process_file
+from .recorder import Change, record_many
 from .shard import Shard
 from .store import Store
 from .walk import FileStat, walk_files
 
 _COMMIT_SECONDS = 0.5
+_BATCH = 500
 
 ProgressFn = Callable[[int], None]
 
@@ -73,22 +75,30 @@ def scan_paths(
                 summary.unchanged += 1  # still the same unreadable file: reported when it was new
                 continue
             todo.append(st)
-    batch, since = 0, time.monotonic()
-    store.begin()
-    try:
-        for outcome in map_files(process_file, todo, config, tag):
-            change = record(store, outcome, config, maybe_unreadable=outcome.path in bad_paths)
+    pending: list[FileOutcome] = []
+    since = time.monotonic()
+
+    def flush() -> None:
+        for change in record_many(store, pending, config, bad_paths):
             _count(summary, change)
             if on_change:
                 on_change(change)
             if progress:
                 progress(1)
-            batch += 1
-            # Commit in batches: fewer fsyncs, yet the write lock is never held for long.
-            if batch >= 500 or time.monotonic() - since > _COMMIT_SECONDS:
+        pending.clear()
+
+    store.begin()
+    try:
+        for outcome in map_files(process_file, todo, config, tag):
+            pending.append(outcome)
+            # Record and commit in batches: a few statements and one fsync per batch, yet
+            # the write lock is never held for long.
+            if len(pending) >= _BATCH or time.monotonic() - since > _COMMIT_SECONDS:
+                flush()
                 store.commit()
                 store.begin()
-                batch, since = 0, time.monotonic()
+                since = time.monotonic()
+        flush()
         for root in roots:
             for path, row in store.files_under(str(root)).items():
                 if shard and not shard.owns(str(root), path):
@@ -98,7 +108,12 @@ def scan_paths(
                     store.append_event("deleted", content_id=row.content_id, path=path)
                     summary.deleted += 1
         store.commit()
-    except BaseException:
+    except BaseException as exc:
+        if not isinstance(exc, ProvgateError):
+            # Interrupted: record what the workers finished (a file tagged but not recorded
+            # would lose the link to the content it was tagged from).
+            with contextlib.suppress(Exception):
+                flush()
         store.commit()  # keep what was recorded: every row is complete
         raise
     return summary

@@ -15,6 +15,7 @@ from __future__ import annotations
 from .stores import (
     MIGRATIONS,
     FileRow,
+    NewEvent,
     Row,
     Store,
     TransientStoreError,
@@ -27,6 +28,7 @@ from .stores import (
 __all__ = [
     "MIGRATIONS",
     "FileRow",
+    "NewEvent",
     "Row",
     "Store",
     "TransientStoreError",

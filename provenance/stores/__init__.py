@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .base import Row, TransientStoreError, noindex, now_iso
-from .records import FileRow, Store
+from .records import FileRow, NewEvent, Store
 from .schema import MIGRATIONS
 from .url import is_postgres_url, postgres_url_problem
 
@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 __all__ = [
     "MIGRATIONS",
     "FileRow",
+    "NewEvent",
     "Row",
     "Store",
     "TransientStoreError",

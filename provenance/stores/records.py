@@ -8,10 +8,10 @@ tell which one it has.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..events import GENESIS, ChainBreak, event_hash, verify_chain
 from .base import Row, StoreBase, now_iso
@@ -20,6 +20,18 @@ from .url import is_postgres_url
 EVENT_COLUMNS = "seq, at, kind, content_id, path, host, facility, detail, prev_hash, hash"
 FILE_COLUMNS = "facility, path, content_id, size, mtime_ns, inode, gone"
 _VERIFY_PAGE = 20_000
+_INSERT_EVENT = f"INSERT INTO events ({EVENT_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)"
+# Rows looked up per statement (SQLite allows 32,766 parameters; old builds 999).
+_IN_CHUNK = 500
+
+
+class NewEvent(NamedTuple):
+    """An event to append: what happened, to which content, at which path."""
+
+    kind: str
+    content_id: str | None = None
+    path: str | None = None
+    detail: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -61,7 +73,15 @@ class Store(StoreBase):
     ) -> int:
         """Append one event to the chain (inside the caller's transaction, or its own). The
         write lock every transaction holds serialises appends across processes and hosts."""
-        text = json.dumps(detail or {}, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return self.append_events([NewEvent(kind, content_id, path, detail)], at=at)
+
+    def append_events(self, events: Sequence[NewEvent], at: str | None = None) -> int:
+        """Append events to the chain in order, in one statement, and return the last one's
+        sequence number (inside the caller's transaction, or its own)."""
+        texts = [
+            json.dumps(e.detail or {}, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+            for e in events
+        ]
 
         def append() -> int:
             # The chain head is read once per transaction: nobody else can append while we
@@ -69,16 +89,25 @@ class Store(StoreBase):
             if self._head is None:
                 last = self.one("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1")
                 self._head = (int(last[0]), str(last[1])) if last else (0, GENESIS)
-            seq, prev = self._head[0] + 1, self._head[1]
+            seq, prev = self._head
             when = at or now_iso()
-            digest = event_hash(
-                prev, seq, when, kind, content_id, path, self.host, text, self.facility
-            )
-            self.execute(
-                f"INSERT INTO events ({EVENT_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                (seq, when, kind, content_id, path, self.host, self.facility, text, prev, digest),
-            )
-            self._head = (seq, digest)
+            rows = []
+            for event, text in zip(events, texts, strict=True):
+                seq += 1
+                digest = event_hash(
+                    prev, seq, when, event.kind, event.content_id, event.path, self.host, text,
+                    self.facility,
+                )  # fmt: skip
+                rows.append(
+                    (seq, when, event.kind, event.content_id, event.path, self.host,
+                     self.facility, text, prev, digest)
+                )  # fmt: skip
+                prev = digest
+            if len(rows) == 1:
+                self.execute(_INSERT_EVENT, rows[0])
+            else:
+                self.executemany(_INSERT_EVENT, rows)
+            self._head = (seq, prev)
             return seq
 
         return self.atomic(append)
@@ -161,15 +190,43 @@ class Store(StoreBase):
         return [self._file_row(r) for r in self.query(sql + order, args)]
 
     def upsert_file(self, path: str, content_id: str, size: int, mtime_ns: int, inode: int) -> None:
+        self.upsert_files([(path, content_id, size, mtime_ns, inode)])
+
+    def upsert_files(self, files: Sequence[tuple[str, str, int, int, int]]) -> None:
+        """Record (path, content id, size, mtime_ns, inode) for each file, live, seen now."""
         now = now_iso()
-        self.execute(
+        rows = [(self.facility, *f, now, now) for f in files]
+        sql = (
             "INSERT INTO files (facility, path, content_id, size, mtime_ns, inode, first_seen,"
             " last_seen, gone) VALUES (?,?,?,?,?,?,?,?,0)"
             " ON CONFLICT (facility, path) DO UPDATE SET content_id=excluded.content_id,"
             " size=excluded.size, mtime_ns=excluded.mtime_ns, inode=excluded.inode,"
-            " last_seen=excluded.last_seen, gone=0",
-            (self.facility, path, content_id, size, mtime_ns, inode, now, now),
+            " last_seen=excluded.last_seen, gone=0"
         )
+        if len(rows) == 1:
+            self.execute(sql, rows[0])
+        else:
+            self.executemany(sql, rows)
+
+    def recorded_paths(self, paths: Iterable[str]) -> set[str]:
+        """Which of these paths have a file row here, live or gone."""
+        return self._present(
+            "SELECT path FROM files WHERE facility = ? AND path IN ({})", paths, self.facility
+        )
+
+    def known_contents(self, content_ids: Iterable[str]) -> set[str]:
+        """Which of these content ids the store has an asset for."""
+        return self._present("SELECT content_id FROM assets WHERE content_id IN ({})", content_ids)
+
+    def _present(self, sql: str, values: Iterable[str], *first: Any) -> set[str]:
+        wanted = sorted(set(values))
+        found: set[str] = set()
+        for i in range(0, len(wanted), _IN_CHUNK):
+            chunk = wanted[i : i + _IN_CHUNK]
+            found.update(
+                r[0] for r in self.query(sql.format(",".join("?" * len(chunk))), (*first, *chunk))
+            )
+        return found
 
     def mark_gone(self, path: str) -> None:
         self.execute(

@@ -192,3 +192,82 @@ def test_a_scan_and_an_approve_at_the_same_time_both_succeed(tmp_path: Path, wor
         timeout=60,
     )
     assert verify.returncode == 0, verify.stdout
+
+
+def _recorded(store) -> tuple[list, list, list, list]:
+    """Everything a scan writes, without the times it was written at."""
+    files = store.query(
+        "SELECT path, content_id, size, mtime_ns, inode, gone FROM files ORDER BY path"
+    )
+    assets = store.query(
+        "SELECT content_id, media_type, size, origin, tool, use_category, status, phash, tagged"
+        " FROM assets ORDER BY content_id"
+    )
+    evidence = store.query(
+        "SELECT content_id, source, marker, signal, detail, validation FROM evidence"
+        " ORDER BY content_id, id"
+    )
+    events = store.query("SELECT seq, kind, content_id, path, detail FROM events ORDER BY seq")
+    return tuple([tuple(r) for r in rows] for rows in (files, assets, evidence, events))
+
+
+def test_recording_in_bulk_writes_exactly_what_recording_one_by_one_writes(
+    tmp_path: Path, backend, workspace
+) -> None:
+    """A first scan records new files in bulk; every row and event must be the one `record`
+    writes, in the same order — including the files in the batch that are not simple."""
+    from provenance.pipeline import process_file
+    from provenance.recorder import record, record_many
+    from provenance.store import Store
+    from provenance.walk import walk_files
+    from tests.backends import location_of
+
+    cfg = workspace.config
+    show = tmp_path / "show"
+    earlier = copy_fixture("c2pa/no_manifest.jpg", show / "old")
+    for i in range(60):
+        (show / "plain").mkdir(parents=True, exist_ok=True)
+        (show / "plain" / f"note_{i:03d}.txt").write_text(f"note {i}\n")
+    (show / "plain" / "note_dup.txt").write_text("note 7\n")  # a copy inside the batch
+    copy_fixture("generators/comfyui.png", show / "ai")  # AI: its status needs approvals
+    copy_fixture("c2pa/C.jpg", show / "plain")  # not AI, but with evidence to keep
+    (show / "plain" / "empty.png").write_bytes(b"")  # unreadable: an error in the batch
+    stats = list(walk_files(show))
+    outcomes = [process_file(st, cfg, False) for st in stats]
+    first = [o for o in outcomes if o.path == str(earlier)]
+
+    results = []
+    for name in ("one_by_one", "bulk"):
+        (tmp_path / name).mkdir()
+        with location_of(_kind(backend), tmp_path / name) as location, Store(location) as store:
+            store.begin()
+            record(store, first[0], cfg)  # already known: the moved file below
+            store.commit()
+            moved = show / "new" / "plate.jpg"
+            moved.parent.mkdir(exist_ok=True)
+            earlier.rename(moved)
+            rest = [replace_path(o, moved) if o.path == str(earlier) else o for o in outcomes]
+            store.begin()
+            if name == "bulk":
+                changes = record_many(store, rest, cfg)
+            else:
+                changes = [record(store, o, cfg) for o in rest]
+            store.commit()
+            moved.rename(earlier)
+            results.append(([(c.kind, c.path, c.content_id) for c in changes], _recorded(store)))
+            assert store.verify_events()[1] is None
+    assert results[0] == results[1]
+    kinds_seen = {c[0] for c in results[1][0]}
+    assert {"seen", "copied", "moved", "error"} <= kinds_seen
+
+
+def _kind(backend) -> str:
+    return "postgresql" if isinstance(backend, str) else "sqlite"
+
+
+def replace_path(outcome, path: Path):
+    from dataclasses import replace
+
+    from provenance.walk import stat_of
+
+    return replace(outcome, stat=stat_of(str(path)))
