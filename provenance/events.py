@@ -14,6 +14,11 @@ from dataclasses import dataclass
 from typing import Any
 
 GENESIS = "0" * 64
+# The one encoding of an event's fields that its hash covers (made once: json.dumps with
+# options builds a new encoder on every call).
+_CANONICAL = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+# An event's detail as stored: keys sorted, so equal details are equal text.
+DETAIL_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 EVENT_KINDS = (
     "seen",
@@ -50,7 +55,7 @@ def event_hash(
     fields: list[object] = [prev_hash, seq, at, kind, content_id, path, host, detail]
     if facility is not None:
         fields.append(facility)
-    body = json.dumps(fields, separators=(",", ":"), ensure_ascii=False)
+    body = _CANONICAL.encode(fields)
     return hashlib.sha256(body.encode("utf-8")).hexdigest()
 
 

@@ -7,10 +7,12 @@ outcome into store rows and events (it runs in the one process that writes the s
 
 from __future__ import annotations
 
+import itertools
 import multiprocessing
 import os
 import threading
-from collections.abc import Callable, Iterator
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -170,20 +172,57 @@ class ScanSummary:
 # Below this many files, worker processes cost more to start than they save.
 POOL_THRESHOLD = 48
 _CHUNK = 16
+# Chunks in flight per worker: enough that no worker waits for the next, few enough that
+# results waiting to be recorded stay a few hundred files however large the tree.
+_AHEAD = 32
 
 
-def map_files(fn: Callable[..., T], items: list[Any], *args: Any) -> Iterator[T]:
+def map_files(fn: Callable[..., T], items: Iterable[Any], *args: Any) -> Iterator[T]:
     """`fn(item, *args)` for every item, in order, on all cores when there are enough items.
 
-    Workers are forked (nothing re-imported) from a single-threaded process; a process that runs
-    threads (the watcher) spawns them instead, as forking a threaded process can deadlock."""
-    if len(items) < POOL_THRESHOLD or worker_count() == 1:
-        for item in items:
+    `items` may be a generator (a scan's walk): it is drawn as workers free up, so they start
+    on the first files while the walk goes on, and memory holds a bounded number of results
+    however many items there are. Workers are forked (nothing re-imported) from a
+    single-threaded process; a process that runs threads (the watcher) spawns them instead,
+    as forking a threaded process can deadlock. `fn` and `args` reach each worker once."""
+    source = iter(items)
+    first = list(itertools.islice(source, POOL_THRESHOLD))
+    if len(first) < POOL_THRESHOLD or worker_count() == 1:
+        for item in itertools.chain(first, source):
             yield fn(item, *args)
         return
+    workers = worker_count()
     ctx = multiprocessing.get_context("fork" if threading.active_count() == 1 else "spawn")
-    with ProcessPoolExecutor(max_workers=worker_count(), mp_context=ctx) as pool:
-        yield from pool.map(fn, items, *([a] * len(items) for a in args), chunksize=_CHUNK)
+    chunks = _chunked(itertools.chain(first, source), _CHUNK)
+    with ProcessPoolExecutor(
+        max_workers=workers, mp_context=ctx, initializer=_set_job, initargs=(fn, args)
+    ) as pool:
+        pending = deque(
+            pool.submit(_run_chunk, c) for c in itertools.islice(chunks, workers * _AHEAD)
+        )
+        while pending:
+            done = pending.popleft()
+            pending.extend(pool.submit(_run_chunk, c) for c in itertools.islice(chunks, 1))
+            yield from done.result()
+
+
+def _chunked(items: Iterator[Any], size: int) -> Iterator[list[Any]]:
+    while chunk := list(itertools.islice(items, size)):
+        yield chunk
+
+
+_job: tuple[Callable[..., Any], tuple[Any, ...]] | None = None
+
+
+def _set_job(fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
+    global _job
+    _job = (fn, args)
+
+
+def _run_chunk(chunk: list[Any]) -> list[Any]:
+    assert _job is not None, "worker started without its job"
+    fn, args = _job
+    return [fn(item, *args) for item in chunk]
 
 
 def worker_count() -> int:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from .config import Config
@@ -39,42 +40,43 @@ def scan_paths(
     for root in roots:
         if not root.exists():
             raise PackageError("no such file or folder", root)
-    todo: list[FileStat] = []
     bad_paths: set[str] = set()
     seen: set[str] = set()
 
-    def walk_error(path: str, reason: str) -> None:
+    def walk_error(root: Path, path: str, reason: str) -> None:
         if shard and not shard.owns(str(root), path):
             return
         summary.errors += 1
         summary.error_lines.append(f"{path}: {reason}")
         store.append_event("error", path=path, detail={"reason": reason})
 
-    for root in roots:
-        known = store.files_under(str(root))
-        bad = store.unreadable_under(str(root))
-        bad_paths.update(bad)
-        for st in walk_files(root, config.ignore_globs, on_error=walk_error):
-            if st.path in seen:
-                continue
-            seen.add(st.path)
-            if shard and not shard.owns(str(root), st.path):
-                continue
-            summary.files += 1
-            prior = known.get(st.path)
-            if prior and (prior.size, prior.mtime_ns, prior.inode) == (
-                st.size,
-                st.mtime_ns,
-                st.inode,
-            ):
-                summary.unchanged += 1
-                if progress:
-                    progress(1)
-                continue
-            if bad.get(st.path) == (st.size, st.mtime_ns, st.inode):
-                summary.unchanged += 1  # still the same unreadable file: reported when it was new
-                continue
-            todo.append(st)
+    def changed_files() -> Iterator[FileStat]:
+        """The files to read: new, or changed since the store saw them. Drawn by the workers
+        as they free up, so reading starts while the walk goes on."""
+        for root in roots:
+            known = store.files_under(str(root))
+            bad = store.unreadable_under(str(root))
+            bad_paths.update(bad)
+            on_error = functools.partial(walk_error, root)
+            for st in walk_files(root, config.ignore_globs, on_error=on_error):
+                if st.path in seen:
+                    continue
+                seen.add(st.path)
+                if shard and not shard.owns(str(root), st.path):
+                    continue
+                summary.files += 1
+                prior = known.get(st.path)
+                now = (st.size, st.mtime_ns, st.inode)
+                if prior and (prior.size, prior.mtime_ns, prior.inode) == now:
+                    summary.unchanged += 1
+                    if progress:
+                        progress(1)
+                    continue
+                if bad.get(st.path) == now:
+                    summary.unchanged += 1  # the same unreadable file: reported when it was new
+                    continue
+                yield st
+
     pending: list[FileOutcome] = []
     since = time.monotonic()
 
@@ -89,7 +91,7 @@ def scan_paths(
 
     store.begin()
     try:
-        for outcome in map_files(process_file, todo, config, tag):
+        for outcome in map_files(process_file, changed_files(), config, tag):
             pending.append(outcome)
             # Record and commit in batches: a few statements and one fsync per batch, yet
             # the write lock is never held for long.

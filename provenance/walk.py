@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import fnmatch
+import functools
 import os
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,7 +48,13 @@ def is_ignored(name: str, extra_globs: Iterable[str] = ()) -> bool:
     """True for files provgate never records: temporaries, system files, its own writes."""
     if TAG_TEMP_MARKER in name or name.endswith(SIDECAR_SUFFIX):
         return True
-    return any(fnmatch.fnmatchcase(name, pat) for pat in (*DEFAULT_IGNORES, *extra_globs))
+    return _ignore_pattern(tuple(extra_globs)).match(name) is not None
+
+
+@functools.lru_cache(maxsize=16)
+def _ignore_pattern(extra_globs: tuple[str, ...]) -> re.Pattern[str]:
+    """Every ignore glob as one expression: one match per file name instead of one per glob."""
+    return re.compile("|".join(fnmatch.translate(g) for g in (*DEFAULT_IGNORES, *extra_globs)))
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from ..events import GENESIS, ChainBreak, event_hash, verify_chain
+from ..events import DETAIL_JSON, GENESIS, ChainBreak, event_hash, verify_chain
 from .base import Row, StoreBase, now_iso
 from .url import is_postgres_url
 
@@ -78,10 +78,7 @@ class Store(StoreBase):
     def append_events(self, events: Sequence[NewEvent], at: str | None = None) -> int:
         """Append events to the chain in order, in one statement, and return the last one's
         sequence number (inside the caller's transaction, or its own)."""
-        texts = [
-            json.dumps(e.detail or {}, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-            for e in events
-        ]
+        texts = [DETAIL_JSON.encode(e.detail or {}) for e in events]
 
         def append() -> int:
             # The chain head is read once per transaction: nobody else can append while we

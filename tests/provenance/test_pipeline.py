@@ -1,0 +1,60 @@
+"""The worker pool every scan, watch and check goes through: order, errors, bounded memory."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+from provenance import pipeline
+from provenance.pipeline import map_files
+
+
+def _square_with_pid(n: int, offset: int) -> tuple[int, int]:
+    return n * n + offset, os.getpid()
+
+
+def _fail_on_seven(n: int) -> int:
+    if n == 7 * 100:
+        raise ValueError("seven hundred")
+    return n
+
+
+def test_results_come_back_in_order_from_several_processes() -> None:
+    if pipeline.worker_count() == 1:
+        pytest.skip("one core: map_files runs in this process")
+    out = list(map_files(_square_with_pid, list(range(500)), 3))
+    assert [v for v, _ in out] == [n * n + 3 for n in range(500)]
+    assert os.getpid() not in {pid for _, pid in out}
+
+
+def test_a_few_items_run_here_without_a_pool() -> None:
+    out = list(map_files(_square_with_pid, range(5), 0))
+    assert out == [(n * n, os.getpid()) for n in range(5)]
+
+
+def test_a_long_walk_is_drawn_as_workers_free_up_not_all_at_once() -> None:
+    """A scan of a million files must not hold a million pending results: the generator is
+    drawn a bounded distance ahead of what the caller has consumed."""
+    if pipeline.worker_count() == 1:
+        pytest.skip("one core: map_files runs in this process")
+    drawn = 0
+
+    def walk() -> Iterator[int]:
+        nonlocal drawn
+        for n in range(20_000):
+            drawn += 1
+            yield n
+
+    results = map_files(_square_with_pid, walk(), 0)
+    assert next(results)[0] == 0
+    ahead = pipeline.POOL_THRESHOLD + pipeline.worker_count() * pipeline._AHEAD * pipeline._CHUNK
+    assert drawn <= ahead + pipeline._CHUNK
+    assert sum(1 for _ in results) == 19_999
+    assert drawn == 20_000
+
+
+def test_an_error_in_a_worker_reaches_the_caller() -> None:
+    with pytest.raises(ValueError, match="seven hundred"):
+        list(map_files(_fail_on_seven, range(0, 100_000, 100)))
