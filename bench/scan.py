@@ -5,7 +5,8 @@ so Python start-up, imports and the spawn worker pool are included. The tree: --
 generated 256x256 images (PNG and JPEG alternately, ~20-55 KB, natural-ish content, see
 _common.py; 2% carry a generator marker) in 100-file folders, plus three 300 MB files in
 big/: two MP4s (a 1 s PyAV H.264 clip with its mdat padded by random bytes) and a PCM WAV.
-The page cache is warm for every run (each file is read once after it is written).
+The page cache is warm for every run (each file is read once after it is written), and the
+tree is synced to disk before the first timed run.
 
 Measures:
   * first scan files/s of the whole tree, `scan --no-tag` and (fresh workspace) with tagging,
@@ -58,6 +59,9 @@ def main() -> None:
         files = sorted(p for p in tree.rglob("*") if p.is_file())
         for p in files:
             c.warm(p)
+        # The generated tree is still dirty in the page cache: written back in the middle of a
+        # timed run it would stall that run's fsyncs (seen: a first scan at twice its time).
+        os.sync()
         n, mb = len(files), sum(p.stat().st_size for p in files) / c.MB
         print(
             f"tree: {n} files, {mb:.0f} MB ({made['files']} images, {made['ai']} with markers;"

@@ -7,6 +7,7 @@ c2pa is opened only when the cheap metadata pass saw a manifest store in the con
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -80,15 +81,15 @@ def read_c2pa(path: Path, media_type: str, config: Config, *, embedded: bool) ->
 
     Raises ManifestError when a manifest is present but cannot be parsed, so callers fail closed.
     """
-    sidecar = sidecar_path(path)
     manifest_data: bytes | None = None
-    try:
-        if sidecar.is_file():
+    if os.path.isfile(os.fspath(path) + SIDECAR_SUFFIX):  # cheap: most files have none
+        sidecar = sidecar_path(path)
+        try:
             if sidecar.stat().st_size > _MAX_SIDECAR:
                 raise ManifestError("sidecar manifest larger than 64 MiB", sidecar)
             manifest_data = sidecar.read_bytes()
-    except OSError as exc:
-        raise UnreadableAsset(f"sidecar unreadable: {exc.strerror}", sidecar) from exc
+        except OSError as exc:
+            raise UnreadableAsset(f"sidecar unreadable: {exc.strerror}", sidecar) from exc
     if not embedded and manifest_data is None:
         return None
     ctx = c2pa_context(config)

@@ -54,7 +54,8 @@ def scan_metadata(
     could be read (e.g. a truncated PNG), and `UnreadableAsset` when the file cannot be opened
     or read. A file of unknown type is not an error: it has no evidence.
     """
-    path = Path(path)
+    if not isinstance(path, Path):
+        path = Path(path)
     if fd is None:
         found = _walk_file(path, head)
     else:

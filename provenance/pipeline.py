@@ -171,20 +171,30 @@ class ScanSummary:
 
 # Below this many files, worker processes cost more to start than they save.
 POOL_THRESHOLD = 48
+# A chunk (one round trip to a worker) holds this many files, or fewer when they are large, so
+# that large files are read on different cores.
 _CHUNK = 16
-# Chunks in flight per worker: enough that no worker waits for the next, few enough that
-# results waiting to be recorded stay a few hundred files however large the tree.
-_AHEAD = 32
+_CHUNK_BYTES = 32 << 20
+# Files in flight ahead of the caller: enough that the other workers keep going while one reads
+# a file of several GB (results come back in order), few enough that pending results stay a
+# few MB however large the tree.
+_AHEAD_FILES = 4096
 
 
-def map_files(fn: Callable[..., T], items: Iterable[Any], *args: Any) -> Iterator[T]:
+def map_files(
+    fn: Callable[..., T],
+    items: Iterable[Any],
+    *args: Any,
+    weigh: Callable[[Any], int] | None = None,
+) -> Iterator[T]:
     """`fn(item, *args)` for every item, in order, on all cores when there are enough items.
 
     `items` may be a generator (a scan's walk): it is drawn as workers free up, so they start
     on the first files while the walk goes on, and memory holds a bounded number of results
-    however many items there are. Workers are forked (nothing re-imported) from a
-    single-threaded process; a process that runs threads (the watcher) spawns them instead,
-    as forking a threaded process can deadlock. `fn` and `args` reach each worker once."""
+    however many items there are. `weigh(item)` (bytes) keeps large items out of each other's
+    chunks. Workers are forked (nothing re-imported) from a single-threaded process; a
+    process that runs threads (the watcher) spawns them instead, as forking a threaded process
+    can deadlock. `fn` and `args` reach each worker once."""
     source = iter(items)
     first = list(itertools.islice(source, POOL_THRESHOLD))
     if len(first) < POOL_THRESHOLD or worker_count() == 1:
@@ -193,21 +203,32 @@ def map_files(fn: Callable[..., T], items: Iterable[Any], *args: Any) -> Iterato
         return
     workers = worker_count()
     ctx = multiprocessing.get_context("fork" if threading.active_count() == 1 else "spawn")
-    chunks = _chunked(itertools.chain(first, source), _CHUNK)
+    chunks = _chunked(itertools.chain(first, source), weigh)
     with ProcessPoolExecutor(
         max_workers=workers, mp_context=ctx, initializer=_set_job, initargs=(fn, args)
     ) as pool:
-        pending = deque(
-            pool.submit(_run_chunk, c) for c in itertools.islice(chunks, workers * _AHEAD)
-        )
+        ahead = max(workers * 4, _AHEAD_FILES // _CHUNK)
+        pending = deque(pool.submit(_run_chunk, c) for c in itertools.islice(chunks, ahead))
         while pending:
             done = pending.popleft()
             pending.extend(pool.submit(_run_chunk, c) for c in itertools.islice(chunks, 1))
             yield from done.result()
 
 
-def _chunked(items: Iterator[Any], size: int) -> Iterator[list[Any]]:
-    while chunk := list(itertools.islice(items, size)):
+def _chunked(items: Iterator[Any], weigh: Callable[[Any], int] | None) -> Iterator[list[Any]]:
+    chunk: list[Any] = []
+    weight = 0
+    for item in items:
+        size = weigh(item) if weigh else 0
+        if chunk and weight + size > _CHUNK_BYTES:
+            yield chunk
+            chunk, weight = [], 0
+        chunk.append(item)
+        weight += size
+        if len(chunk) >= _CHUNK:
+            yield chunk
+            chunk, weight = [], 0
+    if chunk:
         yield chunk
 
 

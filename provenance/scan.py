@@ -91,7 +91,7 @@ def scan_paths(
 
     store.begin()
     try:
-        for outcome in map_files(process_file, changed_files(), config, tag):
+        for outcome in map_files(process_file, changed_files(), config, tag, weigh=_size):
             pending.append(outcome)
             # Record and commit in batches: a few statements and one fsync per batch, yet
             # the write lock is never held for long.
@@ -119,6 +119,10 @@ def scan_paths(
         store.commit()  # keep what was recorded: every row is complete
         raise
     return summary
+
+
+def _size(st: FileStat) -> int:
+    return st.size
 
 
 def _count(summary: ScanSummary, change: Change) -> None:

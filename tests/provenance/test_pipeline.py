@@ -49,8 +49,7 @@ def test_a_long_walk_is_drawn_as_workers_free_up_not_all_at_once() -> None:
 
     results = map_files(_square_with_pid, walk(), 0)
     assert next(results)[0] == 0
-    ahead = pipeline.POOL_THRESHOLD + pipeline.worker_count() * pipeline._AHEAD * pipeline._CHUNK
-    assert drawn <= ahead + pipeline._CHUNK
+    assert drawn <= pipeline.POOL_THRESHOLD + pipeline._AHEAD_FILES + pipeline._CHUNK
     assert sum(1 for _ in results) == 19_999
     assert drawn == 20_000
 
