@@ -101,7 +101,9 @@ def _read_asset(path: Path, config: Config) -> AssetReading:
             raise UnreadableAsset(exc.strerror or str(exc), path) from exc
         if size == 0:
             raise MalformedAsset("empty file (0 bytes)", path)
-        meta = scan_metadata(path, head, store_prompts=config.policy.store_prompts, fd=fd)
+        meta = scan_metadata(
+            path, head, store_prompts=config.policy.store_prompts, opened=(fd, size)
+        )
     finally:
         os.close(fd)
     evidence: list[Evidence] = list(meta.evidence)

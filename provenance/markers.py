@@ -42,12 +42,17 @@ class MetadataScan:
 
 
 def scan_metadata(
-    path: Path, head: bytes | None = None, *, store_prompts: bool = False, fd: int | None = None
+    path: Path,
+    head: bytes | None = None,
+    *,
+    store_prompts: bool = False,
+    opened: tuple[int, int] | None = None,
 ) -> MetadataScan:
     """Read `path`'s metadata within fixed bounds and return the evidence it holds.
 
     `head`, if given, must be the file's first bytes (e.g. already read for hashing); it saves a
-    read. `fd`, if given, is the file already open (the caller checked it is a regular file).
+    read. `opened`, if given, is (descriptor, size) of the file already open (the caller checked
+    that it is a regular file).
     Prompt text goes into evidence only when `store_prompts` is true.
 
     Raises `MalformedAsset` for an empty file, or one whose structure breaks before any metadata
@@ -56,10 +61,10 @@ def scan_metadata(
     """
     if not isinstance(path, Path):
         path = Path(path)
-    if fd is None:
+    if opened is None:
         found = _walk_file(path, head)
     else:
-        found = _walk_open(path, fd, os.fstat(fd).st_size, head)
+        found = _walk_open(path, opened[0], opened[1], head)
     evidence: list[Evidence] = []
     fields: list[Field] = list(found.fields)
     remote: str | None = None

@@ -7,6 +7,7 @@ outcome into store rows and events (it runs in the one process that writes the s
 
 from __future__ import annotations
 
+import gc
 import itertools
 import multiprocessing
 import os
@@ -202,17 +203,27 @@ def map_files(
             yield fn(item, *args)
         return
     workers = worker_count()
-    ctx = multiprocessing.get_context("fork" if threading.active_count() == 1 else "spawn")
+    forking = threading.active_count() == 1
+    ctx = multiprocessing.get_context("fork" if forking else "spawn")
     chunks = _chunked(itertools.chain(first, source), weigh)
-    with ProcessPoolExecutor(
-        max_workers=workers, mp_context=ctx, initializer=_set_job, initargs=(fn, args)
-    ) as pool:
-        ahead = max(workers * 4, _AHEAD_FILES // _CHUNK)
-        pending = deque(pool.submit(_run_chunk, c) for c in itertools.islice(chunks, ahead))
-        while pending:
-            done = pending.popleft()
-            pending.extend(pool.submit(_run_chunk, c) for c in itertools.islice(chunks, 1))
-            yield from done.result()
+    if forking:
+        # Forked workers share the parent's memory until it is written to; the collector
+        # writes to every object it visits, so the objects that exist now are kept out of
+        # its sight while the workers run.
+        gc.freeze()
+    try:
+        with ProcessPoolExecutor(
+            max_workers=workers, mp_context=ctx, initializer=_set_job, initargs=(fn, args)
+        ) as pool:
+            ahead = max(workers * 4, _AHEAD_FILES // _CHUNK)
+            pending = deque(pool.submit(_run_chunk, c) for c in itertools.islice(chunks, ahead))
+            while pending:
+                done = pending.popleft()
+                pending.extend(pool.submit(_run_chunk, c) for c in itertools.islice(chunks, 1))
+                yield from done.result()
+    finally:
+        if forking:
+            gc.unfreeze()
 
 
 def _chunked(items: Iterator[Any], weigh: Callable[[Any], int] | None) -> Iterator[list[Any]]:

@@ -17,7 +17,11 @@ from .shard import Shard
 from .store import Store
 from .walk import FileStat, walk_files
 
-_COMMIT_SECONDS = 0.5
+# A scan commits once a second: other writers (an approve, the watcher) wait at most that
+# long for the write lock, and a fast first scan does not rewrite most of a growing store's
+# pages several times a second (every commit writes each page it touched to the WAL).
+_COMMIT_SECONDS = 1.0
+# Files recorded together (a few statements for a whole batch of new files).
 _BATCH = 500
 
 ProgressFn = Callable[[int], None]
@@ -93,9 +97,9 @@ def scan_paths(
     try:
         for outcome in map_files(process_file, changed_files(), config, tag, weigh=_size):
             pending.append(outcome)
-            # Record and commit in batches: a few statements and one fsync per batch, yet
-            # the write lock is never held for long.
-            if len(pending) >= _BATCH or time.monotonic() - since > _COMMIT_SECONDS:
+            if len(pending) >= _BATCH:
+                flush()
+            if time.monotonic() - since > _COMMIT_SECONDS:
                 flush()
                 store.commit()
                 store.begin()
