@@ -77,6 +77,8 @@ def generator_evidence(
     fields: Sequence[Field], store_prompts: bool = False
 ) -> tuple[list[Evidence], set[int]]:
     """Evidence of known generators in `fields`, and the indexes of the fields it explains."""
+    if not fields:  # most files: nothing for any recogniser to look at
+        return [], set()
     scan = _Scan(fields, store_prompts)
     for recognise in _RECOGNISERS:
         recognise(scan)
