@@ -19,6 +19,19 @@ from provenance.workspace import init_workspace
 from tests.conftest import copy_fixture
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def provgate(workspace: Path, *argv: str) -> subprocess.CompletedProcess[str]:
+    """Run the CLI as a user does, in its own process."""
+    return subprocess.run(
+        [sys.executable, "-m", "cli", "--workspace", str(workspace), *argv],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
 IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
 
 
@@ -69,51 +82,16 @@ def test_a_full_disk_under_the_store_is_one_clear_error_and_loses_nothing(tmp_pa
             except OSError:
                 pass
         filler.write_bytes(b"\0" * (max(filler.stat().st_size - 300_000, 0)))
-        result = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "cli",
-                "--workspace",
-                str(ws.root),
-                "scan",
-                "--no-tag",
-                str(show),
-            ],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
+        result = provgate(ws.root, "scan", "--no-tag", str(show))
         if result.returncode == 0:
             pytest.skip("the store fit in the space left; nothing to observe")
         assert result.returncode == 2
         lines = result.stderr.strip().splitlines()
         assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
         filler.unlink()
-        verify = subprocess.run(
-            [sys.executable, "-m", "cli", "--workspace", str(ws.root), "log", "verify"],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-        )
+        verify = provgate(ws.root, "log", "verify")
         assert verify.returncode == 0, verify.stdout + verify.stderr
-        again = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "cli",
-                "--workspace",
-                str(ws.root),
-                "scan",
-                "--no-tag",
-                str(show),
-            ],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
+        again = provgate(ws.root, "scan", "--no-tag", str(show))
         assert again.returncode == 0, again.stderr
         assert "400 files" in again.stdout
 
