@@ -6,6 +6,7 @@ broken); 2 usage or operational error.
 
 from __future__ import annotations
 
+import gc
 import os
 import sqlite3
 import sys
@@ -133,7 +134,15 @@ def cli() -> None:
 
 
 def main() -> None:
-    cli(prog_name="provgate")
+    # The objects made by imports live as long as the process: the cyclic collector need not
+    # walk them again and again while a scan allocates (gen0 runs every 10,000 allocations
+    # instead of 700), nor once more at exit, which took ~0.1 s after a large scan.
+    gc.freeze()
+    gc.set_threshold(10_000, 10, 10)
+    try:
+        cli(prog_name="provgate")
+    finally:
+        gc.freeze()
 
 
 # The command modules register themselves on `cli`; imported last because they import it.
