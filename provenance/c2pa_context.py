@@ -7,11 +7,12 @@ against `trust_config` on both sides (field notes, c2pa-python 0.38).
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Any
-
-import c2pa
+from typing import TYPE_CHECKING, Any
 
 from .config import Config
+
+if TYPE_CHECKING:
+    import c2pa
 
 # emailProtection, documentSigning, C2PA claimSigning
 SIGNING_EKUS = "1.3.6.1.5.5.7.3.4\n1.3.6.1.5.5.7.3.36\n1.3.6.1.4.1.62558.2.1\n"
@@ -38,6 +39,8 @@ def c2pa_settings(trust_pem: str) -> dict[str, Any]:
 
 @lru_cache(maxsize=8)
 def _context_for(trust_pem: str) -> c2pa.Context:
+    import c2pa  # imported on use (~20 ms): most files carry no manifest
+
     return c2pa.Context.from_dict(c2pa_settings(trust_pem))
 
 

@@ -10,15 +10,16 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import c2pa
+from typing import TYPE_CHECKING, Any
 
 from .c2pa_context import PROVGATE_ASSERTION, c2pa_context
 from .config import Config
 from .errors import ManifestError, UnreadableAsset
 from .model import Evidence, Validation
 from .walk import SIDECAR_SUFFIX
+
+if TYPE_CHECKING:
+    import c2pa
 
 _ACTION_LABELS = ("c2pa.actions", "c2pa.actions.v2")
 # Claim generators of known AI services: a weak signal on their own (the actions decide).
@@ -92,6 +93,8 @@ def read_c2pa(path: Path, media_type: str, config: Config, *, embedded: bool) ->
             raise UnreadableAsset(f"sidecar unreadable: {exc.strerror}", sidecar) from exc
     if not embedded and manifest_data is None:
         return None
+    import c2pa  # imported on use (~20 ms of start-up): most files carry no manifest
+
     ctx = c2pa_context(config)
     mime = media_type if media_type != "application/octet-stream" or manifest_data else None
     try:
@@ -115,6 +118,8 @@ def read_c2pa(path: Path, media_type: str, config: Config, *, embedded: bool) ->
 def _open_reader(
     fh: Any, mime: str, manifest_data: bytes | None, ctx: c2pa.Context, embedded: bool
 ) -> c2pa.Reader | None:
+    import c2pa
+
     if manifest_data is not None:
         # A sidecar wins over an embedded remote reference; it is validated against these bytes.
         return c2pa.Reader(mime, fh, manifest_data, ctx)

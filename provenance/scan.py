@@ -46,6 +46,9 @@ def scan_paths(
             raise PackageError("no such file or folder", root)
     bad_paths: set[str] = set()
     seen: set[str] = set()
+    # Files the store held under each root when the walk began and the walk did not meet:
+    # the candidates for deletion (a first scan has none, and needs no second look).
+    unmet: list[str] = []
 
     def walk_error(root: Path, path: str, reason: str) -> None:
         if shard and not shard.owns(str(root), path):
@@ -80,6 +83,12 @@ def scan_paths(
                     summary.unchanged += 1  # the same unreadable file: reported when it was new
                     continue
                 yield st
+            unmet.extend(
+                path
+                for path in known
+                if path not in seen and not (shard and not shard.owns(str(root), path))
+            )
+            del known
 
     pending: list[FileOutcome] = []
     since = time.monotonic()
@@ -105,14 +114,15 @@ def scan_paths(
                 store.begin()
                 since = time.monotonic()
         flush()
-        for root in roots:
-            for path, row in store.files_under(str(root)).items():
-                if shard and not shard.owns(str(root), path):
-                    continue
-                if path not in seen and not os.path.lexists(path):
-                    store.mark_gone(path)
-                    store.append_event("deleted", content_id=row.content_id, path=path)
-                    summary.deleted += 1
+        for path in unmet:
+            if path in seen or os.path.lexists(path):
+                continue
+            row = store.file(path)
+            if row is None or row.gone:  # moved away in this scan: recorded as a move
+                continue
+            store.mark_gone(path)
+            store.append_event("deleted", content_id=row.content_id, path=path)
+            summary.deleted += 1
         store.commit()
     except BaseException as exc:
         if not isinstance(exc, ProvgateError):

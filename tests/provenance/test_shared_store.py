@@ -182,8 +182,12 @@ def test_three_sharded_scans_in_parallel_give_what_one_scan_gives(backend, tmp_p
             assert _recorded(a, tree) == _recorded(b, tree)
             assert a.verify_events()[1] is None
         shutil.rmtree(tree / "takes")  # deletions: each shard decides only for its own share
+        counts = []
         for k in (1, 2, 3):
             finish(cli(sharded, "scan", "--no-tag", "--shard", f"{k}/3", str(tree)))
+            with open_store(sharded) as a:
+                counts.append(a.one("SELECT count(*) FROM events WHERE kind = 'deleted'")[0])
+        assert 0 < counts[0] < counts[1] < counts[2] == 30  # each shard its own share only
         finish(cli(single, "scan", "--no-tag", str(tree)))
         with open_store(sharded) as a, open_store(single) as b:
             assert _recorded(a, tree) == _recorded(b, tree)
