@@ -14,7 +14,7 @@ import os
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -189,6 +189,7 @@ def map_files(
     items: Iterable[Any],
     *args: Any,
     weigh: Callable[[Any], int] | None = None,
+    large_apart: bool = False,
 ) -> Iterator[T]:
     """`fn(item, *args)` for every item, in order, on all cores when there are enough items.
 
@@ -197,7 +198,13 @@ def map_files(
     however many items there are. `weigh(item)` (bytes) keeps large items out of each other's
     chunks. Workers are forked (nothing re-imported) from a single-threaded process; a
     process that runs threads (the watcher) spawns them instead, as forking a threaded process
-    can deadlock. `fn` and `args` reach each worker once."""
+    can deadlock. `fn` and `args` reach each worker once.
+
+    `large_apart`: items of `_CHUNK_BYTES` or more come back as soon as they are done, in
+    order among themselves, and the rest in order among themselves, so that the caller goes
+    on with the small files read while a worker hashes a 300 MB plate instead of waiting for
+    it (and one worker stays on the small files). Items of the same weight (identical files)
+    stay in order."""
     source = iter(items)
     first = list(itertools.islice(source, POOL_THRESHOLD))
     if len(first) < POOL_THRESHOLD or worker_count() == 1:
@@ -217,32 +224,64 @@ def map_files(
         with ProcessPoolExecutor(
             max_workers=workers, mp_context=ctx, initializer=_set_job, initargs=(fn, args)
         ) as pool:
-            ahead = max(workers * 4, _AHEAD_FILES // _CHUNK)
-            pending = deque(pool.submit(_run_chunk, c) for c in itertools.islice(chunks, ahead))
-            while pending:
-                done = pending.popleft()
-                pending.extend(pool.submit(_run_chunk, c) for c in itertools.islice(chunks, 1))
+            small: deque[Future[list[T]]] = deque()  # in flight, in order
+            large: deque[Future[list[T]]] = deque()  # (large_apart) in flight, in order
+            held: deque[list[Any]] = deque()  # large chunks waiting for a worker to spare
+            drained = False
+
+            def release() -> None:
+                # Large items run on at most all workers but one, so that the small files go
+                # on and the caller can use their results meanwhile; once the walk is over
+                # the rest go at once, so that no worker idles at the end.
+                while held and (drained or len(large) < workers - 1):
+                    large.append(pool.submit(_run_chunk, held.popleft()))
+
+            def submit(n: int) -> None:
+                nonlocal drained
+                drawn = 0
+                for chunk, weight in itertools.islice(chunks, n):
+                    drawn += 1
+                    # An item of _CHUNK_BYTES or more is always alone in its chunk.
+                    if large_apart and len(chunk) == 1 and weight >= _CHUNK_BYTES:
+                        held.append(chunk)
+                        release()
+                    else:
+                        small.append(pool.submit(_run_chunk, chunk))
+                drained = drained or drawn < n
+                release()
+
+            submit(max(workers * 4, _AHEAD_FILES // _CHUNK))
+            while small or large:
+                ready = small if small and (not large or small[0].done()) else large
+                if small and large and not ready[0].done():
+                    wait((small[0], large[0]), return_when=FIRST_COMPLETED)
+                    ready = small if small[0].done() else large
+                done = ready.popleft()
+                submit(1)
                 yield from done.result()
     finally:
         if forking:
             gc.unfreeze()
 
 
-def _chunked(items: Iterator[Any], weigh: Callable[[Any], int] | None) -> Iterator[list[Any]]:
+def _chunked(
+    items: Iterator[Any], weigh: Callable[[Any], int] | None
+) -> Iterator[tuple[list[Any], int]]:
+    """Chunks of items, each with its weight."""
     chunk: list[Any] = []
     weight = 0
     for item in items:
         size = weigh(item) if weigh else 0
         if chunk and weight + size > _CHUNK_BYTES:
-            yield chunk
+            yield chunk, weight
             chunk, weight = [], 0
         chunk.append(item)
         weight += size
         if len(chunk) >= _CHUNK:
-            yield chunk
+            yield chunk, weight
             chunk, weight = [], 0
     if chunk:
-        yield chunk
+        yield chunk, weight
 
 
 _job: tuple[Callable[..., Any], tuple[Any, ...]] | None = None

@@ -104,7 +104,10 @@ def scan_paths(
 
     store.begin()
     try:
-        for outcome in map_files(process_file, changed_files(), config, tag, weigh=_size):
+        outcomes = map_files(
+            process_file, changed_files(), config, tag, weigh=_size, large_apart=True
+        )
+        for outcome in outcomes:
             pending.append(outcome)
             if len(pending) >= _BATCH:
                 flush()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -52,6 +53,31 @@ def test_a_long_walk_is_drawn_as_workers_free_up_not_all_at_once() -> None:
     assert drawn <= pipeline.POOL_THRESHOLD + pipeline._AHEAD_FILES + pipeline._CHUNK
     assert sum(1 for _ in results) == 19_999
     assert drawn == 20_000
+
+
+def _slow_when_large(item: tuple[str, int]) -> str:
+    if item[1] >= pipeline._CHUNK_BYTES:
+        time.sleep(0.5)
+    return item[0]
+
+
+def _weight(item: tuple[str, int]) -> int:
+    return item[1]
+
+
+def test_large_items_apart_do_not_hold_back_the_small_ones() -> None:
+    """A scan records the small files read while a worker hashes a large plate; each kind
+    keeps its own order (identical files are the same size, so they stay in order)."""
+    if pipeline.worker_count() == 1:
+        pytest.skip("one core: map_files runs in this process")
+    big = pipeline._CHUNK_BYTES
+    items = [("plate1", big), ("plate2", big + 1)] + [(f"f{n}", 10) for n in range(300)]
+    apart = list(map_files(_slow_when_large, items, weigh=_weight, large_apart=True))
+    assert sorted(apart) == sorted(name for name, _ in items)
+    assert apart.index("f299") < apart.index("plate1") < apart.index("plate2")
+    assert [n for n in apart if n.startswith("f")] == [f"f{n}" for n in range(300)]
+    in_order = list(map_files(_slow_when_large, items, weigh=_weight))
+    assert in_order == [name for name, _ in items]
 
 
 def test_an_error_in_a_worker_reaches_the_caller() -> None:
