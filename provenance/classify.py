@@ -130,6 +130,17 @@ def _read_asset(path: Path, config: Config) -> AssetReading:
     ) or size != before.st_size:
         # The content id and the evidence must describe the same bytes.
         raise UnreadableAsset("changed while being read (still being written?)", path)
+    if not evidence and reading is None:  # most files: nothing to weigh
+        return AssetReading(
+            path=path,
+            content_id=cid,
+            size=size,
+            media_type=meta.media_type,
+            origin=Origin.UNKNOWN,
+            evidence=(),
+            remote_manifest=meta.remote_manifest,
+            incomplete=meta.incomplete,
+        )
     origin, decided = decide_origin(evidence, config.policy)
     return AssetReading(
         path=path,

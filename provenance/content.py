@@ -32,6 +32,8 @@ def digest_fd(fd: int, size_hint: int, head_bytes: int) -> tuple[bytes, str, int
             head += view[: min(n, head_bytes - total)]
         digest.update(view[:n])
         total += n
+        if total == size_hint and n < len(buf):
+            break  # a short read that ends where fstat said the file ends: no EOF read
     return head, digest.hexdigest(), total
 
 

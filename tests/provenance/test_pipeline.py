@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import os
+import pickle
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from provenance import pipeline
-from provenance.pipeline import map_files
+from provenance.config import Config
+from provenance.pipeline import FileOutcome, TagOutcome, map_files, process_file
+from provenance.walk import FileStat, stat_of
+from tests.conftest import copy_fixture
 
 
 def _square_with_pid(n: int, offset: int) -> tuple[int, int]:
@@ -83,3 +88,21 @@ def test_large_items_apart_do_not_hold_back_the_small_ones() -> None:
 def test_an_error_in_a_worker_reaches_the_caller() -> None:
     with pytest.raises(ValueError, match="seven hundred"):
         list(map_files(_fail_on_seven, range(0, 100_000, 100)))
+
+
+def test_outcomes_cross_to_the_parent_whole(tmp_path: Path) -> None:
+    """What a worker found reaches the recorder unchanged: evidence, C2PA, errors, tags."""
+    outcomes = []
+    for rel in ("generators/comfyui.png", "c2pa/CA.jpg", "c2pa/no_manifest.jpg"):
+        target = copy_fixture(rel, tmp_path)
+        outcomes.append(process_file(stat_of(str(target)), Config(), False))
+    assert outcomes[0].reading.evidence and outcomes[1].reading.c2pa is not None
+    stat = FileStat(str(tmp_path / "x"), 1, 2, 3)
+    outcomes.append(FileOutcome(stat, error="unreadable"))
+    tagged = TagOutcome(content_id="ab" * 32, stat=stat, written=None)
+    outcomes.append(FileOutcome(outcomes[0].stat, outcomes[0].reading, None, "00" * 16, tagged))
+    elsewhere = FileOutcome(stat, outcomes[2].reading)  # a reading of another path
+    outcomes.append(elsewhere)
+    back = pickle.loads(pickle.dumps(outcomes))
+    assert back == outcomes
+    assert back[-1].reading.path == outcomes[2].reading.path != Path(stat.path)
