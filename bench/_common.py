@@ -239,9 +239,18 @@ def _tree_rss_kb(pid: int) -> int:
     return total
 
 
-def run(cmd: list[str], stdin: str | None = None) -> dict:
+def run(cmd: list[str], stdin: str | None = None, sample: bool = True) -> dict:
     """Run `cmd`: wall seconds, exit code, output, and the peak RSS summed over its process
-    tree (sampled from /proc every 20 ms, so a peak shorter than that can be missed)."""
+    tree (sampled from /proc every 20 ms, so a peak shorter than that can be missed).
+    `sample=False`: timing only, with no sampler beside the command (tree_mb is nan)."""
+    if not sample:
+        t0 = time.perf_counter()
+        done_proc = subprocess.run(
+            cmd, cwd=REPO, env=ENV, input=stdin, capture_output=True, text=True, check=False
+        )
+        wall = time.perf_counter() - t0
+        return {"wall": wall, "rc": done_proc.returncode, "out": done_proc.stdout,
+                "err": done_proc.stderr, "tree_mb": float("nan")}  # fmt: skip
     t0 = time.perf_counter()
     proc = subprocess.Popen(
         cmd, cwd=REPO, env=ENV, stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
