@@ -78,9 +78,20 @@ def _outcome(
     reading = None
     if flat is not None:
         own, cid, rsize, media, origin, evidence, c2pa, remote, tool, incomplete = flat
-        reading = AssetReading(own or Path(path), cid, rsize, media, _ORIGINS[origin], evidence,
-                               c2pa, remote, tool, incomplete)  # fmt: skip
-    return FileOutcome(FileStat(path, size, mtime_ns, inode), reading, error, phash, tag)
+        reading = AssetReading(
+            path=own or Path(path),
+            content_id=cid,
+            size=rsize,
+            media_type=media,
+            origin=_ORIGINS[origin],
+            evidence=evidence,
+            c2pa=c2pa,
+            remote_manifest=remote,
+            tool=tool,
+            incomplete=incomplete,
+        )
+    stat = FileStat(path=path, size=size, mtime_ns=mtime_ns, inode=inode)
+    return FileOutcome(stat=stat, reading=reading, error=error, phash=phash, tag=tag)
 
 
 # One signer per thread and configuration: a c2pa Signer is not shared between threads.
