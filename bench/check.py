@@ -9,7 +9,9 @@ Measures (every provgate figure is a subprocess, `python -m cli --workspace WS .
   1. speed: a --files package (default 2,000 images, PNG/JPEG, 2% with generator markers):
      `scan --no-tag PKG` (first scan, fresh workspace), then `check PKG` against that store,
      and `check PKG` against a fresh, empty store (nothing known: every image gets a
-     perceptual hash and a near-duplicate search); files/s and MB/s of each.
+     perceptual hash and a near-duplicate search); files/s and MB/s of each. Seconds are the
+     median of three runs with nothing sampling /proc beside them (each first scan into a
+     fresh workspace); one more, sampled, run of each gives the memory.
   2. false matches: 1,000 AI PNGs (AUTOMATIC1111 'parameters' chunk, so they are AI and get
      a perceptual hash) are scanned into a store; then 1,000 unrelated images (other seeds,
      PNG/JPEG, no markers) are checked against it: how many are blocked as near-duplicates
@@ -30,8 +32,10 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import _common as c
@@ -78,6 +82,15 @@ def resave(src: Path, dest: Path) -> None:
     small.save(dest, quality=85)
 
 
+def median_wall(command: Callable[[int], list[str]], runs: int = 3) -> float:
+    """The median wall time of `runs` runs of `command(k)`, with no sampler beside them."""
+    walls = []
+    for k in range(runs):
+        cmd = command(k)
+        walls.append(c.must(c.run(cmd, sample=False), " ".join(cmd[3:5]))["wall"])
+    return statistics.median(walls)
+
+
 def main() -> None:
     opts = c.args(__doc__, files=2_000)
     c.header()
@@ -105,6 +118,14 @@ def main() -> None:
         scan = c.must(c.run_rss(c.provgate(ws_scan, "scan", "--no-tag", str(pkg))), "scan")
         known = c.must(c.run_rss(c.provgate(ws_scan, "check", str(pkg))), "check")
         fresh = c.must(c.run_rss(c.provgate(ws_empty, "check", str(pkg))), "check (empty)")
+        # Seconds: the median of three more runs with nothing sampling /proc beside them
+        # (single 0.4 s runs on two cores move by ~10%); the runs above give the memory.
+        scan["wall"] = median_wall(
+            lambda k: c.provgate(init_workspace(tmp / f"ws_t{k}").root, "scan", "--no-tag",
+                                 str(pkg))
+        )  # fmt: skip
+        known["wall"] = median_wall(lambda _k: c.provgate(ws_scan, "check", str(pkg)))
+        fresh["wall"] = median_wall(lambda _k: c.provgate(ws_empty, "check", str(pkg)))
         rows = [
             rate_row("provgate scan --no-tag PKG (first scan)", scan, n, mb),
             rate_row("provgate check PKG (store knows the files)", known, n, mb),
