@@ -10,8 +10,9 @@ Measures (every provgate figure is a subprocess, `python -m cli --workspace WS .
      `scan --no-tag PKG` (first scan, fresh workspace), then `check PKG` against that store,
      and `check PKG` against a fresh, empty store (nothing known: every image gets a
      perceptual hash and a near-duplicate search); files/s and MB/s of each. Seconds are the
-     median of three runs with nothing sampling /proc beside them (each first scan into a
-     fresh workspace); one more, sampled, run of each gives the memory.
+     median of three interleaved rounds of the three commands with nothing sampling /proc
+     beside them (each first scan into a fresh workspace); one more, sampled, run of each
+     gives the memory.
   2. false matches: 1,000 AI PNGs (AUTOMATIC1111 'parameters' chunk, so they are AI and get
      a perceptual hash) are scanned into a store; then 1,000 unrelated images (other seeds,
      PNG/JPEG, no markers) are checked against it: how many are blocked as near-duplicates
@@ -82,13 +83,15 @@ def resave(src: Path, dest: Path) -> None:
     small.save(dest, quality=85)
 
 
-def median_wall(command: Callable[[int], list[str]], runs: int = 3) -> float:
-    """The median wall time of `runs` runs of `command(k)`, with no sampler beside them."""
-    walls = []
-    for k in range(runs):
-        cmd = command(k)
-        walls.append(c.must(c.run(cmd, sample=False), " ".join(cmd[3:5]))["wall"])
-    return statistics.median(walls)
+def median_walls(*commands: Callable[[int], list[str]], rounds: int = 3) -> list[float]:
+    """Each command's median wall time over `rounds` rounds that run the commands in turn
+    (`command(k)` in round k), with no sampler beside them."""
+    walls: list[list[float]] = [[] for _ in commands]
+    for k in range(rounds):
+        for command, times in zip(commands, walls, strict=True):
+            cmd = command(k)
+            times.append(c.must(c.run(cmd, sample=False), " ".join(cmd[3:5]))["wall"])
+    return [statistics.median(times) for times in walls]
 
 
 def main() -> None:
@@ -118,14 +121,15 @@ def main() -> None:
         scan = c.must(c.run_rss(c.provgate(ws_scan, "scan", "--no-tag", str(pkg))), "scan")
         known = c.must(c.run_rss(c.provgate(ws_scan, "check", str(pkg))), "check")
         fresh = c.must(c.run_rss(c.provgate(ws_empty, "check", str(pkg))), "check (empty)")
-        # Seconds: the median of three more runs with nothing sampling /proc beside them
-        # (single 0.4 s runs on two cores move by ~10%); the runs above give the memory.
-        scan["wall"] = median_wall(
+        # Seconds: the median of three more rounds of the three commands, interleaved, with
+        # nothing sampling /proc beside them (single 0.4 s runs on two cores move by ~10%, and
+        # this VM has slow spells); the runs above give the memory.
+        scan["wall"], known["wall"], fresh["wall"] = median_walls(
             lambda k: c.provgate(init_workspace(tmp / f"ws_t{k}").root, "scan", "--no-tag",
-                                 str(pkg))
+                                 str(pkg)),
+            lambda _k: c.provgate(ws_scan, "check", str(pkg)),
+            lambda _k: c.provgate(ws_empty, "check", str(pkg)),
         )  # fmt: skip
-        known["wall"] = median_wall(lambda _k: c.provgate(ws_scan, "check", str(pkg)))
-        fresh["wall"] = median_wall(lambda _k: c.provgate(ws_empty, "check", str(pkg)))
         rows = [
             rate_row("provgate scan --no-tag PKG (first scan)", scan, n, mb),
             rate_row("provgate check PKG (store knows the files)", known, n, mb),
