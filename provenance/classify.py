@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -130,17 +130,6 @@ def _read_asset(path: Path, config: Config) -> AssetReading:
     ) or size != before.st_size:
         # The content id and the evidence must describe the same bytes.
         raise UnreadableAsset("changed while being read (still being written?)", path)
-    if not evidence and reading is None:  # most files: nothing to weigh
-        return AssetReading(
-            path=path,
-            content_id=cid,
-            size=size,
-            media_type=meta.media_type,
-            origin=Origin.UNKNOWN,
-            evidence=(),
-            remote_manifest=meta.remote_manifest,
-            incomplete=meta.incomplete,
-        )
     origin, decided = decide_origin(evidence, config.policy)
     return AssetReading(
         path=path,
@@ -177,6 +166,8 @@ def decide_origin(
 ) -> tuple[Origin, tuple[Evidence, ...]]:
     """Weigh evidence through the policy: AI declarations win, then positive non-AI evidence."""
     weighed = tuple(replace(ev, signal=_signal(ev, policy)) for ev in evidence)
+    if not weighed:  # most files: nothing to weigh
+        return Origin.UNKNOWN, weighed
     signals = {ev.signal for ev in weighed}
     if Signal.AI_GENERATED in signals:
         origin = Origin.AI_GENERATED
@@ -189,7 +180,7 @@ def decide_origin(
     return origin, weighed
 
 
-def _tool_of(evidence: Iterable[Evidence]) -> str | None:
+def _tool_of(evidence: Sequence[Evidence]) -> str | None:
     """The tool named by the strongest evidence (AI declarations first)."""
     rank = {
         Signal.AI_GENERATED: 0,
@@ -198,5 +189,7 @@ def _tool_of(evidence: Iterable[Evidence]) -> str | None:
         Signal.WEAK: 2,
         Signal.NONE: 3,
     }
+    if not evidence:
+        return None
     named = sorted((rank[e.signal], i, e.tool) for i, e in enumerate(evidence) if e.tool)
     return named[0][2] if named else None
