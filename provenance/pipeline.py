@@ -10,12 +10,13 @@ from __future__ import annotations
 import gc
 import itertools
 import multiprocessing
+import operator
 import os
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -53,15 +54,19 @@ class FileOutcome:
         # A scan sends one outcome per file from the workers: flat, and without the reading's
         # path when it is the stat's, it pickles and loads in about half the time.
         st, r = self.stat, self.reading
-        flat = None
+        values = None
         if r is not None:
-            path = None if str(r.path) == st.path else r.path
-            flat = (path, r.content_id, r.size, r.media_type, r.origin.value, r.evidence,
-                    r.c2pa, r.remote_manifest, r.tool, r.incomplete)  # fmt: skip
-        return _outcome, (st.path, st.size, st.mtime_ns, st.inode, flat, self.error,
+            values = list(_reading_values(r))
+            values[_PATH] = None if str(r.path) == st.path else r.path
+            values[_ORIGIN] = r.origin.value
+        return _outcome, (st.path, st.size, st.mtime_ns, st.inode, values, self.error,
                           self.phash, self.tag)  # fmt: skip
 
 
+# Every field of a reading, in order: one added later crosses between processes unchanged.
+_READING_FIELDS = tuple(f.name for f in fields(AssetReading))
+_reading_values = operator.attrgetter(*_READING_FIELDS)
+_PATH, _ORIGIN = _READING_FIELDS.index("path"), _READING_FIELDS.index("origin")
 _ORIGINS = {o.value: o for o in Origin}
 
 
@@ -70,26 +75,16 @@ def _outcome(
     size: int,
     mtime_ns: int,
     inode: int,
-    flat: tuple[Any, ...] | None,
+    values: list[Any] | None,
     error: str | None,
     phash: str | None,
     tag: TagOutcome | None,
 ) -> FileOutcome:
     reading = None
-    if flat is not None:
-        own, cid, rsize, media, origin, evidence, c2pa, remote, tool, incomplete = flat
-        reading = AssetReading(
-            path=own or Path(path),
-            content_id=cid,
-            size=rsize,
-            media_type=media,
-            origin=_ORIGINS[origin],
-            evidence=evidence,
-            c2pa=c2pa,
-            remote_manifest=remote,
-            tool=tool,
-            incomplete=incomplete,
-        )
+    if values is not None:
+        values[_PATH] = values[_PATH] or Path(path)
+        values[_ORIGIN] = _ORIGINS[values[_ORIGIN]]
+        reading = AssetReading(*values)
     stat = FileStat(path=path, size=size, mtime_ns=mtime_ns, inode=inode)
     return FileOutcome(stat=stat, reading=reading, error=error, phash=phash, tag=tag)
 
