@@ -13,13 +13,14 @@ import argparse
 import io
 import os
 import shutil
+import statistics
 import struct
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from multiprocessing import Pool
 from pathlib import Path
 
@@ -270,6 +271,17 @@ def run(cmd: list[str], stdin: str | None = None, sample: bool = True) -> dict:
     done.set()
     sampler.join()
     return {"wall": wall, "rc": proc.returncode, "out": out, "err": err, "tree_mb": peak[0] / 1024}
+
+
+def median_walls(*commands: Callable[[int], list[str]], rounds: int = 3) -> list[float]:
+    """Each command's median wall time over `rounds` rounds that run the commands in turn
+    (`command(k)` in round k), with no sampler beside them."""
+    walls: list[list[float]] = [[] for _ in commands]
+    for k in range(rounds):
+        for command, times in zip(commands, walls, strict=True):
+            cmd = command(k)
+            times.append(must(run(cmd, sample=False), " ".join(cmd[3:5]))["wall"])
+    return [statistics.median(times) for times in walls]
 
 
 def run_rss(cmd: list[str], stdin: str | None = None) -> dict:

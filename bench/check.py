@@ -33,10 +33,8 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-import statistics
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import _common as c
@@ -83,17 +81,6 @@ def resave(src: Path, dest: Path) -> None:
     small.save(dest, quality=85)
 
 
-def median_walls(*commands: Callable[[int], list[str]], rounds: int = 3) -> list[float]:
-    """Each command's median wall time over `rounds` rounds that run the commands in turn
-    (`command(k)` in round k), with no sampler beside them."""
-    walls: list[list[float]] = [[] for _ in commands]
-    for k in range(rounds):
-        for command, times in zip(commands, walls, strict=True):
-            cmd = command(k)
-            times.append(c.must(c.run(cmd, sample=False), " ".join(cmd[3:5]))["wall"])
-    return [statistics.median(times) for times in walls]
-
-
 def main() -> None:
     opts = c.args(__doc__, files=2_000)
     c.header()
@@ -124,7 +111,7 @@ def main() -> None:
         # Seconds: the median of three more rounds of the three commands, interleaved, with
         # nothing sampling /proc beside them (single 0.4 s runs on two cores move by ~10%, and
         # this VM has slow spells); the runs above give the memory.
-        scan["wall"], known["wall"], fresh["wall"] = median_walls(
+        scan["wall"], known["wall"], fresh["wall"] = c.median_walls(
             lambda k: c.provgate(init_workspace(tmp / f"ws_t{k}").root, "scan", "--no-tag",
                                  str(pkg)),
             lambda _k: c.provgate(ws_scan, "check", str(pkg)),

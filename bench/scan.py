@@ -13,7 +13,8 @@ Measures:
     fresh workspace) and (fresh workspace, one run: it tags the tree) with tagging, against
     `exiftool -json -r -q TREE` (second of two runs) on the same tree. Timed runs have nothing
     sampling /proc beside them; one more run of each measures memory;
-  * unchanged re-scan files/s (median of three `scan --no-tag` into the first workspace);
+  * unchanged re-scan files/s (median of three `scan --no-tag` into the first workspace,
+    interleaved with the first scans);
   * start-up: `provgate --version`;
   * large files: `scan --no-tag big/` (fresh workspace) MB/s against `sha256sum` of the files;
   * peak RSS of each scan: ru_maxrss of the largest process, and the sampled sum over the
@@ -29,7 +30,6 @@ time; scan peak RSS under 250 MB.
 from __future__ import annotations
 
 import os
-import statistics
 import sys
 import time
 
@@ -81,22 +81,17 @@ def main() -> None:
             r["wall"] = c.must(c.run(exif, sample=False), "exiftool")["wall"]
             rows.append(scan_row("exiftool -json -r -q (run 2)", {**r, "out": ""}, n, mb))
             exif_rate = rows[-1][3]
-        # Timing: the median of three runs with nothing sampling /proc beside them (a 1.3 s
-        # run on two cores feels both the sampler and this VM's slow spells), each first scan
-        # into a fresh workspace. One more run, sampled, gives the memory figures.
+        # Memory: one sampled run of each. Timing: the median of three interleaved rounds with
+        # nothing sampling /proc beside them (a 1.3 s run on two cores feels both the sampler
+        # and this VM's slow spells), each first scan into a fresh workspace.
         scan = ["scan", "--no-tag", str(tree)]
-        times = [
-            c.must(c.run(c.provgate(init_workspace(tmp / f"ws_t{k}").root, *scan), sample=False),
-                   "scan")["wall"]
-            for k in range(3)
-        ]  # fmt: skip
         first = c.must(c.run_rss(c.provgate(ws_a, *scan)), "scan")
-        first["wall"] = statistics.median(times)
-        rows.append(scan_row("provgate scan --no-tag (first, median of 3)", first, n, mb))
         again = c.must(c.run_rss(c.provgate(ws_a, *scan)), "rescan")
-        again["wall"] = statistics.median(
-            [again["wall"], *(c.run(c.provgate(ws_a, *scan), sample=False)["wall"] for _ in "ab")]
+        first["wall"], again["wall"] = c.median_walls(
+            lambda k: c.provgate(init_workspace(tmp / f"ws_t{k}").root, *scan),
+            lambda _k: c.provgate(ws_a, *scan),
         )
+        rows.append(scan_row("provgate scan --no-tag (first, median of 3)", first, n, mb))
         rows.append(scan_row("provgate scan --no-tag (re-scan, median of 3)", again, n, mb))
         tagged = c.must(c.run_rss(c.provgate(ws_b, "scan", str(tree))), "scan with tagging")
         rows.append(scan_row("provgate scan, tagging on (first)", tagged, n, mb))
