@@ -104,6 +104,17 @@ def _evidence_rows(reading: AssetReading) -> list[tuple[Any, ...]]:
     ]
 
 
+def _new_asset_row(
+    store: Store, reading: AssetReading, phash: str | None, config: Config, now: str
+) -> tuple[Any, ...]:
+    """The row of content the store has never seen, as `save_asset` would write it."""
+    if not reading.origin.is_ai:
+        return _asset_row(reading, None, None, phash, False, now)
+    use = config.policy.default_use
+    status = asset_status(store, reading.content_id, config, use)
+    return _asset_row(reading, use, status, phash, False, now)
+
+
 def save_asset(
     store: Store,
     reading: AssetReading,
@@ -175,9 +186,10 @@ def record_many(
 
     A new file holding content the store has never seen — nearly every file of a first scan —
     needs no decisions: its rows and its `seen` event are written in bulk, a few statements
-    for the whole batch instead of several per file. Every other file (changed, moved, copied,
-    AI material whose status depends on approvals, a tag written, an error) goes through
-    `record`. `unreadable`: paths the store may hold as unreadable (see `record`)."""
+    for the whole batch instead of several per file (AI material among them gets its status
+    from the approvals, as `record` would give it). Every other file (changed, moved, copied,
+    a tag written, an error) goes through `record`. `unreadable`: paths the store may hold as
+    unreadable (see `record`)."""
     readings = [o.reading for o in outcomes if o.reading is not None]
     known_ids = store.known_contents(r.content_id for r in readings)
     known_paths = store.recorded_paths(o.path for o in outcomes)
@@ -188,12 +200,11 @@ def record_many(
         if (
             reading is None
             or outcome.tag is not None
-            or reading.origin.is_ai
             or reading.content_id in known_ids
             or outcome.path in known_paths
             or outcome.path in unreadable
         ):
-            _record_fresh(store, fresh, changes)
+            _record_fresh(store, fresh, changes, config)
             changes.append(
                 record(store, outcome, config, maybe_unreadable=outcome.path in unreadable)
             )
@@ -202,19 +213,21 @@ def record_many(
         if reading is not None:
             known_ids.add(reading.content_id)
         known_paths.add(outcome.path)
-    _record_fresh(store, fresh, changes)
+    _record_fresh(store, fresh, changes, config)
     return changes
 
 
-def _record_fresh(store: Store, fresh: list[FileOutcome], changes: list[Change]) -> None:
-    """Write new files with new, non-AI content (no status, no approvals) all at once."""
+def _record_fresh(
+    store: Store, fresh: list[FileOutcome], changes: list[Change], config: Config
+) -> None:
+    """Write new files with new content all at once."""
     if not fresh:
         return
     now = now_iso()
     pairs = [(o.stat, o.reading, o.phash) for o in fresh if o.reading is not None]
     with store.savepoint():
         store.executemany(
-            _UPSERT_ASSET, [_asset_row(r, None, None, ph, False, now) for _, r, ph in pairs]
+            _UPSERT_ASSET, [_new_asset_row(store, r, ph, config, now) for _, r, ph in pairs]
         )
         store.executemany(_INSERT_EVIDENCE, [row for _, r, _ in pairs for row in _evidence_rows(r)])
         store.upsert_files(
