@@ -21,12 +21,19 @@ def content_id_of_stream(stream: BinaryIO) -> str:
 def digest_fd(fd: int, size_hint: int, head_bytes: int) -> tuple[bytes, str, int]:
     """One pass over the rest of an open file: its first `head_bytes` bytes, the SHA-256 hex of
     everything, and how many bytes that was. Reads in pieces of up to 1 MiB (the hash releases
-    the GIL); a small file is read into a buffer of its own size, in one call."""
+    the GIL); a small file is read in one call, into bytes of its own size."""
     digest = hashlib.sha256()
-    buf = bytearray(min(CHUNK, max(size_hint + 1, 4096)))  # +1: EOF in the same read
-    view = memoryview(buf)
     head = b""
     total = 0
+    if size_hint < CHUNK:
+        # Most files of a show by count: no buffer to clear and no copy for the head.
+        data = os.read(fd, size_hint + 1)  # +1: EOF in the same read
+        digest.update(data)
+        head, total = data[:head_bytes], len(data)
+        if total == size_hint:
+            return head, digest.hexdigest(), total
+    buf = bytearray(CHUNK)
+    view = memoryview(buf)
     while n := os.readv(fd, [buf]):
         if total < head_bytes:
             head += view[: min(n, head_bytes - total)]
