@@ -80,13 +80,22 @@ def _outcome(
     phash: str | None,
     tag: TagOutcome | None,
 ) -> FileOutcome:
+    # Built as pickle builds any dataclass, without the frozen __init__ (one guarded
+    # setattr per field): the recorder's process loads one of these for every file.
     reading = None
     if values is not None:
         values[_PATH] = values[_PATH] or Path(path)
         values[_ORIGIN] = _ORIGINS[values[_ORIGIN]]
-        reading = AssetReading(*values)
-    stat = FileStat(path=path, size=size, mtime_ns=mtime_ns, inode=inode)
-    return FileOutcome(stat=stat, reading=reading, error=error, phash=phash, tag=tag)
+        reading = _new(AssetReading)
+        reading.__dict__.update(zip(_READING_FIELDS, values, strict=True))
+    stat = _new(FileStat)
+    stat.__dict__.update(path=path, size=size, mtime_ns=mtime_ns, inode=inode)
+    outcome = _new(FileOutcome)
+    outcome.__dict__.update(stat=stat, reading=reading, error=error, phash=phash, tag=tag)
+    return outcome
+
+
+_new = object.__new__
 
 
 # One signer per thread and configuration: a c2pa Signer is not shared between threads.
