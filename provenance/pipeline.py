@@ -281,31 +281,42 @@ def map_files(
                 # Large items run on at most all workers but one, so that the small files go
                 # on and the caller can use their results meanwhile; once the walk is over
                 # the rest go at once, so that no worker idles at the end.
-                while held and (drained or len(large) < workers - 1):
+                while held and (drained or sum(not f.done() for f in large) < workers - 1):
                     large.append(pool.submit(_run_chunk, held.popleft()))
 
-            def submit(n: int) -> None:
+            def top_up() -> None:
+                """Draw chunks until `window` are in flight. While a large item waits for its
+                turn, only a few small chunks are queued (not yet given to a worker): the
+                large one goes behind them when a worker is spared, not behind a whole window
+                of them (a plate that only started then would be hashed alone at the end,
+                while the other cores idle)."""
                 nonlocal drained
-                drawn = 0
-                for chunk, weight in itertools.islice(chunks, n):
-                    drawn += 1
+                while not drained and len(small) + len(large) + len(held) < window:
+                    if held and sum(not f.running() for f in small) >= queued_while_held:
+                        break
+                    drawn = next(chunks, None)
+                    if drawn is None:
+                        drained = True
+                        break
+                    chunk, weight = drawn
                     # An item of _CHUNK_BYTES or more is always alone in its chunk.
                     if large_apart and len(chunk) == 1 and weight >= _CHUNK_BYTES:
                         held.append(chunk)
-                        release()
                     else:
                         small.append(pool.submit(_run_chunk, chunk))
-                drained = drained or drawn < n
+                    release()
                 release()
 
-            submit(max(workers * 4, _AHEAD_FILES // _CHUNK))
+            window = max(workers * 4, _AHEAD_FILES // _CHUNK)
+            queued_while_held = workers * 2
+            top_up()
             while small or large:
                 ready = small if small and (not large or small[0].done()) else large
                 if small and large and not ready[0].done():
                     wait((small[0], large[0]), return_when=FIRST_COMPLETED)
                     ready = small if small[0].done() else large
                 done = ready.popleft()
-                submit(1)
+                top_up()
                 yield from done.result()
     finally:
         if forking:

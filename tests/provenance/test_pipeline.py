@@ -85,6 +85,25 @@ def test_large_items_apart_do_not_hold_back_the_small_ones() -> None:
     assert in_order == [name for name, _ in items]
 
 
+def _sleepy(item: tuple[str, int]) -> str:
+    time.sleep(0.3 if item[1] >= pipeline._CHUNK_BYTES else 0.0005)
+    return item[0]
+
+
+def test_a_large_item_waiting_for_a_worker_is_not_queued_behind_the_whole_walk() -> None:
+    """While a large item waits for a worker to spare, only a few small chunks are queued
+    ahead of it, so it starts soon after the large one before it ends. Behind a whole window
+    of small files, the last plate of a scan was hashed alone at the end, cores idle."""
+    workers = pipeline.worker_count()
+    if workers == 1:
+        pytest.skip("one core: map_files runs in this process")
+    big = pipeline._CHUNK_BYTES
+    plates = [(f"plate{n}", big) for n in range(workers)]  # one more than may run at once
+    small = [(f"f{n}", 10) for n in range(1500 * workers)]
+    apart = list(map_files(_sleepy, plates + small, weigh=_weight, large_apart=True))
+    assert apart.index(f"plate{workers - 1}") < apart.index(small[-1][0])
+
+
 def test_an_error_in_a_worker_reaches_the_caller() -> None:
     with pytest.raises(ValueError, match="seven hundred"):
         list(map_files(_fail_on_seven, range(0, 100_000, 100)))
