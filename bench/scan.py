@@ -11,10 +11,12 @@ tree is synced to disk before the first timed run.
 Measures:
   * first scan files/s of the whole tree, `scan --no-tag` (median of three runs, each into a
     fresh workspace) and (fresh workspace, one run: it tags the tree) with tagging, against
-    `exiftool -json -r -q TREE` (second of two runs) on the same tree. Timed runs have nothing
-    sampling /proc beside them; one more run of each measures memory;
+    `exiftool -json -r -q TREE` (median of three runs) on the same tree. Each of the three
+    rounds runs exiftool, a first scan and a re-scan in turn, so that both sides of the ratio
+    see the same spells of a busy machine. Timed runs have nothing sampling /proc beside
+    them; one more run of each command measures memory;
   * unchanged re-scan files/s (median of three `scan --no-tag` into the first workspace,
-    interleaved with the first scans);
+    in the same rounds);
   * start-up: `provgate --version`;
   * large files: `scan --no-tag big/` (fresh workspace) MB/s against `sha256sum` of the files;
   * peak RSS of each scan: ru_maxrss of the largest process, and the sampled sum over the
@@ -75,22 +77,26 @@ def main() -> None:
         rows = []
         tool = c.exiftool()
         exif_rate = None
-        if tool:
-            exif = [tool, "-json", "-r", "-q", str(tree)]
-            r = c.must(c.run_rss(exif), "exiftool")  # run 1: memory, and Perl's modules cached
-            r["wall"] = c.must(c.run(exif, sample=False), "exiftool")["wall"]
-            rows.append(scan_row("exiftool -json -r -q (run 2)", {**r, "out": ""}, n, mb))
-            exif_rate = rows[-1][3]
-        # Memory: one sampled run of each. Timing: the median of three interleaved rounds with
-        # nothing sampling /proc beside them (a 1.3 s run on two cores feels both the sampler
-        # and this VM's slow spells), each first scan into a fresh workspace.
+        # Memory: one sampled run of each. Timing: the median of three rounds with nothing
+        # sampling /proc beside them (a 1.3 s run on two cores feels both the sampler and this
+        # VM's slow spells), each first scan into a fresh workspace. Each round runs exiftool,
+        # a first scan and a re-scan in turn, so that a slow spell weighs on both sides of the
+        # ratio alike.
         scan = ["scan", "--no-tag", str(tree)]
         first = c.must(c.run_rss(c.provgate(ws_a, *scan)), "scan")
         again = c.must(c.run_rss(c.provgate(ws_a, *scan)), "rescan")
-        first["wall"], again["wall"] = c.median_walls(
+        timed = [
             lambda k: c.provgate(init_workspace(tmp / f"ws_t{k}").root, *scan),
             lambda _k: c.provgate(ws_a, *scan),
-        )
+        ]
+        if tool:
+            exif = [tool, "-json", "-r", "-q", str(tree)]
+            r = c.must(c.run_rss(exif), "exiftool")  # memory, and Perl's modules cached
+            r["wall"], first["wall"], again["wall"] = c.median_walls(lambda _k: exif, *timed)
+            rows.append(scan_row("exiftool -json -r -q (median of 3)", {**r, "out": ""}, n, mb))
+            exif_rate = rows[-1][3]
+        else:
+            first["wall"], again["wall"] = c.median_walls(*timed)
         rows.append(scan_row("provgate scan --no-tag (first, median of 3)", first, n, mb))
         rows.append(scan_row("provgate scan --no-tag (re-scan, median of 3)", again, n, mb))
         tagged = c.must(c.run_rss(c.provgate(ws_b, "scan", str(tree))), "scan with tagging")
