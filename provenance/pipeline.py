@@ -88,8 +88,7 @@ def _outcome(
         values[_ORIGIN] = _ORIGINS[values[_ORIGIN]]
         reading = _new(AssetReading)
         reading.__dict__.update(zip(_READING_FIELDS, values, strict=True))
-    stat = _new(FileStat)
-    stat.__dict__.update(path=path, size=size, mtime_ns=mtime_ns, inode=inode)
+    stat = FileStat(path, size, mtime_ns, inode)
     outcome = _new(FileOutcome)
     outcome.__dict__.update(stat=stat, reading=reading, error=error, phash=phash, tag=tag)
     return outcome

@@ -7,8 +7,8 @@ import functools
 import os
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 # Temporary and system files (SPEC §6). Matched against the file name.
 DEFAULT_IGNORES = (
@@ -57,8 +57,11 @@ def _ignore_pattern(extra_globs: tuple[str, ...]) -> re.Pattern[str]:
     return re.compile("|".join(fnmatch.translate(g) for g in (*DEFAULT_IGNORES, *extra_globs)))
 
 
-@dataclass(frozen=True)
-class FileStat:
+class FileStat(NamedTuple):
+    """One file as the walk met it: a scan makes one for every file it looks at, sends it
+    to a worker and back, and a tuple is made and pickled in a fraction of a dataclass's
+    time."""
+
     path: str
     size: int
     mtime_ns: int
