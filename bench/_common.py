@@ -273,13 +273,20 @@ def run(cmd: list[str], stdin: str | None = None, sample: bool = True) -> dict:
     return {"wall": wall, "rc": proc.returncode, "out": out, "err": err, "tree_mb": peak[0] / 1024}
 
 
-def median_walls(*commands: Callable[[int], list[str]], rounds: int = 3) -> list[float]:
+def median_walls(
+    *commands: Callable[[int], list[str]],
+    rounds: int = 3,
+    before: Callable[[], object] | None = None,
+) -> list[float]:
     """Each command's median wall time over `rounds` rounds that run the commands in turn
-    (`command(k)` in round k), with no sampler beside them."""
+    (`command(k)` in round k), with no sampler beside them; `before()` (untimed) runs before
+    each command."""
     walls: list[list[float]] = [[] for _ in commands]
     for k in range(rounds):
         for command, times in zip(commands, walls, strict=True):
             cmd = command(k)
+            if before:
+                before()
             times.append(must(run(cmd, sample=False), " ".join(cmd[3:5]))["wall"])
     return [statistics.median(times) for times in walls]
 
@@ -299,7 +306,9 @@ def run_rss(cmd: list[str], stdin: str | None = None) -> dict:
 
 
 def warm(path: Path) -> None:
-    """Read a file once so that it sits in the page cache."""
+    """Read a file once so that it sits in the page cache. Not for long on every machine:
+    a VM that hands idle memory back to its host (DAMON's `pageout`, as on the machine these
+    figures come from) evicts pages left alone for a minute, so timed runs warm again first."""
     with open(path, "rb", buffering=0) as fh:
         while fh.read(8 * MB):
             pass

@@ -116,6 +116,7 @@ def main() -> None:
                                  str(pkg)),
             lambda _k: c.provgate(ws_scan, "check", str(pkg)),
             lambda _k: c.provgate(ws_empty, "check", str(pkg)),
+            before=lambda: [c.warm(p) for p in pkg.rglob("*.*")],
         )  # fmt: skip
         rows = [
             rate_row("provgate scan --no-tag PKG (first scan)", scan, n, mb),
