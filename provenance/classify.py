@@ -18,7 +18,7 @@ from .config import Config, Policy
 from .content import digest_fd
 from .errors import AssetError, MalformedAsset, ProvgateError, UnreadableAsset
 from .markers import OPEN_FLAGS, scan_metadata
-from .model import Evidence, Origin, Signal, Validation
+from .model import Evidence, Origin, Signal, Validation, made
 
 HEAD_BYTES = 64 * 1024
 
@@ -131,7 +131,8 @@ def _read_asset(path: Path, config: Config) -> AssetReading:
         # The content id and the evidence must describe the same bytes.
         raise UnreadableAsset("changed while being read (still being written?)", path)
     origin, decided = decide_origin(evidence, config.policy)
-    return AssetReading(
+    return made(
+        AssetReading,
         path=path,
         content_id=cid,
         size=size,

@@ -23,7 +23,7 @@ from .errors import MalformedAsset, UnreadableAsset
 from .markers_generators import generator_evidence
 from .markers_weak import filename_evidence, keyword_evidence
 from .markers_xmp import XmpProperties, parse_xmp
-from .model import Evidence
+from .model import Evidence, made
 from .sniff import sniff_media_type
 
 __all__ = ["OPEN_FLAGS", "MetadataScan", "scan_metadata"]
@@ -81,7 +81,8 @@ def scan_metadata(
     evidence.extend(generators)
     evidence.extend(keyword_evidence(fields, explained))
     evidence.extend(filename_evidence(path.name))
-    return MetadataScan(
+    return made(
+        MetadataScan,
         media_type=found.media_type or "application/octet-stream",
         has_c2pa=found.has_c2pa,
         remote_manifest=remote,

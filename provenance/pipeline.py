@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 from .classify import AssetReading, read_asset
 from .config import Config
 from .errors import ProvgateError
-from .model import Evidence, Origin, Status
+from .model import Evidence, Origin, Status, made
 from .phash import image_phash
 from .walk import FileStat, stat_of
 
@@ -86,15 +86,9 @@ def _outcome(
     if values is not None:
         values[_PATH] = values[_PATH] or Path(path)
         values[_ORIGIN] = _ORIGINS[values[_ORIGIN]]
-        reading = _new(AssetReading)
-        reading.__dict__.update(zip(_READING_FIELDS, values, strict=True))
+        reading = made(AssetReading, **dict(zip(_READING_FIELDS, values, strict=True)))
     stat = FileStat(path, size, mtime_ns, inode)
-    outcome = _new(FileOutcome)
-    outcome.__dict__.update(stat=stat, reading=reading, error=error, phash=phash, tag=tag)
-    return outcome
-
-
-_new = object.__new__
+    return made(FileOutcome, stat=stat, reading=reading, error=error, phash=phash, tag=tag)
 
 
 # One signer per thread and configuration: a c2pa Signer is not shared between threads.
@@ -133,7 +127,7 @@ def process_file(stat: FileStat, config: Config, tag: bool = True) -> FileOutcom
     except ProvgateError as exc:
         return FileOutcome(stat=stat, error=exc.reason)
     phash = image_phash(Path(stat.path), reading.media_type) if reading.origin.is_ai else None
-    outcome = FileOutcome(stat=stat, reading=reading, phash=phash)
+    outcome = made(FileOutcome, stat=stat, reading=reading, error=None, phash=phash, tag=None)
     if tag and should_tag(reading, config):
         outcome = FileOutcome(
             stat=stat,

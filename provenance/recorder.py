@@ -10,7 +10,7 @@ from typing import Any
 from .approvals import effective_approval
 from .classify import AssetReading
 from .config import Config
-from .model import Evidence, Status
+from .model import Evidence, Status, made
 from .pipeline import FileOutcome, user_evidence
 from .store import NewEvent, Store, now_iso
 from .walk import FileStat
@@ -241,7 +241,18 @@ def _record_fresh(
             at=now,
         )
     changes.extend(
-        Change(kind="seen", path=st.path, content_id=r.content_id, origin=r.origin.value, reading=r)
+        made(
+            Change,
+            kind="seen",
+            path=st.path,
+            content_id=r.content_id,
+            origin=r.origin.value,
+            previous=None,
+            tagged_content_id=None,
+            tag_error=None,
+            error=None,
+            reading=r,
+        )
         for st, r, _ in pairs
     )
     fresh.clear()
