@@ -170,18 +170,22 @@ class DeliveryGate:
         def flush() -> Iterator[tuple[Member, Prepared | None]]:
             paths = [m.local for m in batch]
             ready = list(map_files(prepare, paths, self.config))
+            self.registry.prefetch(p.reading.content_id for p in ready if p.reading is not None)
             if self.registry.has_hashes:
                 unknown = [
                     i
                     for i, p in enumerate(ready)
                     if p.reading is not None
                     and p.reading.media_type in PHASH_MEDIA
-                    and self.store.asset(p.reading.content_id) is None
+                    and self.registry.asset(p.reading.content_id) is None
                 ]
                 items = [(paths[i], ready[i].reading.media_type) for i in unknown]  # type: ignore[union-attr]
                 for i, value in zip(unknown, map_files(_phash, items), strict=True):
                     ready[i] = replace(ready[i], phash=value)
-            yield from zip(batch, ready, strict=True)
+            try:
+                yield from zip(batch, ready, strict=True)
+            finally:
+                self.registry.forget()
             batch.clear()
 
         for member in members:

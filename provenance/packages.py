@@ -77,10 +77,13 @@ def _iter_path(path: Path, display_root: Path | None) -> Iterator[Member]:
         yield Member(str(path), None, "file not found")
         return
     errors: list[tuple[str, str]] = []
+    # The walk's paths start with the absolute root: a member's name is what follows it.
+    under = os.path.join(os.path.abspath(display_root), "") if display_root else ""
     for st in walk_files(path, include_all=True, on_error=lambda p, why: errors.append((p, why))):
-        local = Path(st.path)
-        name = os.path.relpath(local, display_root) if display_root else str(local)
-        yield Member(name, local)
+        name = st.path
+        if display_root:
+            name = name[len(under) :] if name.startswith(under) else os.path.relpath(name, under)
+        yield Member(name, Path(st.path))
     for where, why in errors:
         yield Member(where, None, f"cannot be read: {why}")
 

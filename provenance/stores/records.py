@@ -263,6 +263,35 @@ class Store(StoreBase):
         row = self.one("SELECT * FROM assets WHERE content_id = ?", (content_id,))
         return dict(row) if row else None
 
+    def assets_of(self, content_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """The asset rows the store has among these content ids, by content id."""
+        found: dict[str, dict[str, Any]] = {}
+        wanted = sorted(set(content_ids))
+        for i in range(0, len(wanted), _IN_CHUNK):
+            chunk = wanted[i : i + _IN_CHUNK]
+            marks = ",".join("?" * len(chunk))
+            for r in self.query(f"SELECT * FROM assets WHERE content_id IN ({marks})", chunk):
+                found[r["content_id"]] = dict(r)
+        return found
+
+    def evidence_of(
+        self, content_ids: Iterable[str], source: str
+    ) -> dict[str, list[dict[str, Any]]]:
+        """The evidence rows from `source` of these content ids, by content id, in order."""
+        found: dict[str, list[dict[str, Any]]] = {}
+        wanted = sorted(set(content_ids))
+        for i in range(0, len(wanted), _IN_CHUNK):
+            chunk = wanted[i : i + _IN_CHUNK]
+            marks = ",".join("?" * len(chunk))
+            for r in self.query(
+                "SELECT content_id, source, marker, signal, detail, validation FROM evidence"
+                f" WHERE source = ? AND content_id IN ({marks}) ORDER BY id",
+                (source, *chunk),
+            ):
+                row = dict(r)
+                found.setdefault(row.pop("content_id"), []).append(row)
+        return found
+
     def evidence(self, content_id: str) -> list[dict[str, Any]]:
         return [
             dict(r)

@@ -288,3 +288,20 @@ def test_the_html_report_renders_in_headless_chromium(delivery, workspace, store
         timeout=120,
     )
     assert shot.exists() and shot.stat().st_size > 1000
+
+
+def test_an_origin_stated_by_hand_counts_at_the_gate(tmp_path: Path, workspace, store) -> None:
+    """A person's statement kept only in the store (tag mode off: nothing is written into the
+    file) is evidence at the gate: stills stated non-ai pass --strict, where the same stills
+    with no provenance information block."""
+    from dataclasses import replace
+
+    config = replace(workspace.config, tag_mode="off")
+    pkg = tmp_path / "pkg"
+    stills = [picture(pkg / f"still_{n}.png", 10 + n) for n in range(3)]
+    strict = DeliveryGate(config, store).check([str(pkg)], strict=True)
+    assert blocked(strict) == {p.name for p in stills}
+    for still in stills[:2]:
+        api.tag_by_hand(still, config, store, origin="non-ai", tool=None, use=None, note=None)
+    strict = DeliveryGate(config, store).check([str(pkg)], strict=True)
+    assert blocked(strict) == {stills[2].name}
