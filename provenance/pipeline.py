@@ -285,7 +285,7 @@ def map_files(
                 while the other cores idle)."""
                 nonlocal drained
                 while not drained and len(small) + len(large) + len(held) < window:
-                    if held and sum(not f.running() for f in small) >= queued_while_held:
+                    if held and sum(_queued(f) for f in small) >= queued_while_held:
                         break
                     drawn = next(chunks, None)
                     if drawn is None:
@@ -314,6 +314,11 @@ def map_files(
     finally:
         if forking:
             gc.unfreeze()
+
+
+def _queued(future: Future[Any]) -> bool:
+    """Submitted, and not yet taken by a worker."""
+    return not (future.running() or future.done())
 
 
 def _chunked(
