@@ -216,13 +216,9 @@ class Store(StoreBase):
         return self._present("SELECT content_id FROM assets WHERE content_id IN ({})", content_ids)
 
     def _present(self, sql: str, values: Iterable[str], *first: Any) -> set[str]:
-        wanted = sorted(set(values))
         found: set[str] = set()
-        for i in range(0, len(wanted), _IN_CHUNK):
-            chunk = wanted[i : i + _IN_CHUNK]
-            found.update(
-                r[0] for r in self.query(sql.format(",".join("?" * len(chunk))), (*first, *chunk))
-            )
+        for chunk, marks in _in_chunks(values):
+            found.update(r[0] for r in self.query(sql.format(marks), (*first, *chunk)))
         return found
 
     def mark_gone(self, path: str) -> None:
@@ -266,10 +262,7 @@ class Store(StoreBase):
     def assets_of(self, content_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
         """The asset rows the store has among these content ids, by content id."""
         found: dict[str, dict[str, Any]] = {}
-        wanted = sorted(set(content_ids))
-        for i in range(0, len(wanted), _IN_CHUNK):
-            chunk = wanted[i : i + _IN_CHUNK]
-            marks = ",".join("?" * len(chunk))
+        for chunk, marks in _in_chunks(content_ids):
             for r in self.query(f"SELECT * FROM assets WHERE content_id IN ({marks})", chunk):
                 found[r["content_id"]] = dict(r)
         return found
@@ -279,10 +272,7 @@ class Store(StoreBase):
     ) -> dict[str, list[dict[str, Any]]]:
         """The evidence rows from `source` of these content ids, by content id, in order."""
         found: dict[str, list[dict[str, Any]]] = {}
-        wanted = sorted(set(content_ids))
-        for i in range(0, len(wanted), _IN_CHUNK):
-            chunk = wanted[i : i + _IN_CHUNK]
-            marks = ",".join("?" * len(chunk))
+        for chunk, marks in _in_chunks(content_ids):
             for r in self.query(
                 "SELECT content_id, source, marker, signal, detail, validation FROM evidence"
                 f" WHERE source = ? AND content_id IN ({marks}) ORDER BY id",
@@ -329,3 +319,12 @@ class Store(StoreBase):
     def facilities(self) -> list[str]:
         """Every facility that has recorded a file in this store."""
         return [r[0] for r in self.query("SELECT DISTINCT facility FROM files ORDER BY facility")]
+
+
+def _in_chunks(values: Iterable[str]) -> Iterator[tuple[list[str], str]]:
+    """The distinct values in sorted chunks small enough for one `IN (...)`, each with its
+    placeholders."""
+    wanted = sorted(set(values))
+    for i in range(0, len(wanted), _IN_CHUNK):
+        chunk = wanted[i : i + _IN_CHUNK]
+        yield chunk, ",".join("?" * len(chunk))
