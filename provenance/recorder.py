@@ -104,14 +104,22 @@ def _evidence_rows(reading: AssetReading) -> list[tuple[Any, ...]]:
     ]
 
 
+def _use_and_status(
+    store: Store, reading: AssetReading, config: Config, use: str | None = None
+) -> tuple[str | None, str | None]:
+    """An asset's use category (the one it has; AI material without one gets the policy's
+    default) and its status (AI material only, from the approvals of this content)."""
+    if not reading.origin.is_ai:
+        return use, None
+    use = use or config.policy.default_use
+    return use, asset_status(store, reading.content_id, config, use)
+
+
 def _new_asset_row(
     store: Store, reading: AssetReading, phash: str | None, config: Config, now: str
 ) -> tuple[Any, ...]:
     """The row of content the store has never seen, as `save_asset` would write it."""
-    if not reading.origin.is_ai:
-        return _asset_row(reading, None, None, phash, False, now)
-    use = config.policy.default_use
-    status = asset_status(store, reading.content_id, config, use)
+    use, status = _use_and_status(store, reading, config)
     return _asset_row(reading, use, status, phash, False, now)
 
 
@@ -131,10 +139,7 @@ def save_asset(
     kept = user_evidence(store.evidence(cid)) if known else []
     if kept or extra:
         reading = reading.with_evidence([*kept, *(extra or [])], config.policy)
-    use = existing.get("use_category") or (
-        config.policy.default_use if reading.origin.is_ai else None
-    )
-    status = asset_status(store, cid, config, use) if reading.origin.is_ai else None
+    use, status = _use_and_status(store, reading, config, existing.get("use_category"))
     with store.transaction():
         store.execute(_UPSERT_ASSET, _asset_row(reading, use, status, phash, tagged, now_iso()))
         if known:
