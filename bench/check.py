@@ -20,7 +20,8 @@ Measures (every provgate figure is a subprocess, `python -m cli --workspace WS .
   3. hit rate: 100 of the AI images, metadata stripped, resized to 60% and re-saved as JPEG
      (quality 85), checked against the same store: how many are caught as near-duplicates.
   For 2 and 3 the nearest perceptual-hash distance of each checked image to the store's AI
-  hashes is also computed in-process (provenance.phash), to show the margin to the threshold.
+  hashes is also computed in-process (provenance.pipeline.phash), to show the margin to the
+  threshold.
 
 Goals (from the issues): check at least as fast (files/s) as the first scan of the same files;
 0 false matches among the unrelated images; ~100% hit rate on the re-saves.
@@ -40,7 +41,7 @@ from pathlib import Path
 import _common as c
 from PIL import Image
 
-from provenance.phash import NEAR_DISTANCE, distance, image_phash
+from provenance.pipeline.phash import NEAR_DISTANCE, distance, image_phash
 from provenance.workspace import init_workspace
 
 

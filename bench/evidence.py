@@ -1,7 +1,7 @@
 """Evidence-reading throughput, and the memory `provgate inspect` needs for a 1 GB file.
 
 Measures:
-  * files/s of provenance.classify.read_asset over a generated tree (one process, no store,
+  * files/s of provenance.pipeline.classify.read_asset over a generated tree (one process, no store,
     no scan: just read_asset on every file), against `exiftool -json -r -q TREE` over the same
     tree in the same run. Both are run twice and the second (warm-cache) run is compared.
     The tree: --files images of 256x256 (PNG and JPEG alternately, ~20-55 KB, natural-ish
@@ -27,8 +27,8 @@ from pathlib import Path
 
 import _common as c
 
-from provenance.classify import read_asset
 from provenance.errors import ProvgateError
+from provenance.pipeline.classify import read_asset
 from provenance.workspace import init_workspace
 
 GB = 1 << 30

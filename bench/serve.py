@@ -40,9 +40,9 @@ import uvicorn
 
 from cli.review.app import create_app
 from cli.review.auth import USERS_NAME, User, hash_password, save_users
-from provenance.events import GENESIS, event_hash
 from provenance.model import USE_CATEGORIES
-from provenance.store import MIGRATIONS, Store
+from provenance.stores import MIGRATIONS, Store
+from provenance.stores.chain import GENESIS, event_hash
 from provenance.workspace import init_workspace, open_workspace
 
 TOOLS = (

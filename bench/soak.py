@@ -20,8 +20,8 @@ files the watcher is still settling or tagging.
 Every 10 s the watcher's VmRSS (/proc/PID/status) is sampled. At the end, the backlog is left to
 drain (until every file on disk is recorded and the watcher has logged nothing for 5 s, or
 --drain seconds), then checked: every file on disk (the files the watcher records:
-provenance.walk.walk_files) has a `files` row with gone = 0 and its current content id (SHA-256
-of its bytes now); rows with gone = 0 whose file is no longer on disk (stale); AI files (per the
+provenance.pipeline.walk.walk_files) has a `files` row with gone = 0 and its current content id
+(SHA-256 of its bytes now); rows with gone = 0 whose file is no longer on disk (stale); AI files (per the
 writer's ledger) whose current content is tagged; temporary files left behind. Then SIGTERM
 (exit 0 expected) and `provgate log verify` (exit 0 expected).
 
@@ -52,7 +52,7 @@ import numpy as np
 from PIL import PngImagePlugin
 from watch import AI_PARAMETERS, Watcher, load, png_chunk
 
-from provenance.walk import walk_files
+from provenance.pipeline.walk import walk_files
 from provenance.workspace import init_workspace
 
 SAMPLE_EVERY = 10.0

@@ -37,7 +37,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from provenance.store import Store, open_store  # noqa: E402
+from provenance.stores import Store, open_store  # noqa: E402
 from provenance.workspace import CONFIG_NAME, init_workspace, open_workspace  # noqa: E402
 
 LETTERS = "bcdfghjklmnpqrstvwxz"

@@ -1,7 +1,7 @@
 """Time and peak memory to write provgate's signed C2PA tag into a 5 MB image and a 500 MB MP4.
 
 Measures, for each file, in a fresh subprocess per measurement so each has its own peak RSS:
-  * `write_tag` (provenance.tagging, embed mode, the workspace's development signer): the time
+  * `write_tag` (provenance.c2pa.tagging, embed mode, the workspace's development signer): the time
     of the call itself, cold (first tag in the process: c2pa context and signer set up) and
     warm (a second, identical copy tagged in the same process), and the subprocess's wall time
     and peak RSS (Python start-up and imports included);
@@ -35,8 +35,8 @@ import json, sys, time
 t0 = time.perf_counter()
 from pathlib import Path
 from provenance.model import Origin
-from provenance.signing import signer_from_config
-from provenance.tagging import Tag, write_tag
+from provenance.c2pa.signing import signer_from_config
+from provenance.c2pa.tagging import Tag, write_tag
 from provenance.workspace import open_workspace
 ws = open_workspace(Path(sys.argv[1]))
 signer = signer_from_config(ws.config)

@@ -9,7 +9,7 @@ import click
 
 from provenance import api
 from provenance.model import USE_CATEGORIES
-from provenance.shard import Shard
+from provenance.pipeline.shard import Shard
 
 from .main import UsageFailure, cli, get_app, json_option, workspace_option
 from .render import echo_json, progress_bar, table

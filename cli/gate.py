@@ -9,8 +9,8 @@ from pathlib import Path
 import click
 
 from provenance import api
-from provenance.gate import DeliveryGate
-from provenance.reports import RENDERERS
+from provenance.gate.decision import DeliveryGate
+from provenance.gate.reports import RENDERERS
 
 from .main import EXIT_BLOCKED, cli, get_app, workspace_option
 from .render import progress_bar
@@ -87,7 +87,7 @@ def report(ctx: click.Context, fmt: str, output: Path | None, facility: str | No
         ]
         text = api.rows_to_csv(flat)
     else:
-        from provenance.disclosure import render_disclosure_html
+        from provenance.history.disclosure import render_disclosure_html
 
         text = render_disclosure_html(rows)
     if output is not None:

@@ -43,7 +43,7 @@ class App:
     @property
     def store(self) -> Any:
         if self._store is None:
-            from provenance.store import open_store
+            from provenance.stores import open_store
 
             self._store = open_store(self.workspace)
         return self._store

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from provenance.store import Store, is_postgres_url
+from provenance.stores import Store, is_postgres_url
 from provenance.stores.copy import copy_store
 from provenance.workspace import CONFIG_NAME
 

@@ -15,23 +15,23 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from .approvals import Approval, insert_approval, mark_revoked, validate_request
-from .classify import read_asset
-from .config import Config
-from .content import content_id, looks_like_content_id
-from .errors import AmbiguousAsset, ApprovalError, UnknownAsset
-from .events import ChainBreak
-from .listings import history, list_files, report_rows, rows_to_csv
-from .model import Evidence, Origin, Status
-from .pipeline import FileOutcome, ScanSummary, write_status_tag
-from .recorder import Change, record, record_rewrite, save_asset
-from .registry import inspect_file
-from .scan import scan_paths
-from .sequences import group_sequences
-from .shard import Shard
-from .store import Store, now_iso, open_store
-from .walk import stat_of
-from .workspace import Workspace, init_workspace, open_workspace
+from provenance.config import Config
+from provenance.errors import AmbiguousAsset, ApprovalError, UnknownAsset
+from provenance.history.approvals import Approval, insert_approval, mark_revoked, validate_request
+from provenance.history.listings import history, list_files, report_rows, rows_to_csv
+from provenance.history.recorder import Change, record, record_rewrite, save_asset
+from provenance.history.registry import inspect_file
+from provenance.model import Evidence, Origin, Status
+from provenance.pipeline.classify import read_asset
+from provenance.pipeline.content import content_id, looks_like_content_id
+from provenance.pipeline.scan import scan_paths
+from provenance.pipeline.shard import Shard
+from provenance.pipeline.walk import stat_of
+from provenance.pipeline.workers import FileOutcome, ScanSummary, write_status_tag
+from provenance.sequences import group_sequences
+from provenance.stores import Store, now_iso, open_store
+from provenance.stores.chain import ChainBreak
+from provenance.workspace import Workspace, init_workspace, open_workspace
 
 __all__ = [
     "approve",
@@ -64,7 +64,7 @@ def scan(
     shard: Shard | None = None,
 ) -> ScanSummary:
     """Index, classify and (per the workspace's tag mode) tag every file under `paths` — or,
-    with `shard`, this machine's share of them (see `provenance.shard`)."""
+    with `shard`, this machine's share of them (see `provenance.pipeline.shard`)."""
     return scan_paths(
         paths, config, store, tag=tag, on_change=on_change, progress=progress, shard=shard
     )
@@ -160,12 +160,12 @@ def tag_by_hand(
             path=str(path),
             detail={"reason": outcome.error},
         )
-        from .errors import TagWriteError
+        from provenance.errors import TagWriteError
 
         raise TagWriteError(outcome.error, path)
     result["written"] = outcome.written
     if outcome.content_id:
-        from .phash import image_phash
+        from provenance.pipeline.phash import image_phash
 
         record_rewrite(
             store,
@@ -336,7 +336,7 @@ def check(
     packages: list[str], workspace: Workspace, *, strict: bool = False, store: Store | None = None
 ) -> Any:
     """The delivery gate for export scripts: a CheckReport with `.verdict` and `.assets`."""
-    from .gate import DeliveryGate
+    from provenance.gate.decision import DeliveryGate
 
     own = store is None
     store = store or open_store(workspace)

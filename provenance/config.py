@@ -10,9 +10,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError
-from .model import USE_CATEGORIES, Signal
-from .stores.url import postgres_url_problem
+from provenance.errors import ConfigError
+from provenance.model import USE_CATEGORIES, Signal
+from provenance.stores.url import postgres_url_problem
 
 TAG_MODES = ("embed", "sidecar", "off")
 

@@ -6,9 +6,9 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from .config import Config, default_config_text, load_config
-from .errors import WorkspaceError
-from .mounts import mount_of
+from provenance.config import Config, default_config_text, load_config
+from provenance.errors import WorkspaceError
+from provenance.mounts import mount_of
 
 CONFIG_NAME = "provgate.toml"
 STORE_NAME = "provgate.db"
@@ -77,7 +77,7 @@ def init_workspace(root: Path) -> Workspace:
             tmp = root / f".{CONFIG_NAME}.tmp-{os.getpid()}"
             tmp.write_text(default_config_text(), "utf-8")
             os.replace(tmp, config_path)
-        from .identity import create_dev_identity  # cryptography: only needed here
+        from provenance.c2pa.identity import create_dev_identity  # cryptography: only needed here
 
         create_dev_identity(root / "keys")
     except OSError as exc:

@@ -41,7 +41,7 @@ def workspace(tmp_path: Path):
 
 @pytest.fixture
 def store(workspace):
-    from provenance.store import Store
+    from provenance.stores import Store
 
     s = Store(workspace.store_path)
     yield s

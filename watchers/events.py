@@ -18,7 +18,7 @@ from watchdog.events import (
     FileSystemEvent,
 )
 
-from provenance.walk import is_ignored
+from provenance.pipeline.walk import is_ignored
 
 
 class Kind(StrEnum):

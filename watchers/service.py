@@ -25,12 +25,12 @@ from watchdog.observers.polling import PollingObserver
 
 from provenance.config import Config
 from provenance.errors import ProvgateError
+from provenance.history.recorder import Change, record
 from provenance.mounts import is_network_path
-from provenance.pipeline import FileOutcome, process_file, worker_count
-from provenance.recorder import Change, record
-from provenance.scan import scan_paths
-from provenance.store import Store
-from provenance.walk import FileStat, stat_of
+from provenance.pipeline.scan import scan_paths
+from provenance.pipeline.walk import FileStat, stat_of
+from provenance.pipeline.workers import FileOutcome, process_file, worker_count
+from provenance.stores import Store
 
 from .events import FileEvent, Kind, translate
 from .settle import Settler

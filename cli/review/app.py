@@ -32,7 +32,7 @@ from starlette.templating import Jinja2Templates
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from provenance.errors import ProvgateError
-from provenance.store import Store, open_store
+from provenance.stores import Store, open_store
 from provenance.workspace import CONFIG_NAME, Workspace
 
 from .auth import (

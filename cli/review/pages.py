@@ -17,11 +17,11 @@ from starlette.responses import FileResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from provenance import api
-from provenance.disclosure import render_disclosure_html
 from provenance.errors import ProvgateError
+from provenance.history.disclosure import render_disclosure_html
+from provenance.history.registry import Registry
 from provenance.model import USE_CATEGORIES
-from provenance.registry import Registry
-from provenance.store import Store
+from provenance.stores import Store
 
 from . import queries
 from .app import HERE, checked_form, current_user, render, require_approver, review_of

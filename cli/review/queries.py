@@ -13,7 +13,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from provenance.store import Store, noindex
+from provenance.stores import Store, noindex
 
 AI_ORIGINS = ("ai-generated", "ai-modified")
 # Queue status filters; "temporary" is what still awaits a decision.

@@ -15,8 +15,8 @@ from pathlib import Path
 
 from PIL import Image
 
-from provenance.phash import PHASH_MEDIA
-from provenance.store import FileRow
+from provenance.pipeline.phash import PHASH_MEDIA
+from provenance.stores import FileRow
 
 SIZE = (320, 320)
 _MAX_BYTES = 200 << 20

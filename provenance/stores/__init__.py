@@ -6,13 +6,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .base import Row, TransientStoreError, noindex, now_iso
-from .records import FileRow, NewEvent, Store
-from .schema import MIGRATIONS
-from .url import is_postgres_url, postgres_url_problem
+from provenance.stores.base import Row, TransientStoreError, noindex, now_iso
+from provenance.stores.records import FileRow, NewEvent, Store
+from provenance.stores.schema import MIGRATIONS
+from provenance.stores.url import is_postgres_url, postgres_url_problem
 
 if TYPE_CHECKING:
-    from ..workspace import Workspace
+    from provenance.workspace import Workspace
 
 __all__ = [
     "MIGRATIONS",

@@ -18,8 +18,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar, Self, TypeVar
 
-from ..errors import StoreError
-from .schema import MIGRATIONS
+from provenance.errors import StoreError
+from provenance.stores.schema import MIGRATIONS
 
 # A row of a result: `row["name"]`, `row[0]`, `row.keys()` and `dict(row)` on every backend.
 Row = Any

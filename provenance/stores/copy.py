@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from itertools import chain
 
-from ..errors import StoreError
-from .records import Store
+from provenance.errors import StoreError
+from provenance.stores.records import Store
 
 # Parents before children does not matter (no foreign keys); events last, so a copy that
 # fails part-way shows no history for rows it lacks. One transaction makes it all or nothing.

@@ -23,10 +23,10 @@ import psycopg
 from psycopg import errors as pg_errors
 from psycopg.pq import TransactionStatus
 
-from ..errors import StoreError
-from .base import Row, TransientStoreError
-from .records import Store
-from .url import postgres_url_problem
+from provenance.errors import StoreError
+from provenance.stores.base import Row, TransientStoreError
+from provenance.stores.records import Store
+from provenance.stores.url import postgres_url_problem
 
 # pg_advisory_xact_lock(class, key): the class says "provgate's write lock"; the key is the
 # store's schema, so stores kept side by side in one database do not wait for each other.

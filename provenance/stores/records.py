@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from ..events import DETAIL_JSON, GENESIS, ChainBreak, event_hash, verify_chain
-from .base import Row, StoreBase, now_iso
-from .url import is_postgres_url
+from provenance.stores.base import Row, StoreBase, now_iso
+from provenance.stores.chain import DETAIL_JSON, GENESIS, ChainBreak, event_hash, verify_chain
+from provenance.stores.url import is_postgres_url
 
 EVENT_COLUMNS = "seq, at, kind, content_id, path, host, facility, detail, prev_hash, hash"
 FILE_COLUMNS = "facility, path, content_id, size, mtime_ns, inode, gone"
@@ -51,11 +51,11 @@ class Store(StoreBase):
     def __new__(cls, location: str | Path, *args: Any, **kwargs: Any) -> Store:
         if cls is Store:
             if is_postgres_url(location):
-                from .postgres import PostgresStore
+                from provenance.stores.postgres import PostgresStore
 
                 cls = PostgresStore
             else:
-                from .sqlite import SQLiteStore
+                from provenance.stores.sqlite import SQLiteStore
 
                 cls = SQLiteStore
         return super().__new__(cls)

@@ -11,9 +11,9 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
-from ..errors import StoreError
-from .base import Row
-from .records import Store
+from provenance.errors import StoreError
+from provenance.stores.base import Row
+from provenance.stores.records import Store
 
 
 class SQLiteStore(Store):

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from cli.main import cli
-from provenance.store import Store
+from provenance.stores import Store
 from tests.conftest import copy_fixture
 
 

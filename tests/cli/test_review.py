@@ -31,8 +31,8 @@ from cli.review.auth import (
 )
 from cli.review.thumbs import Thumbnails
 from provenance import api
-from provenance.gate import DeliveryGate
-from provenance.store import FileRow, Store
+from provenance.gate.decision import DeliveryGate
+from provenance.stores import FileRow, Store
 from provenance.workspace import Workspace, init_workspace
 from tests.conftest import copy_fixture
 

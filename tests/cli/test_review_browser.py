@@ -15,8 +15,8 @@ import pytest
 import uvicorn
 
 from cli.review.app import create_app
-from provenance.gate import DeliveryGate
-from provenance.store import Store
+from provenance.gate.decision import DeliveryGate
+from provenance.stores import Store
 from tests.cli.test_review import PASSWORD, make_workspace
 
 CHROMIUM = Path("/usr/bin/chromium")

@@ -8,8 +8,8 @@ import pytest
 
 from cli.review import queries
 from provenance import api
-from provenance.gate import DeliveryGate
-from provenance.store import open_store
+from provenance.gate.decision import DeliveryGate
+from provenance.stores import open_store
 from tests.conftest import copy_fixture
 
 

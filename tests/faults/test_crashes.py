@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from PIL import Image, PngImagePlugin
 
-from provenance.store import Store
+from provenance.stores import Store
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -13,9 +13,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from provenance.classify import read_asset
 from provenance.config import Config
 from provenance.errors import ManifestError, ProvgateError
+from provenance.pipeline.classify import read_asset
 from tests.conftest import FIXTURES, fixture_file
 
 CONFIG = Config()

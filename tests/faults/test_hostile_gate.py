@@ -8,7 +8,7 @@ import time
 import zlib
 from pathlib import Path
 
-from provenance.gate import DeliveryGate
+from provenance.gate.decision import DeliveryGate
 
 
 def _chunk(kind: bytes, data: bytes) -> bytes:
@@ -42,7 +42,7 @@ def test_a_reader_failure_nobody_foresaw_blocks_the_file_not_the_check(
     tmp_path: Path, workspace, store, monkeypatch
 ) -> None:
     """Fault injection: the metadata reader raises something unexpected for one file."""
-    import provenance.classify as classify
+    import provenance.pipeline.classify as classify
 
     real = classify.scan_metadata
 
@@ -68,7 +68,7 @@ def test_a_file_changed_while_being_read_blocks(
 ) -> None:
     """The content id and the evidence must describe the same bytes: a file growing between
     the hash and the metadata read is blocked, not judged on a mix of two versions."""
-    import provenance.classify as classify
+    import provenance.pipeline.classify as classify
 
     real = classify.scan_metadata
 

@@ -6,8 +6,8 @@ import shutil
 from pathlib import Path
 
 from provenance import api
-from provenance.gate import DeliveryGate
-from provenance.store import Store
+from provenance.gate.decision import DeliveryGate
+from provenance.stores import Store
 from provenance.workspace import init_workspace
 from tests.conftest import copy_fixture
 

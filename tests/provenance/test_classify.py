@@ -15,13 +15,13 @@ import c2pa
 import pytest
 from PIL import Image
 
-from provenance.c2pa_context import c2pa_context
-from provenance.classify import read_asset
+from provenance.c2pa.context import c2pa_context
+from provenance.c2pa.signing import signer_from_config
+from provenance.c2pa.tagging import Tag, write_tag
 from provenance.config import Config
 from provenance.errors import MalformedAsset
 from provenance.model import Origin, Status, Validation
-from provenance.signing import signer_from_config
-from provenance.tagging import Tag, write_tag
+from provenance.pipeline.classify import read_asset
 from tests.conftest import FIXTURES, fixture_file
 
 EXPECTED = [
@@ -100,7 +100,7 @@ _READ_IN_CHILD = """
 import sys
 sys.path.insert(0, {root!r})
 from pathlib import Path
-from provenance.classify import read_asset
+from provenance.pipeline.classify import read_asset
 from provenance.config import Config
 for name in sys.argv[1:]:
     read_asset(Path(name), Config())

@@ -15,11 +15,11 @@ from pathlib import Path
 import pytest
 from PIL import Image, PngImagePlugin
 
-from provenance.containers import Source, walk_container
-from provenance.containers_base import MAX_ITEM_BYTES
 from provenance.errors import MalformedAsset, UnreadableAsset
-from provenance.markers import scan_metadata
-from provenance.sniff import sniff_media_type
+from provenance.formats.base import MAX_ITEM_BYTES
+from provenance.formats.sniff import sniff_media_type
+from provenance.formats.table import Source, walk_container
+from provenance.markers.metadata import scan_metadata
 
 C2PA_UUID = bytes.fromhex("d8fec3d61b0e483c92975828877ec481")
 XMP_UUID = bytes.fromhex("be7acfcb97a942e89c71999491e3afac")

@@ -16,8 +16,8 @@ import pytest
 from PIL import Image, ImageDraw, PngImagePlugin
 
 from provenance import api
-from provenance.gate import DeliveryGate
-from provenance.reports import render_html, render_junit, render_text
+from provenance.gate.decision import DeliveryGate
+from provenance.gate.reports import render_html, render_junit, render_text
 from tests.conftest import copy_fixture
 
 A1111 = (

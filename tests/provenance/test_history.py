@@ -12,8 +12,8 @@ import pytest
 
 from provenance import api
 from provenance.errors import ApprovalError, UnknownAsset
-from provenance.gate import DeliveryGate
-from provenance.store import open_store
+from provenance.gate.decision import DeliveryGate
+from provenance.stores import open_store
 from tests.conftest import copy_fixture
 
 
@@ -216,10 +216,10 @@ def test_recording_in_bulk_writes_exactly_what_recording_one_by_one_writes(
 ) -> None:
     """A first scan records new files in bulk; every row and event must be the one `record`
     writes, in the same order — including the files in the batch that are not simple."""
-    from provenance.pipeline import process_file
-    from provenance.recorder import record, record_many
-    from provenance.store import Store
-    from provenance.walk import walk_files
+    from provenance.history.recorder import record, record_many
+    from provenance.pipeline.walk import walk_files
+    from provenance.pipeline.workers import process_file
+    from provenance.stores import Store
     from tests.backends import location_of
 
     cfg = workspace.config
@@ -268,6 +268,6 @@ def _kind(backend) -> str:
 def replace_path(outcome, path: Path):
     from dataclasses import replace
 
-    from provenance.walk import stat_of
+    from provenance.pipeline.walk import stat_of
 
     return replace(outcome, stat=stat_of(str(path)))

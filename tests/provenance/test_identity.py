@@ -16,16 +16,16 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID
 from PIL import Image
 
-from provenance.c2pa_context import c2pa_settings
-from provenance.errors import WorkspaceError
-from provenance.identity import (
+from provenance.c2pa.context import c2pa_settings
+from provenance.c2pa.identity import (
     CA_CERT,
     CA_KEY,
     SIGNER_CHAIN,
     SIGNER_KEY,
     create_dev_identity,
 )
-from provenance.signing import KeyFileSigner
+from provenance.c2pa.signing import KeyFileSigner
+from provenance.errors import WorkspaceError
 
 DOCUMENT_SIGNING = x509.ObjectIdentifier("1.3.6.1.5.5.7.3.36")
 

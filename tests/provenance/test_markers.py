@@ -14,7 +14,7 @@ from PIL import Image, PngImagePlugin, TiffImagePlugin
 
 from provenance.config import load_config
 from provenance.errors import MalformedAsset
-from provenance.markers import MetadataScan, scan_metadata
+from provenance.markers.metadata import MetadataScan, scan_metadata
 from provenance.model import Signal
 
 FIXTURES = Path(__file__).parents[2].parent / "shared" / "fixtures"

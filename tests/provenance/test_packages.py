@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from provenance.errors import PackageError
-from provenance.packages import iter_package
+from provenance.gate.packages import iter_package
 
 
 def _names(members) -> dict[str, str | None]:

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from provenance import pipeline
 from provenance.config import Config
-from provenance.pipeline import FileOutcome, TagOutcome, map_files, process_file
-from provenance.walk import FileStat, stat_of
+from provenance.pipeline import workers as pipeline
+from provenance.pipeline.walk import FileStat, stat_of
+from provenance.pipeline.workers import FileOutcome, TagOutcome, map_files, process_file
 from tests.conftest import copy_fixture
 
 

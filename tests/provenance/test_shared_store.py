@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from provenance.shard import Shard
-from provenance.store import Store, open_store
+from provenance.pipeline.shard import Shard
+from provenance.stores import Store, open_store
 from tests.backends import pg_schema, pg_url, workspace_on
 from tests.conftest import copy_fixture
 

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from provenance.errors import ConfigError, StoreError
-from provenance.events import GENESIS, event_hash
-from provenance.store import MIGRATIONS, Store, TransientStoreError
+from provenance.stores import MIGRATIONS, Store, TransientStoreError
+from provenance.stores.chain import GENESIS, event_hash
 
 ROOT = str(Path(__file__).resolve().parents[2])
 
@@ -245,7 +245,7 @@ def test_a_store_from_before_facilities_is_migrated_and_still_verifies(tmp_path:
 _WRITER = """
 import sys
 sys.path.insert(0, {root!r})
-from provenance.store import Store
+from provenance.stores import Store
 s = Store({location!r}, facility={tag!r})
 for i in range({n}):
     with s.transaction():

@@ -33,14 +33,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from provenance.c2pa_context import PROVGATE_ASSERTION, c2pa_context
-from provenance.c2pa_reader import provgate_assertion
-from provenance.config import Config, SignerConfig
-from provenance.errors import SigningError, TagWriteError
-from provenance.identity import CA_CERT, SIGNER_CHAIN, SIGNER_KEY, create_dev_identity
-from provenance.model import USE_CATEGORIES, Origin, Status
-from provenance.signing import CommandSigner, KeyFileSigner, TagSigner, signer_from_config
-from provenance.tagging import (
+from provenance.c2pa.context import PROVGATE_ASSERTION, c2pa_context
+from provenance.c2pa.identity import CA_CERT, SIGNER_CHAIN, SIGNER_KEY, create_dev_identity
+from provenance.c2pa.reader import provgate_assertion
+from provenance.c2pa.signing import CommandSigner, KeyFileSigner, TagSigner, signer_from_config
+from provenance.c2pa.tagging import (
     Tag,
     is_tag_temp_file,
     sidecar_path,
@@ -48,6 +45,9 @@ from provenance.tagging import (
     temp_path,
     write_tag,
 )
+from provenance.config import Config, SignerConfig
+from provenance.errors import SigningError, TagWriteError
+from provenance.model import USE_CATEGORIES, Origin, Status
 
 ROOT = Path(__file__).resolve().parents[2]
 SHARED_C2PA = ROOT.parent / "shared" / "fixtures" / "c2pa"
@@ -695,8 +695,8 @@ from pathlib import Path
 from provenance.config import Config, SignerConfig
 from provenance.errors import TagWriteError
 from provenance.model import Origin
-from provenance.signing import KeyFileSigner
-from provenance.tagging import Tag, write_tag
+from provenance.c2pa.signing import KeyFileSigner
+from provenance.c2pa.tagging import Tag, write_tag
 
 asset, keys = Path(sys.argv[1]), Path(sys.argv[2])
 config = Config(signer=SignerConfig(keys / "signer-chain.pem", keys / "signer-key.pem"))

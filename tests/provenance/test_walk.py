@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from provenance.walk import is_ignored, walk_files
+from provenance.pipeline.walk import is_ignored, walk_files
 
 
 @pytest.mark.parametrize(

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from provenance.store import Store
+from provenance.stores import Store
 from tests.conftest import fixture_file
 from watchers.service import WatchOptions, WatchService
 

@@ -1,0 +1,592 @@
+"""Writing provgate's tag: a signed C2PA manifest, embedded in the asset or beside it as a sidecar.
+
+The manifest (SPEC §7) holds a `c2pa.actions.v2` assertion with the IPTC digital source type, a
+`cawg.training-mining` assertion forbidding every use, and our own `org.provgate.tag`. A manifest
+store already on the file (Firefly's, a camera's, an earlier provgate tag) is kept as the parent
+ingredient: c2pa would otherwise replace it and erase someone else's history.
+
+Writes are atomic: the signed bytes go to `.<name>.provgate-tmp-pending` in the same folder (see
+`is_tag_temp_file`, for watchers), are fsynced, and replace the original with one rename. A
+crash leaves the original or the tagged file, never a mix; a temporary file left by a killed
+process is reused and renamed away by the next write to the same asset.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import functools
+import io
+import json
+import mimetypes
+import os
+import stat
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any, BinaryIO, Literal
+
+import c2pa
+
+from provenance.c2pa.context import PROVGATE_ASSERTION, c2pa_settings
+from provenance.c2pa.reader import sidecar_path
+from provenance.c2pa.signing import TagSigner
+from provenance.config import TAG_MODES, Config
+from provenance.errors import ProvgateError, TagWriteError
+from provenance.formats.sniff import sniff_media_type as sniff_bytes
+from provenance.model import Origin, Status
+from provenance.pipeline.classify import HEAD_BYTES
+from provenance.pipeline.content import content_id_of_stream
+from provenance.pipeline.walk import SIDECAR_SUFFIX, TAG_TEMP_MARKER
+
+TagMode = Literal["embed", "sidecar", "off"]
+
+IPTC_DST = "http://cv.iptc.org/newscodes/digitalsourcetype/"
+DIGITAL_SOURCE_TYPES = {
+    Origin.AI_GENERATED: IPTC_DST + "trainedAlgorithmicMedia",
+    Origin.AI_MODIFIED: IPTC_DST + "compositeWithTrainedAlgorithmicMedia",
+    Origin.NON_AI: IPTC_DST + "digitalCreation",
+}
+TRAINING_MINING_USES = (
+    "cawg.ai_training",
+    "cawg.ai_generative_training",
+    "cawg.ai_inference",
+    "cawg.data_mining",
+)
+TEMP_MARKER = TAG_TEMP_MARKER  # watchers skip any name containing it
+# Ties the parent ingredient to the c2pa.opened action naming it: without the pair, signing a
+# file that already has a manifest fails with assertion.action.ingredientMismatch.
+_PARENT_ID = "provgate.parent"
+_PARENT_STORE_URI = "provgate-parent.c2pa"
+_MAX_SIDECAR = 64 << 20
+# ISO BMFF types (MP4, MOV, HEIF...): c2pa hashes their media data as a Merkle tree of fixed
+# chunks when `core.merkle_tree_chunk_size_in_kb` is set. Otherwise c2pa-rs 0.91 hashes each
+# range in 256 MB reads, two at a time (over 500 MB resident for a 500 MB MP4); with 4 MB
+# chunks a 500 MB MP4 signs in about 50 MB. max_proofs 0 keeps the leaf hashes in the manifest
+# instead of adding proof boxes to the file.
+_MERKLE_SETTINGS = {"merkle_tree_chunk_size_in_kb": 4096, "merkle_tree_max_proofs": 0}
+_BMFF_TYPES = frozenset(
+    {
+        "video/mp4", "application/mp4", "audio/mp4", "video/quicktime", "video/x-m4v",
+        "image/heic", "image/heif", "image/avif", "mp4", "mov", "m4a", "m4v", "heic", "heif",
+        "avif",
+    }
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Tag:
+    """What provgate records about an asset in its manifest."""
+
+    origin: Origin
+    status: Status = Status.TEMPORARY
+    tool: str | None = None
+    use: str | None = None
+    note: str | None = None
+    approval_ref: str | None = None
+    approved_by: str | None = None
+    # When provgate rewrites an approved asset's tag, the content id the approval was given to;
+    # those bytes become the new manifest's parent ingredient (SPEC §3).
+    approved_content_id: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.origin not in DIGITAL_SOURCE_TYPES:
+            raise ValueError(f"cannot tag origin {self.origin.value!r}")
+
+    def assertion_data(self) -> dict[str, Any]:
+        """The body of our `org.provgate.tag` assertion."""
+        return {
+            "status": self.status.value,
+            "origin": self.origin.value,
+            "use": self.use,
+            "tool": self.tool,
+            "note": self.note,
+            "approval_ref": self.approval_ref,
+            "approved_by": self.approved_by,
+            "approved_content_id": self.approved_content_id,
+            "tagged_by": f"provgate {provgate_version()}",
+        }
+
+
+@dataclass(frozen=True)
+class TagResult:
+    """What `write_tag` did.
+
+    `written` is the file written: the asset itself (embed) or its `<file>.c2pa` sidecar; None
+    with mode "off", which writes nothing. `content_id` is the SHA-256 of the asset's new bytes
+    when they changed (embed), else None. `parent_manifest` is the label of the manifest kept
+    as the parent ingredient, if there was one.
+    """
+
+    path: Path
+    written: Path | None
+    mode: TagMode
+    media_type: str | None = None
+    content_id: str | None = None
+    parent_manifest: str | None = None
+
+
+def write_tag(
+    path: Path,
+    tag: Tag,
+    config: Config,
+    signer: TagSigner,
+    media_type: str | None = None,
+    mode: str | None = None,
+) -> TagResult:
+    """Sign `tag` into the asset at `path` (or its sidecar) and return what was written.
+
+    `mode` defaults to the workspace's tag mode. "embed" embeds when c2pa can embed into the
+    format (never re-encoding) and writes a sidecar otherwise; "sidecar" always writes
+    `<file>.c2pa`; "off" writes nothing and returns a result whose `written` is None. A symlink
+    is followed: the file it points to is tagged. Raises TagWriteError, with the asset left
+    exactly as it was, when the file cannot be tagged, and SigningError when the signer fails.
+    """
+    chosen = mode or config.tag_mode
+    if chosen not in TAG_MODES:
+        raise ValueError(f"unknown tag mode {chosen!r}")
+    if chosen == "off":
+        return TagResult(path=path, written=None, mode="off", media_type=media_type)
+    target = Path(os.path.realpath(path))
+    try:
+        before = os.stat(target)
+        if not stat.S_ISREG(before.st_mode):
+            raise TagWriteError("not a regular file", path)
+        with open(target, "rb") as src:
+            mime = (media_type or sniff_media_type(target)).lower()
+            job = _Job(path, target, src, before, mime, tag)
+            if tag.approved_content_id:
+                job.check_approved_content()
+            ctx = _signing_context(config.trust_pem())
+            if chosen == "embed" and job.media_type in _embeddable():
+                return _embed(job, ctx, signer)
+            return _sidecar(job, ctx, signer)
+    except ProvgateError:
+        raise
+    except c2pa.C2paError as exc:
+        raise TagWriteError(f"c2pa could not sign: {_one_line(exc)}", path) from exc
+    except OSError as exc:
+        raise TagWriteError(_os_reason(exc), path) from exc
+
+
+@dataclass
+class _Job:
+    """One tag write: the asset as named and as resolved, its open bytes, and its stat."""
+
+    path: Path
+    target: Path
+    src: BinaryIO
+    before: os.stat_result
+    media_type: str
+    tag: Tag
+
+    @property
+    def sidecar(self) -> Path:
+        return sidecar_path(self.target)
+
+    def check_approved_content(self) -> None:
+        """Refuse to carry an approval onto bytes other than the approved ones."""
+        self.src.seek(0)
+        actual = content_id_of_stream(self.src)
+        if actual != (self.tag.approved_content_id or "").lower():
+            raise TagWriteError(
+                f"content {actual[:12]} is not the approved content "
+                f"{(self.tag.approved_content_id or '')[:12]}",
+                self.path,
+            )
+
+    def check_unchanged(self) -> None:
+        """Refuse to replace a file that someone wrote to while we were signing it."""
+        after = os.stat(self.target)
+        if _fingerprint(after) != _fingerprint(self.before):
+            raise TagWriteError("changed while tagging; left as it is", self.path)
+
+
+def _embed(job: _Job, ctx: c2pa.Context, signer: TagSigner) -> TagResult:
+    # Embedding replaces the embedded store, so that one is the parent. A sidecar without an
+    # embedded store is folded in as the parent instead, then removed: left beside the new
+    # bytes it would no longer validate.
+    has_sidecar = job.sidecar.is_file()
+    parent, _ = _embedded_parent(job, ctx, remote_ok=has_sidecar)
+    folded = parent is None and has_sidecar
+    if folded:
+        parent = _sidecar_parent(job, ctx)
+    parent = parent or _approved_parent(job)
+    builder = _builder(job, ctx, parent)
+    with (
+        _atomic_file(job.target, job.before, job.path) as tmp,
+        signer.session() as c2pa_signer,
+    ):
+        job.src.seek(0)
+        sink = _WriteRecorder(tmp)
+        try:
+            builder.sign(c2pa_signer, job.media_type, job.src, sink)
+        except c2pa.C2paError:
+            if sink.error is not None:  # c2pa reports a failed write only as a generic error
+                raise sink.error from None
+            raise
+        tmp.seek(0)
+        new_id = content_id_of_stream(tmp)
+        job.check_unchanged()
+    if folded:
+        job.sidecar.unlink(missing_ok=True)
+        _fsync_dir(job.target.parent)
+    label = parent.label if parent else None
+    return TagResult(job.path, job.target, "embed", job.media_type, new_id, label)
+
+
+def _sidecar(job: _Job, ctx: c2pa.Context, signer: TagSigner) -> TagResult:
+    # A sidecar write replaces the old sidecar, so that one is the parent; else an embedded
+    # store (left in the file untouched) is named as the parent.
+    embedded, has_store = _embedded_parent(job, ctx, remote_ok=True)
+    parent = _sidecar_parent(job, ctx) if job.sidecar.is_file() else embedded
+    parent = parent or _approved_parent(job)
+    builder = _builder(job, ctx, parent)
+    builder.set_no_embed()
+    job.src.seek(0)
+    # Every byte is hashed ("application/octet-stream"), except for ISO BMFF without a store
+    # of its own, whose hashing is chunked (see _MERKLE_SETTINGS). c2pa 0.91's BMFF hash of a
+    # sidecar for a file that has an embedded store does not validate (bmffHash.mismatch).
+    bmff = job.media_type in _BMFF_TYPES and not has_store
+    fmt = job.media_type if bmff else "application/octet-stream"
+    with signer.session() as c2pa_signer:
+        # With no_embed, c2pa still copies the whole asset to the destination: discard it
+        # rather than hold a second copy in memory.
+        manifest = builder.sign(c2pa_signer, fmt, job.src, _Discard())
+    job.check_unchanged()
+    like = _stat_or_none(job.sidecar) or job.before
+    with _atomic_file(job.sidecar, like, job.path, mode_mask=0o666) as tmp:
+        tmp.write(manifest)
+    label = parent.label if parent else None
+    return TagResult(job.path, job.sidecar, "sidecar", job.media_type, None, label)
+
+
+@dataclass
+class _Parent:
+    """The asset's previous state, kept as the new manifest's parentOf ingredient."""
+
+    label: str | None  # active manifest of its store; None for content with no manifest
+    ingredient: dict[str, Any]
+    store: bytes | None = field(default=None, repr=False)  # a sidecar's manifest store
+
+
+def _ingredient(job: _Job) -> dict[str, Any]:
+    ingredient: dict[str, Any] = {
+        "title": job.target.name,
+        "relationship": "parentOf",
+        "label": _PARENT_ID,
+    }
+    if job.tag.approved_content_id:
+        ingredient["description"] = f"approved content sha256:{job.tag.approved_content_id}"
+    return ingredient
+
+
+def _embedded_parent(
+    job: _Job, ctx: c2pa.Context, *, remote_ok: bool
+) -> tuple[_Parent | None, bool]:
+    """The embedded manifest store as a parent, and whether the file points to any store."""
+    reader = None
+    if job.media_type in _readable():
+        job.src.seek(0)
+        try:
+            reader = c2pa.Reader.try_create(job.media_type, job.src, None, ctx)
+        except c2pa.C2paError as exc:
+            # c2pa-python 0.38 raises a plain C2paError "Remote: must fetch remote manifests
+            # from url ..." for a manifest stored elsewhere; we never fetch it (SPEC §8).
+            # Any other failure is a store we cannot keep: never replace it (fail closed).
+            if not str(exc).startswith("Remote"):
+                reason = f"its C2PA manifest cannot be read ({_one_line(exc)}); left as it is"
+                raise TagWriteError(reason, job.path) from exc
+            if not remote_ok:
+                raise TagWriteError(
+                    f"its manifest is remote and provgate does not fetch it; place it beside "
+                    f"the file as {job.target.name}{SIDECAR_SUFFIX} to keep it",
+                    job.path,
+                ) from exc
+            return None, True
+    if reader is None:
+        return None, False
+    with reader:
+        label = json.loads(reader.json()).get("active_manifest")
+    return _Parent(label, _ingredient(job)), True
+
+
+def _approved_parent(job: _Job) -> _Parent | None:
+    """Approved content with no manifest of its own still becomes the parent (SPEC §3)."""
+    return _Parent(None, _ingredient(job)) if job.tag.approved_content_id else None
+
+
+def _sidecar_parent(job: _Job, ctx: c2pa.Context) -> _Parent:
+    """The existing sidecar's store as parent, with its validation against these bytes."""
+    try:
+        if job.sidecar.stat().st_size > _MAX_SIDECAR:
+            raise TagWriteError(f"{job.sidecar.name} is too large to be a manifest", job.path)
+        store = job.sidecar.read_bytes()
+        job.src.seek(0)
+        with c2pa.Reader(_ingredient_format(job), job.src, store, ctx) as reader:
+            found = json.loads(reader.json())
+    except c2pa.C2paError as exc:
+        raise TagWriteError(
+            f"existing {job.sidecar.name} cannot be read ({_one_line(exc)}); "
+            "move it away to tag this file",
+            job.path,
+        ) from exc
+    # c2pa wants the validation results of an ingredient that carries a manifest
+    # ("Ingredient v3 activeManifest requires validationResults").
+    ingredient = _ingredient(job) | {
+        "format": _ingredient_format(job),
+        "active_manifest": found.get("active_manifest"),
+        "validation_results": found.get("validation_results") or {},
+        "manifest_data": {"format": "application/c2pa", "identifier": _PARENT_STORE_URI},
+    }
+    return _Parent(found.get("active_manifest"), ingredient, store)
+
+
+def _ingredient_format(job: _Job) -> str:
+    return job.media_type if job.media_type in _readable() else "application/octet-stream"
+
+
+def _builder(job: _Job, ctx: c2pa.Context, parent: _Parent | None) -> c2pa.Builder:
+    definition = manifest_definition(job.tag, job.target.name, job.media_type, parent is not None)
+    if parent is not None and parent.store is not None:
+        definition["ingredients"] = [parent.ingredient]
+    builder = c2pa.Builder(definition, context=ctx)
+    if parent is not None:
+        if parent.store is not None:
+            builder.add_resource(_PARENT_STORE_URI, io.BytesIO(parent.store))
+        else:
+            job.src.seek(0)
+            builder.add_ingredient(parent.ingredient, _ingredient_format(job), job.src)
+    return builder
+
+
+def manifest_definition(tag: Tag, title: str, media_type: str, has_parent: bool) -> dict[str, Any]:
+    """The manifest provgate signs (without ingredients), as c2pa's Builder JSON."""
+    dst = DIGITAL_SOURCE_TYPES[tag.origin]
+    agent = {"softwareAgent": {"name": tag.tool}} if tag.tool else {}
+    if has_parent:
+        # c2pa: a manifest on a file that already has one opens it as the parent ingredient
+        # (first action c2pa.opened, naming it in ingredientIds); the next action declares
+        # what the content is. The bytes are not altered: the description says so.
+        actions: list[dict[str, Any]] = [
+            {"action": "c2pa.opened", "parameters": {"ingredientIds": [_PARENT_ID]}},
+            {
+                "action": "c2pa.edited",
+                "digitalSourceType": dst,
+                "description": f"provenance recorded by provgate: {tag.origin.value}, "
+                f"{tag.status.value}; content not altered",
+                **agent,
+            },
+        ]
+    else:
+        actions = [{"action": "c2pa.created", "digitalSourceType": dst, **agent}]
+    entries = {use: {"use": "notAllowed"} for use in TRAINING_MINING_USES}
+    return {
+        "claim_generator_info": [{"name": "provgate", "version": provgate_version()}],
+        "title": title,
+        "format": media_type,
+        "assertions": [
+            {"label": "c2pa.actions.v2", "data": {"actions": actions}},
+            {"label": "cawg.training-mining", "data": {"entries": entries}},
+            {"label": PROVGATE_ASSERTION, "data": tag.assertion_data()},
+        ],
+    }
+
+
+def temp_path(dest: Path) -> Path:
+    """The temporary file a write to `dest` goes through: `.<name>.provgate-tmp-pending`."""
+    return dest.with_name(f".{dest.name}{TEMP_MARKER}pending")
+
+
+def is_tag_temp_file(path: str | os.PathLike[str]) -> bool:
+    """True for provgate's temporary files, which watchers must ignore."""
+    name = os.path.basename(os.fspath(path))
+    return name.startswith(".") and TEMP_MARKER in name
+
+
+@contextlib.contextmanager
+def _atomic_file(
+    dest: Path, like: os.stat_result, owner: Path, mode_mask: int = 0o7777
+) -> Iterator[BinaryIO]:
+    """A file that replaces `dest` in one rename when the block succeeds, and vanishes if not.
+
+    The temporary name is fixed per destination and guarded by an exclusive flock: a second
+    writer of the same asset (`owner`, for messages) is refused, and a file left by a killed
+    process (no lock holder) is reused. Every rename and unlink of it happens under the lock.
+    It is private (0600) while written, then takes `like`'s permission bits (and owner, where
+    allowed).
+    """
+    tmp = temp_path(dest)
+    fd = _locked_temp(tmp, owner)
+    try:
+        fh = os.fdopen(fd, "w+b")
+    except BaseException:
+        os.close(fd)
+        raise
+    with fh:  # closing it releases the lock
+        try:
+            yield fh
+            fh.flush()
+            os.fchmod(fd, stat.S_IMODE(like.st_mode) & mode_mask)
+            if (like.st_uid, like.st_gid) != (os.geteuid(), os.getegid()):
+                with contextlib.suppress(OSError):
+                    os.fchown(fd, like.st_uid, like.st_gid)
+            os.fsync(fd)
+            os.replace(tmp, dest)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+    _fsync_dir(dest.parent)
+
+
+def _locked_temp(tmp: Path, owner: Path) -> int:
+    """Open and exclusively lock `tmp`, emptied, making sure the lock is on that name's file."""
+    for _ in range(5):
+        fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise TagWriteError("another process is tagging this file", owner) from None
+            # The holder we waited on may have renamed that file onto the asset meanwhile.
+            with contextlib.suppress(FileNotFoundError):
+                if os.stat(tmp, follow_symlinks=False).st_ino == os.fstat(fd).st_ino:
+                    os.ftruncate(fd, 0)
+                    os.fchmod(fd, 0o600)
+                    fd, locked = -1, fd
+                    return locked
+        finally:
+            if fd >= 0:
+                os.close(fd)
+    raise TagWriteError("another process keeps replacing the temporary file", owner)
+
+
+class _WriteRecorder:
+    """A file wrapper that remembers the OSError (ENOSPC, EIO) a write raised inside c2pa."""
+
+    def __init__(self, fh: BinaryIO) -> None:
+        self._fh = fh
+        self.error: OSError | None = None
+
+    def write(self, data: bytes) -> int:
+        try:
+            return self._fh.write(data)
+        except OSError as exc:
+            self.error = self.error or exc
+            raise
+
+    def flush(self) -> None:
+        try:
+            self._fh.flush()
+        except OSError as exc:
+            self.error = self.error or exc
+            raise
+
+    def read(self, size: int = -1) -> bytes:
+        return self._fh.read(size)
+
+    def readinto(self, buffer: Any) -> int:
+        # c2pa reads back what it wrote; readinto lets it fill its own buffer without a copy.
+        return self._fh.readinto(buffer)  # type: ignore[attr-defined,no-any-return]
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        return self._fh.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._fh.tell()
+
+
+class _Discard:
+    """A write-only stream that keeps nothing: c2pa's copy of the asset when making a sidecar."""
+
+    def __init__(self) -> None:
+        self._pos = self._size = 0
+
+    def write(self, data: bytes) -> int:
+        self._pos += len(data)
+        self._size = max(self._size, self._pos)
+        return len(data)
+
+    def read(self, size: int = -1) -> bytes:
+        return b""
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        base = {0: 0, 1: self._pos, 2: self._size}[whence]
+        self._pos = base + offset
+        return self._pos
+
+    def tell(self) -> int:
+        return self._pos
+
+    def flush(self) -> None:
+        pass
+
+
+def sniff_media_type(path: Path) -> str:
+    """The media type from the file's first bytes (the same sniffing the readers use), then
+    its name; application/octet-stream when neither says."""
+    with open(path, "rb") as fh:
+        found = sniff_bytes(fh.read(HEAD_BYTES))
+    if found not in ("application/octet-stream", "text/plain"):
+        return found
+    return mimetypes.guess_type(path.name)[0] or found
+
+
+@functools.cache
+def provgate_version() -> str:
+    try:
+        return metadata.version("provgate")
+    except metadata.PackageNotFoundError:
+        return "0+unknown"
+
+
+@functools.lru_cache(maxsize=8)
+def _signing_context(trust_pem: str) -> c2pa.Context:
+    """c2pa_context's offline settings and trust, plus chunked hashing for ISO BMFF."""
+    settings = c2pa_settings(trust_pem)
+    settings["core"] = {**settings.get("core", {}), **_MERKLE_SETTINGS}
+    return c2pa.Context.from_dict(settings)
+
+
+@functools.cache
+def _embeddable() -> frozenset[str]:
+    return frozenset(c2pa.Builder.get_supported_mime_types())
+
+
+@functools.cache
+def _readable() -> frozenset[str]:
+    return frozenset(c2pa.Reader.get_supported_mime_types())
+
+
+def _fingerprint(st: os.stat_result) -> tuple[int, int, int, int]:
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+def _stat_or_none(path: Path) -> os.stat_result | None:
+    try:
+        return os.stat(path)
+    except FileNotFoundError:
+        return None
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _one_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
+
+
+def _os_reason(exc: OSError) -> str:
+    reason = exc.strerror or str(exc)
+    name = os.fsdecode(exc.filename) if exc.filename is not None else None
+    if name and TEMP_MARKER in os.path.basename(name):
+        return f"cannot write in {os.path.dirname(name)}: {reason}"
+    return f"{reason} ({name})" if name else reason

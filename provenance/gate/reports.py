@@ -1,0 +1,151 @@
+"""Rendering a check report: text for people, JSON per SPEC §5, JUnit XML for CI, and a
+self-contained HTML page for the clearance contact."""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+from provenance.gate.decision import AssetVerdict, CheckReport
+from provenance.pipeline.phash import PHASH_MEDIA
+
+_THUMB_MAX_BYTES = 40 << 20
+
+
+def render_json(report: CheckReport) -> str:
+    return json.dumps(report.to_json(), indent=2, ensure_ascii=False) + "\n"
+
+
+def render_text(report: CheckReport) -> str:
+    """Blocked assets first, each with its reason and the command that would clear it."""
+    s = report.summary
+    lines = []
+    blocked = [a for a in report.assets if a.decision == "block"]
+    for a in blocked:
+        lines.append(f"BLOCK  {a.path}")
+        for reason in a.reasons:
+            lines.append(f"       {reason}")
+        if a.clear_with:
+            lines.append(f"       to clear: {a.clear_with}")
+    noted = [
+        a
+        for a in report.assets
+        if a.decision == "pass"
+        and (a.origin in ("ai-generated", "ai-modified") or any("C2PA" in r for r in a.reasons))
+    ]
+    for a in noted:
+        lines.append(f"pass   {a.path}: {'; '.join(a.reasons)}")
+    package = report.package if isinstance(report.package, str) else ", ".join(report.package)
+    lines.append(
+        f"{'BLOCKED' if report.verdict == 'blocked' else 'PASS'}: {package} - {s['assets']} "
+        f"assets, {s['blocked']} blocked, {s['ai']} AI ({s['approved']} approved), "
+        f"{s['unknown']} unknown, {s['errors']} errors"
+    )
+    return "\n".join(lines) + "\n"
+
+
+def render_junit(report: CheckReport) -> str:
+    """One test case per asset; a blocked asset is a failure."""
+    s = report.summary
+    suite = ET.Element(
+        "testsuite",
+        {
+            "name": "provgate check",
+            "tests": str(s["assets"]),
+            "failures": str(s["blocked"] - s["errors"]),
+            "errors": str(s["errors"]),
+            "timestamp": report.checked_at,
+        },
+    )
+    for a in report.assets:
+        case = ET.SubElement(suite, "testcase", {"classname": "provgate.delivery", "name": a.path})
+        if a.decision == "block":
+            kind = "error" if a.error else "failure"
+            el = ET.SubElement(
+                case, kind, {"message": (a.reasons or ["blocked"])[0], "type": a.origin}
+            )
+            el.text = "\n".join(a.reasons + ([f"to clear: {a.clear_with}"] if a.clear_with else []))
+        elif a.reasons:
+            ET.SubElement(case, "system-out").text = "\n".join(a.reasons)
+    suites = ET.Element("testsuites")
+    suites.append(suite)
+    return ET.tostring(suites, encoding="unicode", xml_declaration=True) + "\n"
+
+
+def _thumbnail(a: AssetVerdict) -> str | None:
+    """A small inline JPEG for images that are cheap to decode (the HTML stays one file)."""
+    r = a.reading
+    if r is None or r.media_type not in PHASH_MEDIA or r.size > _THUMB_MAX_BYTES:
+        return None
+    from PIL import Image
+
+    try:
+        with Image.open(Path(r.path)) as img:
+            img.draft("RGB", (160, 160))
+            small = img.convert("RGB")
+            small.thumbnail((160, 160))
+            buf = io.BytesIO()
+            small.save(buf, "JPEG", quality=70)
+    except Exception:  # noqa: BLE001 - a thumbnail is a nicety; the verdict stands without it
+        return None
+    return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode()
+
+
+_CSS = """
+body{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#222}
+h1{font-size:1.4em}
+.verdict{font-size:1.2em;font-weight:bold;padding:.4em .8em;display:inline-block}
+.blocked{background:#fdd;color:#900} .pass{background:#dfd;color:#060}
+table{border-collapse:collapse;width:100%} td,th{border-bottom:1px solid #ddd;padding:.4em;
+text-align:left;vertical-align:top} tr.block td{background:#fff4f4} img{max-width:160px}
+code{font-size:12px} ul{margin:0;padding-left:1.2em}
+"""
+
+
+def render_html(report: CheckReport, thumbnails: bool = True) -> str:
+    """A self-contained page (no external resources) for the clearance contact."""
+    s = report.summary
+    e = html.escape
+    package = report.package if isinstance(report.package, str) else ", ".join(report.package)
+    rows = []
+    ordered = sorted(report.assets, key=lambda a: (a.decision != "block", a.path))
+    for a in ordered:
+        wanted = a.decision == "block" or a.origin in ("ai-generated", "ai-modified")
+        thumb = _thumbnail(a) if thumbnails and wanted else None
+        img = f'<img alt="" src="{thumb}">' if thumb else ""
+        reasons = "".join(f"<li>{e(r)}</li>" for r in a.reasons)
+        if a.clear_with:
+            reasons += f"<li>to clear: <code>{e(a.clear_with)}</code></li>"
+        evidence = "".join(
+            f"<li>{e(ev.source)}: {e(ev.detail)}"
+            + (f" [{e(ev.validation.value)}]" if ev.validation else "")
+            + "</li>"
+            for ev in (a.reading.evidence if a.reading else ())
+        )
+        cid = a.reading.content_id[:16] if a.reading else ""
+        rows.append(
+            f'<tr class="{a.decision}"><td>{img}</td><td><b>{e(a.path)}</b><br><code>{cid}'
+            f"</code></td><td>{e(a.decision.upper())}</td><td>{e(a.origin)}</td>"
+            f"<td><ul>{reasons}</ul></td><td><ul>{evidence}</ul></td></tr>"
+        )
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>provgate check: {e(package)}</title><style>{_CSS}</style></head>
+<body><h1>Delivery check: {e(package)}</h1>
+<p class="verdict {report.verdict}" id="verdict">{e(report.verdict.upper())}</p>
+<p>Checked {e(report.checked_at)}{" (strict)" if report.strict else ""}: {s["assets"]} assets,
+{s["blocked"]} blocked, {s["ai"]} AI ({s["approved"]} approved), {s["unknown"]} unknown,
+{s["errors"]} errors.</p>
+<table><thead><tr><th></th><th>asset</th><th>decision</th><th>origin</th><th>reasons</th>
+<th>evidence</th></tr></thead><tbody>
+{"".join(rows)}
+</tbody></table></body></html>
+"""
+
+
+RENDERERS = {"text": render_text, "json": render_json, "junit": render_junit, "html": render_html}

@@ -1,0 +1,157 @@
+"""Reading the store back: an asset's history, file listings and the disclosure report.
+
+Every row names the facility that recorded it, and listings can be narrowed to one facility:
+in a shared store `/mnt/show/a.exr` at two vendors are two different places.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from provenance.config import Config
+from provenance.errors import AmbiguousAsset, UnknownAsset
+from provenance.history.registry import Registry
+from provenance.pipeline.content import content_id, looks_like_content_id
+from provenance.stores import Store, noindex
+
+AI_ORIGINS = ("ai-generated", "ai-modified")
+
+
+def history(ref: str, store: Store) -> list[dict[str, Any]]:
+    """Every event of an asset, oldest first, across renames, moves, copies, tag rewrites
+    and facilities. A path names a file at this store's facility."""
+    path = os.path.abspath(ref)
+    row = store.file(path)
+    if row is not None:
+        start = row.content_id
+    elif looks_like_content_id(ref.lower()) and store.resolve_prefix(ref.lower()):
+        found = store.resolve_prefix(ref.lower())
+        if len(found) > 1:
+            raise AmbiguousAsset(f"content-id prefix {ref} matches more than one asset")
+        start = found[0]
+    elif Path(ref).is_file():
+        start = content_id(Path(ref))
+        if store.asset(start) is None:
+            raise UnknownAsset("the store has never seen this file", ref)
+    else:
+        raise UnknownAsset("the store has never seen this asset", ref)
+    cids = store.linked(start)
+    places = {
+        (f.facility, f.path)
+        for c in cids
+        for f in store.files_with_content(c, live_only=False, everywhere=True)
+    }
+    if row is not None:
+        places.add((row.facility, path))
+    return store.events_for(cids, sorted(places))
+
+
+def list_files(
+    store: Store,
+    *,
+    origin: str | None = None,
+    status: str | None = None,
+    use: str | None = None,
+    tool: str | None = None,
+    under: Path | None = None,
+    since: str | None = None,
+    include_gone: bool = False,
+    facility: str | None = None,
+) -> list[dict[str, Any]]:
+    """Recorded files with their asset's origin and status, one row per file and facility."""
+    where, args = ["1=1"], []
+    if not include_gone:
+        where.append("f.gone = 0")
+    for column, value in (
+        ("a.origin", origin),
+        ("a.status", status),
+        ("a.use_category", use),
+        ("f.facility", facility),
+    ):
+        if value:
+            where.append(f"{column} = ?")
+            args.append(value)
+    if tool:
+        where.append("lower(a.tool) LIKE ?")
+        args.append(f"%{tool.lower()}%")
+    if under:
+        prefix = os.path.abspath(under).rstrip("/") + "/"
+        where.append("f.path >= ? AND f.path < ?")
+        args += [prefix, prefix[:-1] + "0"]
+    if since:
+        where.append("f.first_seen >= ?")
+        args.append(since)
+    # Filtered by what the asset is, the few matching assets drive the query through their
+    # indexes and their files are sorted after; unfiltered, the files are walked in path order.
+    by_asset = any((origin, status, use, tool))
+    order = f"{noindex('f.path')}, f.facility" if by_asset else "f.path, f.facility"
+    rows = store.query(
+        "SELECT f.path, f.content_id, a.media_type, a.origin, a.status, a.use_category, a.tool,"
+        " f.size, f.first_seen, f.last_seen, f.gone, f.facility FROM files f JOIN assets a"
+        f" ON a.content_id = f.content_id WHERE {' AND '.join(where)} ORDER BY {order}",
+        args,
+    )
+    names = rows[0].keys() if rows else []
+    return [dict(zip(names, r, strict=True)) for r in rows]  # a million rows: no per-key calls
+
+
+def _csv_cell(value: Any) -> Any:
+    if isinstance(value, list | tuple):
+        value = "; ".join(map(str, value))
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        # A file name or note starting like a formula must not run in a spreadsheet.
+        return "'" + value
+    return value
+
+
+def rows_to_csv(rows: list[dict[str, Any]]) -> str:
+    """Rows as CSV, safe to open in a spreadsheet (formula-like cells are quoted)."""
+    buf = io.StringIO()
+    if rows:
+        writer = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: _csv_cell(v) for k, v in row.items()})
+    return buf.getvalue()
+
+
+def report_rows(
+    store: Store, config: Config, today: date | None = None, *, facility: str | None = None
+) -> list[dict[str, Any]]:
+    """The disclosure report: every AI asset with tool, use, status, approval, and where it
+    lives (paths and facilities; with `facility`, only the assets that live there)."""
+    registry = Registry(store, config)
+    out = []
+    for asset in store.query(
+        "SELECT * FROM assets WHERE origin IN (?, ?) ORDER BY first_seen, content_id", AI_ORIGINS
+    ):
+        cid = asset["content_id"]
+        files = [
+            f
+            for f in store.files_with_content(cid, everywhere=True)
+            if facility is None or f.facility == facility
+        ]
+        if not files:
+            continue  # superseded bytes (re-tagged) or deleted: the live copies are listed
+        approval, problems = registry.approval(cid, asset["use_category"])
+        out.append(
+            {
+                "content_id": cid,
+                "paths": [f.path for f in files],
+                "facilities": sorted({f.facility for f in files}),
+                "media_type": asset["media_type"],
+                "origin": asset["origin"],
+                "tool": asset["tool"],
+                "use": asset["use_category"],
+                "status": "approved" if approval else (asset["status"] or "temporary"),
+                "approval": approval.to_json() if approval else None,
+                "problems": problems,
+                "first_seen": asset["first_seen"],
+            }
+        )
+    return out

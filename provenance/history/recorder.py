@@ -1,0 +1,370 @@
+"""Turning a processed file into store rows and events: seen, changed, moved, copied, tagged."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Container
+from dataclasses import dataclass, replace
+from typing import Any
+
+from provenance.config import Config
+from provenance.history.approvals import effective_approval
+from provenance.model import Evidence, Status, made
+from provenance.pipeline.classify import AssetReading
+from provenance.pipeline.walk import FileStat
+from provenance.pipeline.workers import FileOutcome, user_evidence
+from provenance.stores import NewEvent, Store, now_iso
+
+
+@dataclass(frozen=True)
+class Change:
+    kind: str  # seen | changed | moved | copied | touched | error
+    path: str
+    content_id: str | None = None
+    origin: str | None = None
+    previous: str | None = None  # moved/copied: the other path; changed: the old content id
+    tagged_content_id: str | None = None
+    tag_error: str | None = None
+    error: str | None = None
+    reading: AssetReading | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = self.reading.to_json() if self.reading else {"path": self.path}
+        out.update({"path": self.path, "change": self.kind})
+        if self.previous:
+            out["previous"] = self.previous
+        if self.tagged_content_id:
+            out["tagged_content_id"] = self.tagged_content_id
+        if self.tag_error:
+            out["tag_error"] = self.tag_error
+        if self.error:
+            out["error"] = self.error
+        return out
+
+
+def asset_status(store: Store, content_id: str, config: Config, use: str | None) -> str:
+    approval, problems = effective_approval(store, content_id, config.policy, use)
+    if approval is not None:
+        return Status.APPROVED.value
+    if any("revoked" in p for p in problems):
+        return Status.REVOKED.value
+    return Status.TEMPORARY.value
+
+
+_UPSERT_ASSET = (
+    "INSERT INTO assets (content_id, media_type, size, origin, tool, use_category, status,"
+    " phash, tagged, first_seen, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)"
+    " ON CONFLICT(content_id) DO UPDATE SET media_type=excluded.media_type,"
+    " origin=excluded.origin, tool=COALESCE(excluded.tool, assets.tool),"
+    " use_category=excluded.use_category, status=excluded.status,"
+    " phash=COALESCE(excluded.phash, assets.phash),"
+    " tagged=CASE WHEN assets.tagged > excluded.tagged THEN assets.tagged"
+    " ELSE excluded.tagged END, updated_at=excluded.updated_at"
+)
+_INSERT_EVIDENCE = (
+    "INSERT INTO evidence (content_id, source, marker, signal, detail, validation)"
+    " VALUES (?,?,?,?,?,?)"
+)
+
+
+def _asset_row(
+    reading: AssetReading,
+    use: str | None,
+    status: str | None,
+    phash: str | None,
+    tagged: bool,
+    now: str,
+) -> tuple[Any, ...]:
+    return (
+        reading.content_id,
+        reading.media_type,
+        reading.size,
+        reading.origin.value,
+        reading.tool,
+        use,
+        status,
+        phash,
+        int(tagged or bool(reading.c2pa and reading.c2pa.provgate_tag)),
+        now,
+        now,
+    )
+
+
+def _evidence_rows(reading: AssetReading) -> list[tuple[Any, ...]]:
+    return [
+        (
+            reading.content_id,
+            e.source,
+            e.marker,
+            e.signal.value,
+            e.detail,
+            e.validation.value if e.validation else None,
+        )
+        for e in reading.evidence
+    ]
+
+
+def _use_and_status(
+    store: Store, reading: AssetReading, config: Config, use: str | None = None
+) -> tuple[str | None, str | None]:
+    """An asset's use category (the one it has; AI material without one gets the policy's
+    default) and its status (AI material only, from the approvals of this content)."""
+    if not reading.origin.is_ai:
+        return use, None
+    use = use or config.policy.default_use
+    return use, asset_status(store, reading.content_id, config, use)
+
+
+def _new_asset_row(
+    store: Store, reading: AssetReading, phash: str | None, config: Config, now: str
+) -> tuple[Any, ...]:
+    """The row of content the store has never seen, as `save_asset` would write it."""
+    use, status = _use_and_status(store, reading, config)
+    return _asset_row(reading, use, status, phash, False, now)
+
+
+def save_asset(
+    store: Store,
+    reading: AssetReading,
+    config: Config,
+    *,
+    phash: str | None,
+    tagged: bool = False,
+    extra: list[Evidence] | None = None,
+) -> AssetReading:
+    """Upsert the asset row and its evidence; the user's recorded evidence is kept and weighed."""
+    cid = reading.content_id
+    known = store.asset(cid)
+    existing = known or {}
+    kept = user_evidence(store.evidence(cid)) if known else []
+    if kept or extra:
+        reading = reading.with_evidence([*kept, *(extra or [])], config.policy)
+    use, status = _use_and_status(store, reading, config, existing.get("use_category"))
+    with store.transaction():
+        store.execute(_UPSERT_ASSET, _asset_row(reading, use, status, phash, tagged, now_iso()))
+        if known:
+            store.execute("DELETE FROM evidence WHERE content_id = ?", (cid,))
+        store.executemany(_INSERT_EVIDENCE, _evidence_rows(reading))
+    return reading
+
+
+def _place(store: Store, path: str, content_id: str, new_content: bool) -> tuple[str, str | None]:
+    """How this content arrived at this path: changed in place, moved, copied, or new."""
+    prior = store.file(path)
+    if prior is not None and not prior.gone:
+        if prior.content_id == content_id:
+            return "touched", None
+        return "changed", prior.content_id
+    if new_content:
+        return "seen", None
+    # only this facility's files: another site's paths cannot be looked for here
+    others = [f for f in store.files_with_content(content_id) if f.path != path]
+    for other in others:
+        if not os.path.lexists(other.path):
+            store.mark_gone(other.path)
+            return "moved", other.path
+    if others:
+        return "copied", others[0].path
+    return "seen", None
+
+
+def _arrival(
+    kind: str, reading: AssetReading, st: FileStat, previous: str | None
+) -> dict[str, Any]:
+    """The detail of a seen/changed/moved/copied event."""
+    detail: dict[str, Any] = {
+        "origin": reading.origin.value,
+        "size": st.size,
+        "media_type": reading.media_type,
+    }
+    if previous:
+        detail["from" if kind in ("moved", "copied") else "previous_content_id"] = previous
+    if reading.tool:
+        detail["tool"] = reading.tool
+    return detail
+
+
+def record_many(
+    store: Store, outcomes: list[FileOutcome], config: Config, unreadable: Container[str] = ()
+) -> list[Change]:
+    """Record processed files in order, exactly as `record` would one by one.
+
+    A new file holding content the store has never seen — nearly every file of a first scan —
+    needs no decisions: its rows and its `seen` event are written in bulk, a few statements
+    for the whole batch instead of several per file (AI material among them gets its status
+    from the approvals, as `record` would give it). Every other file (changed, moved, copied,
+    a tag written, an error) goes through `record`. `unreadable`: paths the store may hold as
+    unreadable (see `record`)."""
+    readings = [o.reading for o in outcomes if o.reading is not None]
+    known_ids = store.known_contents(r.content_id for r in readings)
+    known_paths = store.recorded_paths(o.path for o in outcomes)
+    changes: list[Change] = []
+    fresh: list[FileOutcome] = []
+    for outcome in outcomes:
+        reading = outcome.reading
+        if (
+            reading is None
+            or outcome.tag is not None
+            or reading.content_id in known_ids
+            or outcome.path in known_paths
+            or outcome.path in unreadable
+        ):
+            _record_fresh(store, fresh, changes, config)
+            changes.append(
+                record(store, outcome, config, maybe_unreadable=outcome.path in unreadable)
+            )
+        else:
+            fresh.append(outcome)
+        if reading is not None:
+            known_ids.add(reading.content_id)
+        known_paths.add(outcome.path)
+    _record_fresh(store, fresh, changes, config)
+    return changes
+
+
+def _record_fresh(
+    store: Store, fresh: list[FileOutcome], changes: list[Change], config: Config
+) -> None:
+    """Write new files with new content all at once."""
+    if not fresh:
+        return
+    now = now_iso()
+    pairs = [(o.stat, o.reading, o.phash) for o in fresh if o.reading is not None]
+    with store.savepoint():
+        store.executemany(
+            _UPSERT_ASSET, [_new_asset_row(store, r, ph, config, now) for _, r, ph in pairs]
+        )
+        store.executemany(_INSERT_EVIDENCE, [row for _, r, _ in pairs for row in _evidence_rows(r)])
+        store.upsert_files(
+            [(st.path, r.content_id, st.size, st.mtime_ns, st.inode) for st, r, _ in pairs]
+        )
+        store.append_events(
+            [
+                NewEvent("seen", r.content_id, st.path, _arrival("seen", r, st, None))
+                for st, r, _ in pairs
+            ],
+            at=now,
+        )
+    changes.extend(
+        made(
+            Change,
+            kind="seen",
+            path=st.path,
+            content_id=r.content_id,
+            origin=r.origin.value,
+            previous=None,
+            tagged_content_id=None,
+            tag_error=None,
+            error=None,
+            reading=r,
+        )
+        for st, r, _ in pairs
+    )
+    fresh.clear()
+
+
+def record(
+    store: Store, outcome: FileOutcome, config: Config, maybe_unreadable: bool = True
+) -> Change:
+    """Record one processed file: its rows and events, all or nothing.
+
+    `maybe_unreadable` False (the caller knows the path was never recorded as unreadable)
+    saves a statement per file on a first scan."""
+    st = outcome.stat
+    if outcome.reading is None:
+        with store.savepoint():
+            store.set_unreadable(st.path, st.size, st.mtime_ns, st.inode, outcome.error or "?")
+            store.append_event("error", path=st.path, detail={"reason": outcome.error})
+        return Change(kind="error", path=st.path, error=outcome.error)
+    with store.savepoint():
+        if maybe_unreadable:
+            store.set_unreadable(st.path, st.size, st.mtime_ns, st.inode, None)
+        new_content = store.asset(outcome.reading.content_id) is None
+        reading = save_asset(store, outcome.reading, config, phash=outcome.phash)
+        cid = reading.content_id
+        kind, previous = _place(store, st.path, cid, new_content)
+        store.upsert_file(st.path, cid, st.size, st.mtime_ns, st.inode)
+        if kind != "touched":
+            store.append_event(
+                kind, content_id=cid, path=st.path, detail=_arrival(kind, reading, st, previous)
+            )
+        change = Change(
+            kind=kind,
+            path=st.path,
+            content_id=cid,
+            origin=reading.origin.value,
+            previous=previous,
+            reading=reading,
+        )
+        tag = outcome.tag
+        if tag is None:
+            return change
+        if tag.error:
+            store.append_event(
+                "tag-failed", content_id=cid, path=st.path, detail={"reason": tag.error}
+            )
+            return replace(change, tag_error=tag.error)
+        if tag.content_id is None:  # sidecar written: the asset's bytes are unchanged
+            store.execute("UPDATE assets SET tagged = 1 WHERE content_id = ?", (cid,))
+            store.append_event(
+                "tagged",
+                content_id=cid,
+                path=st.path,
+                detail={"sidecar": tag.written, "status": "temporary"},
+            )
+            return change
+        record_rewrite(
+            store,
+            reading,
+            tag.content_id,
+            config,
+            phash=outcome.phash,
+            reason="tagged",
+            path=st.path,
+            stat=tag.stat,
+            detail={"status": "temporary"},
+        )
+        return replace(change, tagged_content_id=tag.content_id)
+
+
+def record_rewrite(
+    store: Store,
+    reading: AssetReading,
+    new_id: str,
+    config: Config,
+    *,
+    phash: str | None,
+    reason: str,
+    path: str,
+    stat: Any,
+    detail: dict[str, Any],
+) -> None:
+    """provgate rewrote this file's tag: the new bytes are the same asset, linked to the old."""
+    with store.transaction():
+        new_reading = replace(reading, content_id=new_id, size=stat.size if stat else reading.size)
+        save_asset(
+            store,
+            new_reading,
+            config,
+            phash=phash,
+            tagged=True,
+            extra=user_evidence(store.evidence(reading.content_id)),
+        )
+        existing = store.asset(reading.content_id) or {}
+        store.execute(
+            "UPDATE assets SET use_category = COALESCE(?, use_category) WHERE content_id = ?",
+            (existing.get("use_category"), new_id),
+        )
+        store.execute(
+            "INSERT INTO links (from_id, to_id, reason) VALUES (?,?,?)"
+            " ON CONFLICT (from_id, to_id) DO NOTHING",
+            (reading.content_id, new_id, reason),
+        )
+        if stat is not None:
+            store.upsert_file(path, new_id, stat.size, stat.mtime_ns, stat.inode)
+        store.append_event(
+            "tagged",
+            content_id=new_id,
+            path=path,
+            detail={"from_content_id": reading.content_id, **detail},
+        )

@@ -1,0 +1,162 @@
+"""`scan`: walk the trees, skip what has not changed, process the rest on all cores, record."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import os
+import time
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+
+from provenance.config import Config
+from provenance.errors import PackageError, ProvgateError
+from provenance.history.recorder import Change, record_many
+from provenance.pipeline.shard import Shard
+from provenance.pipeline.walk import FileStat, walk_files
+from provenance.pipeline.workers import FileOutcome, ScanSummary, map_files, process_file
+from provenance.stores import Store
+
+# A scan commits once a second: other writers (an approve, the watcher) wait at most that
+# long for the write lock, and a fast first scan does not rewrite most of a growing store's
+# pages several times a second (every commit writes each page it touched to the WAL).
+_COMMIT_SECONDS = 1.0
+# Files recorded together (a few statements for a whole batch of new files).
+_BATCH = 500
+
+ProgressFn = Callable[[int], None]
+
+
+def scan_paths(
+    paths: Iterable[Path],
+    config: Config,
+    store: Store,
+    *,
+    tag: bool = True,
+    on_change: Callable[[Change], None] | None = None,
+    progress: ProgressFn | None = None,
+    shard: Shard | None = None,
+) -> ScanSummary:
+    """Index, classify and tag every file under `paths`; re-scans skip unchanged files.
+    With `shard`, only this shard's share of each tree (files and deletions alike)."""
+    summary = ScanSummary()
+    roots = [Path(os.path.abspath(p)) for p in paths]
+    for root in roots:
+        if not root.exists():
+            raise PackageError("no such file or folder", root)
+    bad_paths: set[str] = set()
+    seen: set[str] = set()
+    # Files the store held under each root when the walk began and the walk did not meet:
+    # the candidates for deletion (a first scan has none, and needs no second look).
+    unmet: list[str] = []
+
+    def walk_error(root: Path, path: str, reason: str) -> None:
+        if shard and not shard.owns(str(root), path):
+            return
+        summary.errors += 1
+        summary.error_lines.append(f"{path}: {reason}")
+        store.append_event("error", path=path, detail={"reason": reason})
+
+    def changed_files() -> Iterator[FileStat]:
+        """The files to read: new, or changed since the store saw them. Drawn by the workers
+        as they free up, so reading starts while the walk goes on."""
+        for root in roots:
+            known = store.files_under(str(root))
+            bad = store.unreadable_under(str(root))
+            bad_paths.update(bad)
+            on_error = functools.partial(walk_error, root)
+            for st in walk_files(root, config.ignore_globs, on_error=on_error):
+                if st.path in seen:
+                    continue
+                seen.add(st.path)
+                if shard and not shard.owns(str(root), st.path):
+                    continue
+                summary.files += 1
+                prior = known.get(st.path)
+                now = (st.size, st.mtime_ns, st.inode)
+                if prior and (prior.size, prior.mtime_ns, prior.inode) == now:
+                    summary.unchanged += 1
+                    if progress:
+                        progress(1)
+                    continue
+                if bad.get(st.path) == now:
+                    summary.unchanged += 1  # the same unreadable file: reported when it was new
+                    continue
+                yield st
+            unmet.extend(
+                path
+                for path in known
+                if path not in seen and not (shard and not shard.owns(str(root), path))
+            )
+            del known
+
+    pending: list[FileOutcome] = []
+    since = time.monotonic()
+
+    def flush() -> None:
+        for change in record_many(store, pending, config, bad_paths):
+            _count(summary, change)
+            if on_change:
+                on_change(change)
+            if progress:
+                progress(1)
+        pending.clear()
+
+    store.begin()
+    try:
+        outcomes = map_files(
+            process_file, changed_files(), config, tag, weigh=_size, large_apart=True
+        )
+        for outcome in outcomes:
+            pending.append(outcome)
+            if len(pending) >= _BATCH:
+                flush()
+            if time.monotonic() - since > _COMMIT_SECONDS:
+                flush()
+                store.commit()
+                store.begin()
+                since = time.monotonic()
+        flush()
+        for path in unmet:
+            if path in seen or os.path.lexists(path):
+                continue
+            row = store.file(path)
+            if row is None or row.gone:  # moved away in this scan: recorded as a move
+                continue
+            store.mark_gone(path)
+            store.append_event("deleted", content_id=row.content_id, path=path)
+            summary.deleted += 1
+        store.commit()
+    except BaseException as exc:
+        if not isinstance(exc, ProvgateError):
+            # Interrupted: record what the workers finished (a file tagged but not recorded
+            # would lose the link to the content it was tagged from).
+            with contextlib.suppress(Exception):
+                flush()
+        store.commit()  # keep what was recorded: every row is complete
+        raise
+    return summary
+
+
+def _size(st: FileStat) -> int:
+    return st.size
+
+
+def _count(summary: ScanSummary, change: Change) -> None:
+    if change.kind == "error":
+        summary.errors += 1
+        summary.error_lines.append(f"{change.path}: {change.error}")
+        return
+    if change.kind in ("seen", "changed", "moved", "copied"):
+        setattr(
+            summary,
+            {"seen": "new"}.get(change.kind, change.kind),
+            getattr(summary, {"seen": "new"}.get(change.kind, change.kind)) + 1,
+        )
+    if change.origin in ("ai-generated", "ai-modified"):
+        summary.ai += 1
+    if change.tagged_content_id:
+        summary.tagged += 1
+    if change.tag_error:
+        summary.errors += 1
+        summary.error_lines.append(f"{change.path}: tag not written: {change.tag_error}")
