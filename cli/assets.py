@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -178,6 +179,9 @@ def history(ctx: click.Context, asset: str, as_json: bool) -> None:
 @click.option("--facility", help="Only files recorded at this facility.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default=None)
 @click.option("--all", "include_gone", is_flag=True, help="Include files that are gone.")
+@click.option(
+    "--undeclared", is_flag=True, help="Only AI files that no declared use covers (tool, scope)."
+)
 @workspace_option
 @json_option
 @click.pass_context
@@ -192,11 +196,15 @@ def ls_command(
     facility: str | None,
     fmt: str | None,
     include_gone: bool,
+    undeclared: bool,
     as_json: bool,
 ) -> None:
     """Query recorded files and their assets."""
     app = get_app(ctx)
-    rows = api.list_files(
+    listing = api.list_files
+    if undeclared:
+        listing = partial(api.undeclared_files, config=app.workspace.config)
+    rows = listing(
         app.store,
         origin=origin,
         status=status,

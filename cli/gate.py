@@ -73,7 +73,8 @@ def report(ctx: click.Context, fmt: str, output: Path | None, facility: str | No
     """The disclosure report for the studio contact: every AI use, tool, category, status,
     approval, and the facilities where it lives."""
     app = get_app(ctx)
-    rows = api.report_rows(app.store, app.workspace.config, facility=facility)
+    disclosure = api.disclosure(app.store, app.workspace.config, facility=facility)
+    rows = disclosure["assets"]
     if fmt == "json":
         text = json.dumps(rows, indent=2, ensure_ascii=False, default=str) + "\n"
     elif fmt == "csv":
@@ -89,7 +90,7 @@ def report(ctx: click.Context, fmt: str, output: Path | None, facility: str | No
     else:
         from provenance.history.disclosure import render_disclosure_html
 
-        text = render_disclosure_html(rows)
+        text = render_disclosure_html(rows, disclosure["declarations"])
     if output is not None:
         output.write_text(text, "utf-8")
     else:

@@ -17,6 +17,7 @@ from typing import Any
 
 from provenance.config import Config
 from provenance.errors import AmbiguousAsset, ApprovalError, UnknownAsset
+from provenance.history import declarations
 from provenance.history.approvals import Approval, insert_approval, mark_revoked, validate_request
 from provenance.history.listings import history, list_files, report_rows, rows_to_csv
 from provenance.history.recorder import Change, record, record_rewrite, save_asset
@@ -36,6 +37,8 @@ from provenance.workspace import Workspace, init_workspace, open_workspace
 __all__ = [
     "approve",
     "check",
+    "declare",
+    "disclosure",
     "group_sequences",
     "history",
     "init_workspace",
@@ -48,6 +51,7 @@ __all__ = [
     "scan",
     "Shard",
     "tag_by_hand",
+    "undeclared_files",
     "verify_log",
     "Workspace",
 ]
@@ -200,8 +204,10 @@ def approve(
     consent: tuple[str, ...] = (),
     expires: str | None = None,
     note: str | None = None,
+    declaration: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Record a written approval for each asset, and rewrite its tag to `approved`."""
+    """Record a written approval for each asset, and rewrite its tag to `approved`. With
+    `declaration`, the approval answers that declared use, which must cover the asset."""
     results = []
     for ref in refs:
         cid = resolve(ref, config, store)
@@ -209,6 +215,8 @@ def approve(
         if asset is None or asset["origin"] not in ("ai-generated", "ai-modified"):
             origin = asset["origin"] if asset else "unknown"
             raise ApprovalError(f"not AI material (origin {origin}); nothing to approve", ref)
+        if declaration:
+            declaration = _declaration_for(store, declaration, cid, asset["tool"], ref)
         use_category = use or asset["use_category"] or config.policy.default_use
         validate_request(config.policy, use_category, consent, asset["use_category"], expires)
         approval = Approval(
@@ -220,6 +228,7 @@ def approve(
             consent=consent,
             expires=expires,
             note=note,
+            declaration=declaration,
         )
         with store.transaction():
             insert_approval(store, approval)
@@ -228,6 +237,23 @@ def approve(
         rewritten = _rewrite_tags(cid, config, store, Status.APPROVED, approval)
         results.append({"content_id": cid, "approval": approval.to_json(), "rewritten": rewritten})
     return results
+
+
+def _declaration_for(store: Store, reference: str, cid: str, tool: str | None, ref: str) -> str:
+    """The reference of the declared use an approval answers: it must be live and cover the
+    asset by tool and scope (an approval cannot be filed under an unrelated notice)."""
+    found = declarations.get_declaration(store, reference)
+    if not found.live:
+        raise ApprovalError(f"declaration {found.reference} is {found.state}", ref)
+    paths = [f.path for f in store.files_with_content(cid, everywhere=True)]
+    if not found.covers(tool, paths):
+        scope = "; ".join(map(str, found.scope))
+        raise ApprovalError(
+            f"declaration {found.reference} ({found.tool_label}: {scope}) does not cover this"
+            f" asset (tool {tool or 'not recorded'})",
+            ref,
+        )
+    return found.reference
 
 
 def revoke(
@@ -345,3 +371,36 @@ def check(
     finally:
         if own:
             store.close()
+
+
+def declare(store: Store, config: Config, **fields: Any) -> declarations.Declaration:
+    """`provgate declare`: record an intended use of generative AI (see
+    `provenance.history.declarations.declare` for the fields)."""
+    return declarations.declare(store, config.policy, **fields)
+
+
+def disclosure(store: Store, config: Config, *, facility: str | None = None) -> dict[str, Any]:
+    """The disclosure report whole: every AI asset, a section per declaration with what was
+    found under it, and the AI material no declaration covers."""
+    rows = report_rows(store, config, facility=facility)
+    found = declarations.list_declarations(store)
+    return {
+        "assets": rows,
+        "declarations": declarations.found_under(rows, found, config.policy),
+        "undeclared": declarations.undeclared(rows),
+    }
+
+
+def undeclared_files(store: Store, config: Config, **filters: Any) -> list[dict[str, Any]]:
+    """`ls --undeclared`: the recorded AI files (one row per file, as `list_files` gives
+    them) of the assets no live declaration covers."""
+    wanted = {r["content_id"] for r in declarations.undeclared(report_rows(store, config))}
+    origin = filters.pop("origin", None)
+    rows = [
+        row
+        for o in ("ai-generated", "ai-modified")
+        if origin in (None, o)
+        for row in list_files(store, origin=o, **filters)
+        if row["content_id"] in wanted
+    ]
+    return sorted(rows, key=lambda r: (r["path"], r["facility"]))

@@ -28,6 +28,7 @@ class Approval:
     revoked_at: str | None = None
     revoked_by: str | None = None
     revoke_reason: str | None = None
+    declaration: str | None = None  # the declared use it answers (`approve --declaration`)
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Approval:
@@ -44,6 +45,7 @@ class Approval:
             revoked_at=row["revoked_at"],
             revoked_by=row["revoked_by"],
             revoke_reason=row["revoke_reason"],
+            declaration=row.get("declaration"),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -60,6 +62,7 @@ class Approval:
             "revoked_at": self.revoked_at,
             "revoked_by": self.revoked_by,
             "revoke_reason": self.revoke_reason,
+            "declaration": self.declaration,
         }
 
     def problem(self, policy: Policy, asset_use: str | None, today: date) -> str | None:
@@ -114,7 +117,7 @@ def validate_request(
 def insert_approval(store: Store, approval: Approval) -> None:
     store.execute(
         "INSERT INTO approvals (content_id, reference, approver, approved_at, expires,"
-        " use_category, consent, note, carried_from) VALUES (?,?,?,?,?,?,?,?,?)",
+        " use_category, consent, note, carried_from, declaration) VALUES (?,?,?,?,?,?,?,?,?,?)",
         (
             approval.content_id,
             approval.reference,
@@ -125,6 +128,7 @@ def insert_approval(store: Store, approval: Approval) -> None:
             json.dumps(list(approval.consent)),
             approval.note,
             approval.carried_from,
+            approval.declaration,
         ),
     )
 
