@@ -3,8 +3,6 @@ generative AI, its state, and the clearance contact's digest."""
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -12,6 +10,7 @@ from typing import Any, TypeVar
 import click
 
 from provenance import api
+from provenance.atomic import write_bytes
 from provenance.history import declarations as decl
 from provenance.history import digest as digests
 from provenance.model import USE_CATEGORIES
@@ -211,20 +210,6 @@ _state_command("refuse", ref_help=None, note_name="reason", required=True)
 _state_command("withdraw", ref_help=None, note_name="note", required=False)
 
 
-def _write_atomically(path: Path, text: str) -> None:
-    """Write a file whole or not at all (a cron job's reader never sees half a digest)."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent or Path("."), prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.write(text)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
-
-
 @cli.command()
 @click.option(
     "-o", "--output", type=click.Path(path_type=Path, dir_okay=False), help="Write it here."
@@ -253,7 +238,7 @@ def digest(
         digests.send_digest(digests.digest_message(found, config.digest), config.digest)
         delivered += [f"mail:{to}" for to in config.digest.to]
     if output is not None:
-        _write_atomically(output, page)
+        write_bytes(output, page.encode("utf-8"))
         delivered.append(f"file:{output}")
     if as_json:
         if output is None and not send:
