@@ -29,7 +29,7 @@ from typing import Any
 
 from provenance.config import Policy
 from provenance.errors import DeclarationError
-from provenance.model import USE_CATEGORIES, tool_matches
+from provenance.model import UNKNOWN_TOOL, USE_CATEGORIES, tool_matches
 from provenance.stores import Store, now_iso
 from provenance.stores import declarations as sql
 
@@ -344,13 +344,20 @@ def annotate(
     * `tool_confirmed`: whether the asset's own tool name matched (False: by scope alone);
     * `tool_problem`: "tool not cleared: ..." or None."""
     for row in rows:
-        covering = [d for d in declarations if d.covers(row["tool"], row["paths"])]
+        tool = _recorded_tool(row)
+        covering = [d for d in declarations if d.covers(tool, row["paths"])]
         live = [d for d in covering if d.live]
         row["declarations"] = [d.reference for d in live]
         row["declared"] = bool(live)
         row["not_covered_by"] = [f"{d.reference} ({d.state})" for d in covering if not d.live]
-        row["tool_confirmed"] = bool(live) and bool(row["tool"])
-        row["tool_problem"] = policy.tool_problem(row["tool"])
+        row["tool_confirmed"] = bool(live) and bool(tool)
+        row["tool_problem"] = policy.tool_problem(tool)
+
+
+def _recorded_tool(row: dict[str, Any]) -> str | None:
+    """A report row's tool name, or None when no evidence named one."""
+    tool = row["tool"]
+    return None if not tool or tool == UNKNOWN_TOOL else str(tool)
 
 
 def found_under(
@@ -360,9 +367,7 @@ def found_under(
     found under it (rows already `annotate`d)."""
     out = []
     for d in declarations:
-        found = [
-            r for r in rows if d.reference in r["declarations"] or d.covers(r["tool"], r["paths"])
-        ]
+        found = [r for r in rows if d.covers(_recorded_tool(r), r["paths"])]
         out.append({"declaration": d.to_json(policy), "found": found})
     return out
 
