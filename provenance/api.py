@@ -10,7 +10,7 @@ Resolve or a render farm can call without it.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -385,16 +385,37 @@ def verify_log(store: Store) -> tuple[int, ChainBreak | None]:
     return store.verify_events()
 
 
-def check(
-    packages: list[str], workspace: Workspace, *, strict: bool = False, store: Store | None = None
+def timeline_options(
+    media_roots: Iterable[str | Path] = (), path_maps: Iterable[str] = (), handles: int = 0
 ) -> Any:
-    """The delivery gate for export scripts: a CheckReport with `.verdict` and `.assets`."""
+    """How a check links timeline media: `path_maps` as `FOREIGN=LOCAL` strings."""
+    from provenance.gate.linker import parse_map
+    from provenance.gate.timelines import TimelineOptions
+
+    return TimelineOptions(
+        tuple(Path(r) for r in media_roots), tuple(parse_map(m) for m in path_maps), handles
+    )
+
+
+def check(
+    packages: list[str],
+    workspace: Workspace,
+    *,
+    strict: bool = False,
+    store: Store | None = None,
+    media_roots: Iterable[str | Path] = (),
+    path_maps: Iterable[str] = (),
+    handles: int = 0,
+) -> Any:
+    """The delivery gate for export scripts: a CheckReport with `.verdict`, `.assets` and, for
+    a timeline, `.timelines` (its clips linked under `media_roots` through `path_maps`)."""
     from provenance.gate.decision import DeliveryGate
 
+    links = timeline_options(media_roots, path_maps, handles)
     own = store is None
     store = store or open_store(workspace)
     try:
-        return DeliveryGate(workspace.config, store).check(packages, strict=strict)
+        return DeliveryGate(workspace.config, store).check(packages, strict=strict, timelines=links)
     finally:
         if own:
             store.close()
