@@ -7,8 +7,8 @@ import click
 from provenance import api
 from provenance.model import USE_CATEGORIES
 
-from .main import cli, get_app, json_option, workspace_option
-from .render import echo_json
+from .main import cli, get_app, json_option
+from .render import echo, echo_json
 
 
 @cli.command()
@@ -23,7 +23,6 @@ from .render import echo_json
 @click.option("--consent", multiple=True, help="Consent reference (talent, voice...).")
 @click.option("--expires", help="Expiry date, YYYY-MM-DD.")
 @click.option("--note", help="Free text.")
-@workspace_option
 @json_option
 @click.pass_context
 def approve(
@@ -54,7 +53,7 @@ def approve(
         echo_json(results)
         return
     for r in results:
-        click.echo(
+        echo(
             f"approved {r['content_id'][:16]} ({reference}, {r['approval']['use']})"
             + (f"; tag rewritten in {len(r['rewritten'])} file(s)" if r["rewritten"] else "")
         )
@@ -65,7 +64,6 @@ def approve(
 @click.option("--ref", "reference", required=True, help="The approval reference to revoke.")
 @click.option("--by", "revoker", required=True)
 @click.option("--reason", required=True)
-@workspace_option
 @json_option
 @click.pass_context
 def revoke(
@@ -90,4 +88,4 @@ def revoke(
         echo_json(results)
         return
     for r in results:
-        click.echo(f"revoked {reference} on {r['content_id'][:16]}")
+        echo(f"revoked {reference} on {r['content_id'][:16]}")

@@ -12,15 +12,13 @@ from provenance import api
 from provenance.gate.decision import DeliveryGate
 from provenance.gate.reports import RENDERERS
 
-from .main import EXIT_BLOCKED, cli, get_app, workspace_option
-from .render import progress_bar
+from .main import EXIT_BLOCKED, cli, format_option, get_app, globals_of, json_option
+from .render import echo, progress_bar
 
 
 @cli.command()
 @click.argument("packages", nargs=-1, required=True)
-@click.option(
-    "--format", "fmt", type=click.Choice(list(RENDERERS)), default="text", show_default=True
-)
+@format_option(list(RENDERERS), "text")
 @click.option(
     "-o",
     "--output",
@@ -32,8 +30,7 @@ from .render import progress_bar
     is_flag=True,
     help="Also block unknown-origin assets and manifests that fail validation.",
 )
-@click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
-@workspace_option
+@json_option
 @click.pass_context
 def check(
     ctx: click.Context,
@@ -48,26 +45,23 @@ def check(
     .otio timeline, or - for paths on stdin."""
     app = get_app(ctx)
     gate = DeliveryGate(app.workspace.config, app.store)
-    with progress_bar("checking") as advance:
+    with progress_bar("checking", quiet=globals_of(ctx).quiet) as advance:
         report = gate.check(list(packages), strict=strict, stdin=sys.stdin, progress=advance)
     fmt = "json" if as_json else fmt
     text = RENDERERS[fmt](report)
     if output is not None:
         output.write_text(text, "utf-8")
-        click.echo(RENDERERS["text"](report).splitlines()[-1])  # the one-line verdict
+        echo(RENDERERS["text"](report).splitlines()[-1])  # the one-line verdict
     else:
-        click.echo(text, nl=False)
+        echo(text, nl=False)
     if report.verdict != "pass":
         ctx.exit(EXIT_BLOCKED)
 
 
 @cli.command()
-@click.option(
-    "--format", "fmt", type=click.Choice(["html", "csv", "json"]), default="html", show_default=True
-)
+@format_option(["html", "csv", "json"], "html")
 @click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--facility", help="Only AI assets that live at this facility.")
-@workspace_option
 @click.pass_context
 def report(ctx: click.Context, fmt: str, output: Path | None, facility: str | None) -> None:
     """The disclosure report for the studio contact: every AI use, tool, category, status,
@@ -93,4 +87,4 @@ def report(ctx: click.Context, fmt: str, output: Path | None, facility: str | No
     if output is not None:
         output.write_text(text, "utf-8")
     else:
-        click.echo(text, nl=False)
+        echo(text, nl=False)
