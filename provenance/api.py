@@ -16,18 +16,25 @@ from pathlib import Path
 from typing import Any
 
 from provenance.config import Config
-from provenance.errors import AmbiguousAsset, ApprovalError, UnknownAsset
-from provenance.history.approvals import Approval, insert_approval, mark_revoked, validate_request
+from provenance.errors import AmbiguousAsset, ApprovalError, UnknownAsset, UnreadableAsset
+from provenance.history.approvals import (
+    Approval,
+    insert_approval,
+    mark_revoked,
+    require_text,
+    validate_request,
+)
 from provenance.history.listings import history, list_files, report_rows, rows_to_csv
 from provenance.history.recorder import Change, record, record_rewrite, save_asset
-from provenance.history.registry import inspect_file
+from provenance.history.registry import Registry, inspect_file
+from provenance.history.status import refresh_status
 from provenance.model import Evidence, Origin, Status
 from provenance.pipeline.classify import read_asset
 from provenance.pipeline.content import content_id, looks_like_content_id
 from provenance.pipeline.scan import scan_paths
 from provenance.pipeline.shard import Shard
 from provenance.pipeline.walk import stat_of
-from provenance.pipeline.workers import FileOutcome, ScanSummary, write_status_tag
+from provenance.pipeline.workers import ScanSummary, process_file, write_status_tag
 from provenance.sequences import group_sequences
 from provenance.stores import Store, now_iso, open_store
 from provenance.stores.chain import ChainBreak
@@ -73,27 +80,39 @@ def scan(
 def _record_now(path: Path, config: Config, store: Store) -> Change:
     """Read and record one file as it is now (no tagging), so it can be referred to."""
     st = stat_of(str(path.absolute()))
-    reading = read_asset(Path(st.path), config)
-    return record(store, FileOutcome(stat=st, reading=reading), config)
+    outcome = process_file(st, config, tag=False, near=True)
+    if outcome.reading is None:
+        raise UnreadableAsset(outcome.error or "cannot be read", path)
+    return record(store, outcome, config)
 
 
 def resolve(ref: str, config: Config, store: Store, *, record_file: bool = True) -> str:
-    """An ASSET argument (a path, or a content-id prefix) → the content id it names."""
+    """An ASSET argument (a path, or a content-id prefix) → the content id it names.
+
+    A name that is both a file here and a prefix of a content id the store knows is refused,
+    naming both: a file planted under the prefix the gate printed must not take an approval
+    meant for the content."""
     path = Path(ref)
+    prefix = ref.lower()
+    known = store.resolve_prefix(prefix) if looks_like_content_id(prefix) else []
     if path.is_file():
+        if known:
+            raise AmbiguousAsset(
+                f"means both the file {os.path.abspath(ref)} and the content-id prefix of "
+                f"{known[0][:16]}...; give the file as ./{ref} or more of the content id",
+                ref,
+            )
         if record_file:
             change = _record_now(path, config, store)
             if change.content_id:
                 return change.content_id
         return content_id(path)
-    if looks_like_content_id(ref.lower()):
-        found = store.resolve_prefix(ref.lower())
-        if len(found) > 1:
-            raise AmbiguousAsset(
-                f"content-id prefix {ref} matches more than one asset; give more characters"
-            )
-        if found:
-            return found[0]
+    if len(known) > 1:
+        raise AmbiguousAsset(
+            f"content-id prefix {ref} matches more than one asset; give more characters"
+        )
+    if known:
+        return known[0]
     row = store.file(os.path.abspath(ref))
     if row is not None:
         return row.content_id
@@ -202,6 +221,8 @@ def approve(
     note: str | None = None,
 ) -> list[dict[str, Any]]:
     """Record a written approval for each asset, and rewrite its tag to `approved`."""
+    reference, by = require_text("reference", reference), require_text("approver", by)
+    consent = tuple(c.strip() for c in consent)
     results = []
     for ref in refs:
         cid = resolve(ref, config, store)
@@ -210,7 +231,15 @@ def approve(
             origin = asset["origin"] if asset else "unknown"
             raise ApprovalError(f"not AI material (origin {origin}); nothing to approve", ref)
         use_category = use or asset["use_category"] or config.policy.default_use
-        validate_request(config.policy, use_category, consent, asset["use_category"], expires)
+        validate_request(
+            config.policy,
+            use_category,
+            consent,
+            asset["use_category"],
+            expires,
+            reference=reference,
+            approver=by,
+        )
         approval = Approval(
             content_id=cid,
             reference=reference,
@@ -223,7 +252,7 @@ def approve(
         )
         with store.transaction():
             insert_approval(store, approval)
-            store.execute("UPDATE assets SET status = 'approved' WHERE content_id = ?", (cid,))
+            refresh_status(store, config, cid)
             store.append_event("approved", content_id=cid, detail=approval.to_json())
         rewritten = _rewrite_tags(cid, config, store, Status.APPROVED, approval)
         results.append({"content_id": cid, "approval": approval.to_json(), "rewritten": rewritten})
@@ -235,6 +264,8 @@ def revoke(
 ) -> list[dict[str, Any]]:
     """Revoke the approval named by `reference` (on this content and the bytes it was carried
     to), and write the tag back to `revoked`."""
+    reference, by = require_text("reference", reference), require_text("revoker", by)
+    reason = require_text("reason", reason)
     results = []
     for ref in refs:
         cid = resolve(ref, config, store, record_file=False)
@@ -244,9 +275,7 @@ def revoke(
                 count = mark_revoked(store, linked, reference, by, reason)
                 if count:
                     total += count
-                    store.execute(
-                        "UPDATE assets SET status = 'revoked' WHERE content_id = ?", (linked,)
-                    )
+                    refresh_status(store, config, linked)
                     store.append_event(
                         "revoked",
                         content_id=linked,
@@ -269,10 +298,11 @@ def _rewrite_tags(
     if config.tag_mode == "off":
         return []
     written = []
+    registry = Registry(store, config)
     for row in store.files_with_content(cid):
         path = Path(row.path)
         try:
-            reading = read_asset(path, config)
+            reading = registry.judge(read_asset(path, config))
         except Exception as exc:  # noqa: BLE001 - recorded; the approval stands in the store
             store.append_event(
                 "tag-failed", content_id=cid, path=row.path, detail={"reason": str(exc)}
@@ -319,10 +349,7 @@ def _rewrite_tags(
             if approval is not None:
                 carried = replace(approval, content_id=outcome.content_id, carried_from=cid)
                 insert_approval(store, carried)
-            store.execute(
-                "UPDATE assets SET status = ? WHERE content_id = ?",
-                (status.value, outcome.content_id),
-            )
+            refresh_status(store, config, outcome.content_id)
         written.append(row.path)
     return written
 
