@@ -23,6 +23,9 @@ from .render import echo, echo_json
 @click.option("--consent", multiple=True, help="Consent reference (talent, voice...).")
 @click.option("--expires", help="Expiry date, YYYY-MM-DD.")
 @click.option("--note", help="Free text.")
+@click.option(
+    "--declaration", help="The declared use (D-0001) this approval answers; it must cover ASSET."
+)
 @json_option
 @click.pass_context
 def approve(
@@ -34,6 +37,7 @@ def approve(
     consent: tuple[str, ...],
     expires: str | None,
     note: str | None,
+    declaration: str | None,
     as_json: bool,
 ) -> None:
     """Record a written approval for ASSET (a path or a content-id prefix)."""
@@ -48,13 +52,16 @@ def approve(
         consent=consent,
         expires=expires,
         note=note,
+        declaration=declaration,
     )
     if as_json:
         echo_json(results)
         return
     for r in results:
+        under = r["approval"]["declaration"]
         echo(
-            f"approved {r['content_id'][:16]} ({reference}, {r['approval']['use']})"
+            f"approved {r['content_id'][:16]} ({reference}, {r['approval']['use']}"
+            + (f", under {under})" if under else ")")
             + (f"; tag rewritten in {len(r['rewritten'])} file(s)" if r["rewritten"] else "")
         )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -185,6 +186,9 @@ def history(ctx: click.Context, asset: str, as_json: bool) -> None:
 @click.option("--facility", help="Only files recorded at this facility.")
 @format_option(["table", "json", "csv"], "table")
 @click.option("--all", "include_gone", is_flag=True, help="Include files that are gone.")
+@click.option(
+    "--undeclared", is_flag=True, help="Only AI files that no declared use covers (tool, scope)."
+)
 @json_option
 @click.pass_context
 def ls_command(
@@ -198,11 +202,15 @@ def ls_command(
     facility: str | None,
     fmt: str | None,
     include_gone: bool,
+    undeclared: bool,
     as_json: bool,
 ) -> None:
     """Query recorded files and their assets."""
     app = get_app(ctx)
-    rows = api.list_files(
+    listing = api.list_files
+    if undeclared:
+        listing = partial(api.undeclared_files, config=app.workspace.config)
+    rows = listing(
         app.store,
         origin=origin,
         status=status,

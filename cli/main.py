@@ -174,6 +174,12 @@ class ProvgateGroup(click.Group):
             ctx.exit(EXIT_ERROR)
 
 
+def workspace_option(f: F) -> F:
+    """A no-op kept for command modules that still name it: every command and group gets
+    --workspace (and --quiet) from the command classes above."""
+    return f
+
+
 def json_option(f: F) -> F:
     """--json, passed as `as_json`; `provgate --json CMD` counts too."""
 
@@ -259,6 +265,7 @@ def main() -> None:
 from . import (  # noqa: E402, F401
     approvals,
     assets,
+    declarations,
     gate,
     log,
     serve,
