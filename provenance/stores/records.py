@@ -205,6 +205,16 @@ class Store(StoreBase):
         else:
             self.executemany(sql, rows)
 
+    def live_paths_named(self, name: str, limit: int = 50) -> list[str]:
+        """Live file paths here whose last component is `name` (the media linker's last resort)."""
+        escaped = name.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        rows = self.query(
+            "SELECT path FROM files WHERE facility = ? AND gone = 0 AND path LIKE ? ESCAPE '\\'"
+            " ORDER BY path LIMIT ?",
+            (self.facility, "%/" + escaped, limit),
+        )
+        return [r[0] for r in rows]
+
     def recorded_paths(self, paths: Iterable[str]) -> set[str]:
         """Which of these paths have a file row here, live or gone."""
         return self._present(
