@@ -30,6 +30,9 @@ class Member:
     local: Path | None
     problem: str | None = None
     spooled: bool = False  # a temporary copy of an archive member, gone after the next one
+    # Reasons the package's structure gives to block this asset whatever its own judgement
+    # (an IMF file the ASSETMAP does not list); the asset is still read and judged.
+    flags: tuple[str, ...] = ()
 
 
 class BudgetExceeded(Exception):

@@ -1,4 +1,5 @@
-"""Delivery packages: a folder, a file, an archive, an OTIO timeline, or a path list.
+"""Delivery packages: a folder, a file, an archive, a timeline, an IMF package, or a path
+list.
 
 Every regular file reachable in a package is a member, whatever its name; what cannot be
 judged (links out of the package, special files, unreadable folders, archives that cannot be
@@ -9,27 +10,26 @@ bytes, not their names, and opened wherever they sit (`archives`).
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import IO
-from urllib.parse import unquote, urlparse
 
 from provenance.errors import PackageError
 from provenance.gate.archives import is_archive, iter_archive
+from provenance.gate.imf import is_imp, iter_imp
 from provenance.gate.members import Member, sniff_file
+from provenance.gate.timelines import TimelineOptions, TimelineReader, sniff_timeline
 from provenance.pipeline.walk import walk_package
 
-__all__ = ["Member", "iter_package", "iter_packages", "iter_timeline"]
 
-TIMELINE_SUFFIXES = (".otio", ".otioz", ".otiod")
-
-
-def _is_timeline(path: Path) -> bool:
-    return path.name.lower().endswith(TIMELINE_SUFFIXES)
-
-
-def iter_package(spec: str, stdin: IO[str] | None = None) -> Iterator[Member]:
-    """Every asset in a package, in a stable order."""
+def iter_package(
+    spec: str,
+    stdin: IO[str] | None = None,
+    timelines: TimelineReader | None = None,
+    imps: Sequence[Path] = (),
+) -> Iterator[Member]:
+    """Every asset in a package, in a stable order. A timeline (recognised by its content)
+    stands for its clips' media, an IMF package (a folder with an ASSETMAP) for its assets."""
     if spec == "-":
         if stdin is None:
             raise PackageError("'-' given but no standard input", "-")
@@ -41,8 +41,12 @@ def iter_package(spec: str, stdin: IO[str] | None = None) -> Iterator[Member]:
     path = Path(spec)
     if not path.exists() and not path.is_symlink():
         raise PackageError("no such file or folder", spec)
-    if _is_timeline(path):
-        yield from iter_timeline(path)
+    adapter = sniff_timeline(path)
+    if adapter is not None:
+        reader = timelines or TimelineReader(TimelineOptions(), [])
+        yield from reader.members(path, adapter)
+    elif is_imp(path):
+        yield from iter_imp(path, imps)
     elif path.is_file() and is_archive(_media_type(path)):
         yield from iter_archive(path)
     else:
@@ -77,67 +81,11 @@ def _iter_path(path: Path, display_root: Path | None) -> Iterator[Member]:
             yield Member(name, local)
 
 
-def iter_timeline(path: Path) -> Iterator[Member]:
-    """The media of a timeline's enabled clips; a clip without media blocks as media offline."""
-    import opentimelineio as otio
-
-    try:
-        timeline = otio.adapters.read_from_file(str(path))
-    except Exception as exc:  # noqa: BLE001 - OTIO raises many types for a bad file
-        raise PackageError(f"cannot read timeline: {str(exc).splitlines()[0]}", path) from exc
-    base = path.parent
-    seen: set[str] = set()
-    for clip in timeline.find_clips():
-        if not _enabled(clip):
-            continue
-        ref = clip.media_reference
-        label = f"{clip.name or 'clip'}"
-        if isinstance(ref, otio.schema.ExternalReference):
-            targets = [_url_to_path(ref.target_url, base)]
-        elif isinstance(ref, otio.schema.ImageSequenceReference):
-            try:
-                first, last = ref.frame_range_for_time_range(clip.trimmed_range())
-            except Exception:  # noqa: BLE001 - a range outside the sequence: take it all
-                first = ref.start_frame
-                last = ref.end_frame()
-            targets = [
-                _url_to_path(ref.target_url_for_image_number(f - ref.start_frame), base)
-                for f in range(first, last + 1)
-            ]
-        else:
-            yield Member(f"{label} (timeline clip)", None, "media offline: clip has no media")
-            continue
-        for target in targets:
-            key = str(target)
-            if key in seen:
-                continue
-            seen.add(key)
-            if not target.is_file():
-                yield Member(key, None, f"media offline: clip {label!r} points to a missing file")
-            else:
-                yield Member(key, target)
-
-
-def _enabled(item: object) -> bool:
-    """A clip counts unless it or any track/stack above it is disabled."""
-    node = item
-    while node is not None:
-        if getattr(node, "enabled", True) is False:
-            return False
-        node = node.parent() if hasattr(node, "parent") else None
-    return True
-
-
-def _url_to_path(url: str, base: Path) -> Path:
-    parsed = urlparse(url)
-    if parsed.scheme == "file":
-        return Path(unquote(parsed.path))
-    if parsed.scheme and len(parsed.scheme) > 1:
-        return Path(url)  # a remote URL: will read as media offline
-    p = Path(unquote(url))
-    return p if p.is_absolute() else base / p
-
-
-def iter_packages(specs: Iterable[str], stdin: IO[str] | None = None) -> Iterator[Member]:
+def iter_packages(
+    specs: Iterable[str], stdin: IO[str] | None = None, timelines: TimelineReader | None = None
+) -> Iterator[Member]:
+    specs = list(specs)
+    # IMF packages given together resolve each other's track files (supplemental + original).
+    imps = [Path(s) for s in specs if s != "-" and is_imp(Path(s))]
     for spec in specs:
-        yield from iter_package(spec, stdin)
+        yield from iter_package(spec, stdin, timelines, imps)
