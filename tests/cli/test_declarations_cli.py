@@ -401,3 +401,24 @@ def test_a_failing_mail_command_is_one_line_and_the_digest_is_kept_for_next_time
     )
     fake_sendmail(mail)  # the site's mail system is back
     assert "3 undeclared AI find(s)" in run(runner, *ws, "digest", "--send").stdout
+
+
+def test_declare_match_approve_and_digest_on_each_backend(runner, backend, tmp_path, show):
+    from tests.backends import workspace_on
+
+    ws = ["--workspace", str(workspace_on(tmp_path / "shared-ws", backend).root)]
+    for odd in (show / "sq02" / "sh020").glob("plate_*"):  # the PostgreSQL store cannot yet
+        odd.rename(odd.with_name("plate_2.png"))  # record a name that is not UTF-8
+    scanned(runner, ws, show)
+    declare(runner, ws, "--tool", "ComfyUI", "--purpose", "ideas", "--use", "ideation",
+            "--shot", "sh010")  # fmt: skip
+    undeclared = json.loads(run(runner, *ws, "ls", "--undeclared", "--json").stdout)
+    assert sorted(label(r["path"]) for r in undeclared) == ["a1111.png", "plate"]
+    target = str(show / "sq01/sh010/comfyui.png")
+    run(runner, *ws, "approve", target, "--ref", "S-1", "--by", "L", "--declaration", "D-0001")
+    shown = json.loads(run(runner, *ws, "declarations", "show", "D-0001", "--json").stdout)
+    assert shown["found"][0]["approval"]["declaration"] == "D-0001"
+    digest = json.loads(run(runner, *ws, "digest", "--json").stdout)
+    assert [d["reference"] for d in digest["declared"]] == ["D-0001"]
+    assert sorted(label(r["paths"][0]) for r in digest["undeclared"]) == ["a1111.png", "plate"]
+    assert json.loads(run(runner, *ws, "log", "verify", "--json").stdout)["ok"]
