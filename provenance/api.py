@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from provenance.config import Config
-from provenance.errors import AmbiguousAsset, ApprovalError, UnknownAsset
+from provenance.errors import AmbiguousAsset, ApprovalError, UnknownAsset, UnreadableAsset
 from provenance.history.approvals import (
     Approval,
     insert_approval,
@@ -26,14 +26,15 @@ from provenance.history.approvals import (
 )
 from provenance.history.listings import history, list_files, report_rows, rows_to_csv
 from provenance.history.recorder import Change, record, record_rewrite, save_asset
-from provenance.history.registry import inspect_file
+from provenance.history.registry import Registry, inspect_file
+from provenance.history.status import refresh_status
 from provenance.model import Evidence, Origin, Status
 from provenance.pipeline.classify import read_asset
 from provenance.pipeline.content import content_id, looks_like_content_id
 from provenance.pipeline.scan import scan_paths
 from provenance.pipeline.shard import Shard
 from provenance.pipeline.walk import stat_of
-from provenance.pipeline.workers import FileOutcome, ScanSummary, write_status_tag
+from provenance.pipeline.workers import ScanSummary, process_file, write_status_tag
 from provenance.sequences import group_sequences
 from provenance.stores import Store, now_iso, open_store
 from provenance.stores.chain import ChainBreak
@@ -79,8 +80,10 @@ def scan(
 def _record_now(path: Path, config: Config, store: Store) -> Change:
     """Read and record one file as it is now (no tagging), so it can be referred to."""
     st = stat_of(str(path.absolute()))
-    reading = read_asset(Path(st.path), config)
-    return record(store, FileOutcome(stat=st, reading=reading), config)
+    outcome = process_file(st, config, tag=False, near=True)
+    if outcome.reading is None:
+        raise UnreadableAsset(outcome.error or "cannot be read", path)
+    return record(store, outcome, config)
 
 
 def resolve(ref: str, config: Config, store: Store, *, record_file: bool = True) -> str:
@@ -249,7 +252,7 @@ def approve(
         )
         with store.transaction():
             insert_approval(store, approval)
-            store.execute("UPDATE assets SET status = 'approved' WHERE content_id = ?", (cid,))
+            refresh_status(store, config, cid)
             store.append_event("approved", content_id=cid, detail=approval.to_json())
         rewritten = _rewrite_tags(cid, config, store, Status.APPROVED, approval)
         results.append({"content_id": cid, "approval": approval.to_json(), "rewritten": rewritten})
@@ -272,9 +275,7 @@ def revoke(
                 count = mark_revoked(store, linked, reference, by, reason)
                 if count:
                     total += count
-                    store.execute(
-                        "UPDATE assets SET status = 'revoked' WHERE content_id = ?", (linked,)
-                    )
+                    refresh_status(store, config, linked)
                     store.append_event(
                         "revoked",
                         content_id=linked,
@@ -297,10 +298,11 @@ def _rewrite_tags(
     if config.tag_mode == "off":
         return []
     written = []
+    registry = Registry(store, config)
     for row in store.files_with_content(cid):
         path = Path(row.path)
         try:
-            reading = read_asset(path, config)
+            reading = registry.judge(read_asset(path, config))
         except Exception as exc:  # noqa: BLE001 - recorded; the approval stands in the store
             store.append_event(
                 "tag-failed", content_id=cid, path=row.path, detail={"reason": str(exc)}
@@ -347,10 +349,7 @@ def _rewrite_tags(
             if approval is not None:
                 carried = replace(approval, content_id=outcome.content_id, carried_from=cid)
                 insert_approval(store, carried)
-            store.execute(
-                "UPDATE assets SET status = ? WHERE content_id = ?",
-                (status.value, outcome.content_id),
-            )
+            refresh_status(store, config, outcome.content_id)
         written.append(row.path)
     return written
 

@@ -46,10 +46,15 @@ class Validation(StrEnum):
 
 
 class Status(StrEnum):
-    TEMPORARY = "temporary"
-    APPROVED = "approved"
-    REVOKED = "revoked"
+    """Where an AI asset stands (decided by `provenance.history.status.status_of` alone)."""
 
+    TEMPORARY = "temporary"  # no approval (or none that could ever clear it): not deliverable
+    APPROVED = "approved"
+    EXPIRED = "expired"  # its latest approval ran out
+    REVOKED = "revoked"  # its latest approval was withdrawn
+
+
+STATUSES = tuple(s.value for s in Status)
 
 USE_CATEGORIES = (
     "ideation",
@@ -76,8 +81,13 @@ EVIDENCE_SOURCES = (
     "filename",
     "registry",
     "similar",
+    "watermark",
     "user",
 )
+
+# The name shown where the tool that made AI material is not known (never provgate's own name:
+# provgate records provenance, it generates nothing).
+UNKNOWN_TOOL = "unknown tool"
 
 
 @dataclass(frozen=True)

@@ -11,10 +11,11 @@ from typing import IO, Any
 from provenance.config import Config
 from provenance.errors import ProvgateError
 from provenance.gate.packages import Member, iter_packages
+from provenance.history.recorder import save_asset
 from provenance.history.registry import Registry
-from provenance.model import Origin, Validation
-from provenance.pipeline.classify import AssetReading, read_asset
-from provenance.pipeline.phash import PHASH_MEDIA, image_phash
+from provenance.model import UNKNOWN_TOOL, Origin, Validation
+from provenance.pipeline.classify import AssetReading, needs_fingerprint, read_asset
+from provenance.pipeline.phash import image_phash
 from provenance.pipeline.workers import map_files
 from provenance.stores import Store, now_iso
 
@@ -172,12 +173,14 @@ class DeliveryGate:
             ready = list(map_files(prepare, paths, self.config))
             self.registry.prefetch(p.reading.content_id for p in ready if p.reading is not None)
             if self.registry.has_hashes:
+                # Known or not, every image without positive evidence of its own is compared
+                # with the known AI images, exactly as a scan compares it (one judgement).
                 unknown = [
                     i
                     for i, p in enumerate(ready)
                     if p.reading is not None
-                    and p.reading.media_type in PHASH_MEDIA
-                    and self.registry.asset(p.reading.content_id) is None
+                    and not p.reading.origin.is_ai
+                    and needs_fingerprint(p.reading)
                 ]
                 items = [(paths[i], ready[i].reading.media_type) for i in unknown]  # type: ignore[union-attr]
                 for i, value in zip(unknown, map_files(_phash, items), strict=True):
@@ -211,7 +214,7 @@ class DeliveryGate:
             return AssetVerdict(
                 member.name, "block", [f"cannot be checked: {reason}"], error=reason
             )
-        reading = self.registry.enrich(prepared.reading, phash=prepared.phash)
+        reading = self.registry.judge(prepared.reading, phash=prepared.phash)
         reasons: list[str] = []
         block = False
         verdict_approval = None
@@ -226,13 +229,16 @@ class DeliveryGate:
             )
         if reading.origin.is_ai:
             use = self.registry.use_category(reading.content_id) or _tag_use(reading)
-            stored, problems = self.registry.approval(reading.content_id, use)
-            approval = stored.to_json() if stored else None
-            if approval is None and not problems:  # the store has no say: the file may
+            status = self.registry.status(reading.content_id, use)
+            approval = status.approval.to_json() if status.cleared and status.approval else None
+            problems = list(status.problems)
+            if status.approval is None:  # the store has no say: the file may
                 approval, manifest_problem = self._manifest_approval(reading, use)
                 if manifest_problem:
                     problems.append(manifest_problem)
-            tool = f" ({reading.tool})" if reading.tool else ""
+            if approval is None:
+                self._remember(reading, prepared.phash)
+            tool = f" ({reading.tool or UNKNOWN_TOOL})"
             if approval is None:
                 block = True
                 reasons.append(
@@ -281,6 +287,24 @@ class DeliveryGate:
             approval=verdict_approval,
             clear_with=clear,
         )
+
+    def _remember(self, reading: AssetReading, phash: str | None) -> None:
+        """Record blocked AI content the store has never seen (a near-duplicate in a delivery,
+        an archive member), so that the gate's own "to clear" line names a content id that
+        `provgate approve` knows, bound to exactly these bytes."""
+        if self.registry.asset(reading.content_id) is not None:
+            return
+        if self.store.asset(reading.content_id) is not None:
+            return
+        with self.store.transaction():
+            save_asset(
+                self.store, reading, self.config, phash=phash, registry=self.registry, judged=True
+            )
+            self.store.append_event(
+                "seen",
+                content_id=reading.content_id,
+                detail={"origin": reading.origin.value, "in_check": str(reading.path.name)},
+            )
 
     def _manifest_approval(
         self, reading: AssetReading, use: str | None

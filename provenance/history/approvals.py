@@ -37,7 +37,11 @@ class Approval:
             approver=row["approver"],
             approved_at=row["approved_at"],
             use_category=row["use_category"],
-            consent=tuple(json.loads(row["consent"] or "[]")),
+            consent=tuple(
+                row["consent"]
+                if isinstance(row["consent"], list | tuple)
+                else json.loads(row["consent"] or "[]")
+            ),
             expires=row["expires"],
             note=row["note"],
             carried_from=row["carried_from"],
@@ -62,14 +66,18 @@ class Approval:
             "revoke_reason": self.revoke_reason,
         }
 
+    def expired(self, today: date) -> bool:
+        """Whether this approval's expiry date has passed (it holds through that day)."""
+        return bool(self.expires) and date.fromisoformat(self.expires[:10]) < today  # type: ignore[index]
+
     def problem(self, policy: Policy, asset_use: str | None, today: date) -> str | None:
         """Why this approval does not clear the asset, or None if it does."""
         if self.revoked_at:
             return (
                 f"approval {self.reference} was revoked by {self.revoked_by}: {self.revoke_reason}"
             )
-        if self.expires and date.fromisoformat(self.expires[:10]) < today:
-            return f"approval {self.reference} expired on {self.expires[:10]}"
+        if self.expired(today):
+            return f"approval {self.reference} expired on {self.expires[:10]}"  # type: ignore[index]
         if policy.needs_consent(asset_use, self.use_category) and not self.consent:
             use = self.use_category if policy.needs_consent(self.use_category) else asset_use
             return f"approval {self.reference} has no consent reference, required for {use}"

@@ -17,8 +17,10 @@ def render_disclosure_html(rows: list[dict[str, Any]]) -> str:
             f"{e(a['reference'])} by {e(a['approver'])}"
             + (f", consent {e(', '.join(a['consent']))}" if a.get("consent") else "")
             if a
-            else e("; ".join(r["problems"]) or "none")
+            else "none"
         )
+        if r.get("status_reason"):
+            approval += f"<br>{e(r['status_reason'])}"
         paths = "<br>".join(e(p) for p in r["paths"][:5])
         where = e(", ".join(r.get("facilities") or []))
         body.append(
@@ -32,7 +34,7 @@ def render_disclosure_html(rows: list[dict[str, Any]]) -> str:
 <html lang="en"><head><meta charset="utf-8"><title>AI disclosure report</title>
 <style>body{{font:14px system-ui,sans-serif;margin:2em}}table{{border-collapse:collapse;
 width:100%}}td,th{{border-bottom:1px solid #ddd;padding:.4em;text-align:left}}
-tr.temporary td,tr.revoked td{{background:#fff4f4}}</style></head><body>
+tr.temporary td,tr.revoked td,tr.expired td{{background:#fff4f4}}</style></head><body>
 <h1>AI disclosure report</h1><p>Generated {e(now_iso())}: {len(rows)} AI assets,
 {approved} approved.</p>
 <table><thead><tr><th>paths</th><th>facility</th><th>origin</th><th>tool</th><th>use</th><th>status</th>
