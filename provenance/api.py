@@ -251,9 +251,8 @@ def approve(
             note=note,
         )
         with store.transaction():
-            insert_approval(store, approval)
+            approval = insert_approval(store, approval)
             refresh_status(store, config, cid)
-            store.append_event("approved", content_id=cid, detail=approval.to_json())
         rewritten = _rewrite_tags(cid, config, store, Status.APPROVED, approval)
         results.append({"content_id": cid, "approval": approval.to_json(), "rewritten": rewritten})
     return results

@@ -239,10 +239,11 @@ class Store(StoreBase):
         when little has been appended: the gate calls it for every approval it relies on."""
         last = self.one("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1")
         head = (int(last[0]), str(last[1])) if last else (0, GENESIS)
-        if self._state is not None and self._state[0] == head:
+        if self._state is not None and self._state[0] == head and not self.in_transaction:
             return self._state[1]  # type: ignore[no-any-return]
         state = self._chain_state(head)
-        self._state = (head, state)
+        if not self.in_transaction:
+            self._state = (head, state)
         return state
 
     def _chain_state(self, head: tuple[int, str]) -> ChainState:
@@ -264,7 +265,9 @@ class Store(StoreBase):
         if broken is not None:
             return ChainState(head[0], 0, broken)
         anchored = self._anchored_head(head[0])
-        if head != start:
+        if self._appended and self.log_keys.signing is not None:
+            anchored = head[0]  # what this transaction appended, it signs at commit
+        if head != start and not self.in_transaction:  # a transaction's events may roll back
             self._verified = head
             self._remember_verified(head)
         return ChainState(head[0], anchored)
@@ -358,10 +361,6 @@ class Store(StoreBase):
             after = rows[-1][0]
 
     # -- approvals -----------------------------------------------------------------------
-
-    def approval_rows(self, content_id: str) -> list[dict[str, Any]]:
-        rows = self.query("SELECT * FROM approvals WHERE content_id = ? ORDER BY id", (content_id,))
-        return [dict(r) for r in rows]
 
     def insert_approval(self, row: dict[str, Any]) -> None:
         self.execute(
