@@ -6,8 +6,8 @@ import click
 
 from provenance import api
 
-from .main import EXIT_BLOCKED, cli, get_app, json_option, workspace_option
-from .render import echo_json
+from .main import EXIT_BLOCKED, cli, get_app, json_option
+from .render import echo, echo_json
 
 
 @cli.group()
@@ -16,7 +16,6 @@ def log() -> None:
 
 
 @log.command()
-@workspace_option
 @json_option
 @click.pass_context
 def verify(ctx: click.Context, as_json: bool) -> None:
@@ -36,14 +35,14 @@ def verify(ctx: click.Context, as_json: bool) -> None:
             }
         )
     elif broken is None:
-        click.echo(f"event log intact: {count} events verified")
+        echo(f"event log intact: {count} events verified")
         if anchor["head"] > anchor["anchored"]:
-            click.echo(
+            echo(
                 f"note: events {anchor['anchored'] + 1}..{anchor['head']} are not yet covered by "
                 "a checkpoint signed by a key trusted here (no approval among them counts)"
             )
     else:
         where = f"at event {broken.seq}" if broken.seq is not None else "(no single record)"
-        click.echo(f"event log BROKEN {where}: {broken.reason} ({count} events before it verified)")
+        echo(f"event log BROKEN {where}: {broken.reason} ({count} events before it verified)")
     if broken is not None:
         ctx.exit(EXIT_BLOCKED)

@@ -32,6 +32,7 @@ class Approval:
     # Why the event log does not back this approval (a row added with sqlite3, an event
     # edited, a log that does not verify); such an approval never counts.
     unattested: str | None = None
+    declaration: str | None = None  # the declared use it answers (`approve --declaration`)
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Approval:
@@ -52,6 +53,7 @@ class Approval:
             revoked_at=row["revoked_at"],
             revoked_by=row["revoked_by"],
             revoke_reason=row["revoke_reason"],
+            declaration=row.get("declaration"),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -68,6 +70,7 @@ class Approval:
             "revoked_at": self.revoked_at,
             "revoked_by": self.revoked_by,
             "revoke_reason": self.revoke_reason,
+            "declaration": self.declaration,
         }
 
     def expired(self, today: date) -> bool:
@@ -265,6 +268,7 @@ def insert_approval(store: Store, approval: Approval) -> Approval:
         "consent": json.dumps(list(approval.consent)),
         "note": approval.note,
         "carried_from": approval.carried_from,
+        "declaration": approval.declaration,
     }
     with store.transaction():
         store.insert_approval(row)

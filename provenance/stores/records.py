@@ -365,12 +365,13 @@ class Store(StoreBase):
     def insert_approval(self, row: dict[str, Any]) -> None:
         self.execute(
             "INSERT INTO approvals (content_id, reference, approver, approved_at, expires,"
-            " use_category, consent, note, carried_from) VALUES (?,?,?,?,?,?,?,?,?)",
+            " use_category, consent, note, carried_from, declaration)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?)",
             tuple(
-                row[k]
+                row.get(k)
                 for k in (
                     "content_id", "reference", "approver", "approved_at", "expires",
-                    "use_category", "consent", "note", "carried_from",
+                    "use_category", "consent", "note", "carried_from", "declaration",
                 )
             ),
         )  # fmt: skip
@@ -461,6 +462,16 @@ class Store(StoreBase):
             self.execute(sql, rows[0])
         else:
             self.executemany(sql, rows)
+
+    def live_paths_named(self, name: str, limit: int = 50) -> list[str]:
+        """Live file paths here whose last component is `name` (the media linker's last resort)."""
+        escaped = name.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        rows = self.query(
+            "SELECT path FROM files WHERE facility = ? AND gone = 0 AND path LIKE ? ESCAPE '\\'"
+            " ORDER BY path LIMIT ?",
+            (self.facility, "%/" + escaped, limit),
+        )
+        return [r[0] for r in rows]
 
     def recorded_paths(self, paths: Iterable[str]) -> set[str]:
         """Which of these paths have a file row here, live or gone."""

@@ -71,7 +71,7 @@ _FILES_V3 = """
     ALTER TABLE events ADD COLUMN facility {text};
 """
 
-_ANCHORS_V4 = """
+_ANCHORS_V5 = """
     CREATE TABLE checkpoints (
         id {id},
         facility {text} NOT NULL,
@@ -215,11 +215,40 @@ MIGRATIONS: tuple[Migration, ...] = (
     # (facility, path), every event records its facility; `ls --origin` joins files to
     # assets through (content_id, gone) without visiting the rows of gone files
     Migration(_FILES_V3),
-    # 4: signed checkpoints of the chain head (a truncated tail or a re-hashed rewrite shows
+    # 4: declared uses of generative AI (`provgate declare`): the notice to the studio before
+    # the material exists, its state, and the approvals that refer to one
+    Migration(
+        """
+        CREATE TABLE declarations (
+            id {int} PRIMARY KEY,
+            reference {text} NOT NULL UNIQUE,
+            declared_at {text} NOT NULL,
+            declared_by {text} NOT NULL,
+            facility {text},
+            tool {text} NOT NULL,
+            tool_version {text},
+            purpose {text} NOT NULL,
+            use_category {text} NOT NULL,
+            scope {text} NOT NULL,
+            talent {int} NOT NULL DEFAULT 0,
+            personal_data {int} NOT NULL DEFAULT 0,
+            third_party {int} NOT NULL DEFAULT 0,
+            note {text},
+            state {text} NOT NULL,
+            state_at {text} NOT NULL,
+            state_by {text} NOT NULL,
+            state_reference {text},
+            state_note {text}
+        );
+        CREATE INDEX declarations_state ON declarations(state);
+        ALTER TABLE approvals ADD COLUMN declaration {text};
+        """
+    ),
+    # 5: signed checkpoints of the chain head (a truncated tail or a re-hashed rewrite shows
     # against them), the gate's last verified head per facility, and tag writes in flight
     # (recorded before the rename, resolved by the next open: see history/intents.py)
     Migration(
-        _ANCHORS_V4,
+        _ANCHORS_V5,
         sqlite=(
             "CREATE TRIGGER checkpoints_no_update BEFORE UPDATE ON checkpoints\n"
             "    BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only'); END",
