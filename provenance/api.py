@@ -398,6 +398,11 @@ def _carry_revoked(store: Store, old: str, new: str, reference: str, by: str, re
             lapsed = replace(Approval.from_row(row), content_id=new, carried_from=old)
             insert_approval(store, lapsed)
             mark_revoked(store, new, reference, by, reason)
+            store.append_event(
+                "revoked",
+                content_id=new,
+                detail={"reference": reference, "by": by, "reason": reason, "carried_from": old},
+            )
             return
 
 
