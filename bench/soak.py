@@ -21,8 +21,8 @@ Every 10 s the watcher's VmRSS (/proc/PID/status) is sampled. At the end, the ba
 drain (until every file on disk is recorded and the watcher has logged nothing for 5 s, or
 --drain seconds), then checked: every file on disk (the files the watcher records:
 provenance.pipeline.walk.walk_files) has a `files` row with gone = 0 and its current content id
-(SHA-256 of its bytes now); rows with gone = 0 whose file is no longer on disk (stale); AI files (per the
-writer's ledger) whose current content is tagged; temporary files left behind. Then SIGTERM
+(SHA-256 of its bytes now); rows with gone = 0 whose file is no longer on disk (stale); AI files
+(per the writer's ledger) whose current content is tagged; temporary files left behind. Then SIGTERM
 (exit 0 expected) and `provgate log verify` (exit 0 expected).
 
 Goals (issue 5): every file recorded; flat memory. "Flat" is taken here as an RSS slope (least
