@@ -17,7 +17,13 @@ from typing import Any
 
 from provenance.config import Config
 from provenance.errors import AmbiguousAsset, ApprovalError, UnknownAsset
-from provenance.history.approvals import Approval, insert_approval, mark_revoked, validate_request
+from provenance.history.approvals import (
+    Approval,
+    insert_approval,
+    mark_revoked,
+    require_text,
+    validate_request,
+)
 from provenance.history.listings import history, list_files, report_rows, rows_to_csv
 from provenance.history.recorder import Change, record, record_rewrite, save_asset
 from provenance.history.registry import inspect_file
@@ -78,22 +84,32 @@ def _record_now(path: Path, config: Config, store: Store) -> Change:
 
 
 def resolve(ref: str, config: Config, store: Store, *, record_file: bool = True) -> str:
-    """An ASSET argument (a path, or a content-id prefix) → the content id it names."""
+    """An ASSET argument (a path, or a content-id prefix) → the content id it names.
+
+    A name that is both a file here and a prefix of a content id the store knows is refused,
+    naming both: a file planted under the prefix the gate printed must not take an approval
+    meant for the content."""
     path = Path(ref)
+    prefix = ref.lower()
+    known = store.resolve_prefix(prefix) if looks_like_content_id(prefix) else []
     if path.is_file():
+        if known:
+            raise AmbiguousAsset(
+                f"means both the file {os.path.abspath(ref)} and the content-id prefix of "
+                f"{known[0][:16]}...; give the file as ./{ref} or more of the content id",
+                ref,
+            )
         if record_file:
             change = _record_now(path, config, store)
             if change.content_id:
                 return change.content_id
         return content_id(path)
-    if looks_like_content_id(ref.lower()):
-        found = store.resolve_prefix(ref.lower())
-        if len(found) > 1:
-            raise AmbiguousAsset(
-                f"content-id prefix {ref} matches more than one asset; give more characters"
-            )
-        if found:
-            return found[0]
+    if len(known) > 1:
+        raise AmbiguousAsset(
+            f"content-id prefix {ref} matches more than one asset; give more characters"
+        )
+    if known:
+        return known[0]
     row = store.file(os.path.abspath(ref))
     if row is not None:
         return row.content_id
@@ -202,6 +218,8 @@ def approve(
     note: str | None = None,
 ) -> list[dict[str, Any]]:
     """Record a written approval for each asset, and rewrite its tag to `approved`."""
+    reference, by = require_text("reference", reference), require_text("approver", by)
+    consent = tuple(c.strip() for c in consent)
     results = []
     for ref in refs:
         cid = resolve(ref, config, store)
@@ -210,7 +228,15 @@ def approve(
             origin = asset["origin"] if asset else "unknown"
             raise ApprovalError(f"not AI material (origin {origin}); nothing to approve", ref)
         use_category = use or asset["use_category"] or config.policy.default_use
-        validate_request(config.policy, use_category, consent, asset["use_category"], expires)
+        validate_request(
+            config.policy,
+            use_category,
+            consent,
+            asset["use_category"],
+            expires,
+            reference=reference,
+            approver=by,
+        )
         approval = Approval(
             content_id=cid,
             reference=reference,
@@ -235,6 +261,8 @@ def revoke(
 ) -> list[dict[str, Any]]:
     """Revoke the approval named by `reference` (on this content and the bytes it was carried
     to), and write the tag back to `revoked`."""
+    reference, by = require_text("reference", reference), require_text("revoker", by)
+    reason = require_text("reason", reason)
     results = []
     for ref in refs:
         cid = resolve(ref, config, store, record_file=False)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from provenance import atomic
 from provenance.config import Config, default_config_text, load_config
 from provenance.errors import WorkspaceError
 from provenance.mounts import mount_of
@@ -74,9 +74,8 @@ def init_workspace(root: Path) -> Workspace:
         check_local_disk(root)
         config_path = root / CONFIG_NAME
         if not config_path.exists():
-            tmp = root / f".{CONFIG_NAME}.tmp-{os.getpid()}"
-            tmp.write_text(default_config_text(), "utf-8")
-            os.replace(tmp, config_path)
+            text = default_config_text().encode("utf-8")
+            atomic.write_bytes(config_path, text, mode=0o644, replace=False)
         from provenance.c2pa.identity import create_dev_identity  # cryptography: only needed here
 
         create_dev_identity(root / "keys")

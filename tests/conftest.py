@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -62,4 +63,5 @@ def copy_fixture(rel: str, dest: Path) -> Path:
     dest.mkdir(parents=True, exist_ok=True)
     target = dest / src.name
     shutil.copy2(src, target)
+    os.chmod(target, 0o644)  # the shared fixtures are read-only; provgate never rewrites those
     return target

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from provenance import atomic
 from provenance.errors import ConfigError
 
 USERS_NAME = "users.toml"
@@ -125,17 +126,7 @@ def save_users(path: Path, users: dict[str, User]) -> None:
         if user.password:
             lines.append(f'password = "{user.password}"')
     data = ("\n".join(lines) + "\n").encode("utf-8")
-    tmp = path.with_name(f".{path.name}.tmp-{secrets.token_hex(6)}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
-    try:
-        try:
-            os.write(fd, data)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    atomic.write_bytes(path, data, mode=0o600)
 
 
 class UserBook:

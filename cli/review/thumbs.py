@@ -9,12 +9,12 @@ it is installed (it is optional); anything else gets a placeholder.
 from __future__ import annotations
 
 import os
-import secrets
 import warnings
 from pathlib import Path
 
 from PIL import Image
 
+from provenance.atomic import atomic_write
 from provenance.pipeline.phash import PHASH_MEDIA
 from provenance.stores import FileRow
 
@@ -57,12 +57,8 @@ class Thumbnails:
     def _write(self, target: Path, image: Image.Image) -> None:
         """Save atomically: a reader never sees half a JPEG."""
         self.folder.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")
-        try:
-            image.save(tmp, "JPEG", quality=80)
-            os.replace(tmp, target)
-        finally:
-            tmp.unlink(missing_ok=True)
+        with atomic_write(target, mode=0o644) as fh:
+            image.save(fh, "JPEG", quality=80)
 
 
 def _decode(path: Path, media_type: str) -> Image.Image | None:

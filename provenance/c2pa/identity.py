@@ -11,8 +11,6 @@ anyExtendedKeyUsage (emailProtection is accepted without extra settings). Everyt
 from __future__ import annotations
 
 import datetime as dt
-import os
-import secrets
 from pathlib import Path
 
 from cryptography import x509
@@ -20,6 +18,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from provenance import atomic
 from provenance.errors import WorkspaceError
 
 CA_CERT = "dev-ca.pem"
@@ -183,34 +182,6 @@ def _signer_certificate(
 
 
 def _write_new(path: Path, data: bytes, mode: int) -> None:
-    """Create `path` with `data`, whole or not at all, never replacing an existing file.
-
-    The bytes go to a private temporary file created with `mode` from the start (O_EXCL, so no
-    other file is reused), are fsynced, and are then hard-linked to the final name: link() fails
-    if the name exists, so a concurrent `init` cannot be overwritten either.
-    """
-    tmp = path.with_name(f".{path.name}.tmp-{secrets.token_hex(6)}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), mode)
-    try:
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        try:
-            os.link(tmp, path)
-        except FileExistsError:
-            return  # someone else finished first; theirs stands
-    finally:
-        tmp.unlink(missing_ok=True)
-    _fsync_dir(path.parent)
-
-
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    """Create `path` with `data`, whole or not at all, never replacing an existing file (a
+    concurrent `init` that finished first keeps its key)."""
+    atomic.write_bytes(path, data, mode=mode, replace=False)

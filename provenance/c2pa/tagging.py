@@ -5,16 +5,17 @@ The manifest (SPEC §7) holds a `c2pa.actions.v2` assertion with the IPTC digita
 store already on the file (Firefly's, a camera's, an earlier provgate tag) is kept as the parent
 ingredient: c2pa would otherwise replace it and erase someone else's history.
 
-Writes are atomic: the signed bytes go to `.<name>.provgate-tmp-pending` in the same folder (see
-`is_tag_temp_file`, for watchers), are fsynced, and replace the original with one rename. A
-crash leaves the original or the tagged file, never a mix; a temporary file left by a killed
-process is reused and renamed away by the next write to the same asset.
+Writes go through `provenance.atomic`: the signed bytes go to `.<name>.provgate-tmp-pending`
+in the same folder (shortened for long names; see `is_tag_temp_file`, for watchers), are
+fsynced, and replace the original with one rename, keeping its mode, owner, extended
+attributes and ACLs. A crash leaves the original or the tagged file, never a mix; a temporary
+file left by a killed process is reused and renamed away by the next write to the same asset.
+A read-only file, or one with several hard links, is never replaced: it gets a sidecar.
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import functools
 import io
 import json
@@ -29,6 +30,7 @@ from typing import Any, BinaryIO, Literal
 
 import c2pa
 
+from provenance import atomic
 from provenance.c2pa.context import PROVGATE_ASSERTION, c2pa_settings
 from provenance.c2pa.reader import sidecar_path
 from provenance.c2pa.signing import TagSigner
@@ -138,7 +140,8 @@ def write_tag(
     """Sign `tag` into the asset at `path` (or its sidecar) and return what was written.
 
     `mode` defaults to the workspace's tag mode. "embed" embeds when c2pa can embed into the
-    format (never re-encoding) and writes a sidecar otherwise; "sidecar" always writes
+    format (never re-encoding) and the file may be replaced (not read-only, one hard link),
+    and writes a sidecar otherwise; "sidecar" always writes
     `<file>.c2pa`; "off" writes nothing and returns a result whose `written` is None. A symlink
     is followed: the file it points to is tagged. Raises TagWriteError, with the asset left
     exactly as it was, when the file cannot be tagged, and SigningError when the signer fails.
@@ -159,7 +162,7 @@ def write_tag(
             if tag.approved_content_id:
                 job.check_approved_content()
             ctx = _signing_context(config.trust_pem())
-            if chosen == "embed" and job.media_type in _embeddable():
+            if chosen == "embed" and job.media_type in _embeddable() and not _kept_as_is(before):
                 return _embed(job, ctx, signer)
             return _sidecar(job, ctx, signer)
     except ProvgateError:
@@ -168,6 +171,13 @@ def write_tag(
         raise TagWriteError(f"c2pa could not sign: {_one_line(exc)}", path) from exc
     except OSError as exc:
         raise TagWriteError(_os_reason(exc), path) from exc
+
+
+def _kept_as_is(st: os.stat_result) -> bool:
+    """A read-only file, or one with several hard links, is never replaced: embedding would
+    rewrite what the user protected, or split the links (the other names would keep the old
+    bytes). Such a file gets a sidecar; if the folder refuses that too, the write fails."""
+    return not st.st_mode & 0o222 or st.st_nlink > 1
 
 
 @dataclass
@@ -184,6 +194,11 @@ class _Job:
     @property
     def sidecar(self) -> Path:
         return sidecar_path(self.target)
+
+    def has_sidecar(self) -> bool:
+        # os.path.isfile: for a name near the 255-byte limit the sidecar's name is too long
+        # to exist, which Path.is_file raises (ENAMETOOLONG) rather than answers.
+        return os.path.isfile(self.sidecar)
 
     def check_approved_content(self) -> None:
         """Refuse to carry an approval onto bytes other than the approved ones."""
@@ -207,7 +222,7 @@ def _embed(job: _Job, ctx: c2pa.Context, signer: TagSigner) -> TagResult:
     # Embedding replaces the embedded store, so that one is the parent. A sidecar without an
     # embedded store is folded in as the parent instead, then removed: left beside the new
     # bytes it would no longer validate.
-    has_sidecar = job.sidecar.is_file()
+    has_sidecar = job.has_sidecar()
     parent, _ = _embedded_parent(job, ctx, remote_ok=has_sidecar)
     folded = parent is None and has_sidecar
     if folded:
@@ -231,7 +246,7 @@ def _embed(job: _Job, ctx: c2pa.Context, signer: TagSigner) -> TagResult:
         job.check_unchanged()
     if folded:
         job.sidecar.unlink(missing_ok=True)
-        _fsync_dir(job.target.parent)
+        atomic.fsync_dir(job.target.parent)
     label = parent.label if parent else None
     return TagResult(job.path, job.target, "embed", job.media_type, new_id, label)
 
@@ -240,7 +255,7 @@ def _sidecar(job: _Job, ctx: c2pa.Context, signer: TagSigner) -> TagResult:
     # A sidecar write replaces the old sidecar, so that one is the parent; else an embedded
     # store (left in the file untouched) is named as the parent.
     embedded, has_store = _embedded_parent(job, ctx, remote_ok=True)
-    parent = _sidecar_parent(job, ctx) if job.sidecar.is_file() else embedded
+    parent = _sidecar_parent(job, ctx) if job.has_sidecar() else embedded
     parent = parent or _approved_parent(job)
     builder = _builder(job, ctx, parent)
     builder.set_no_embed()
@@ -395,14 +410,13 @@ def manifest_definition(tag: Tag, title: str, media_type: str, has_parent: bool)
 
 
 def temp_path(dest: Path) -> Path:
-    """The temporary file a write to `dest` goes through: `.<name>.provgate-tmp-pending`."""
-    return dest.with_name(f".{dest.name}{TEMP_MARKER}pending")
+    """The temporary file a tag write to `dest` goes through (see provenance.atomic)."""
+    return atomic.temp_path(dest)
 
 
 def is_tag_temp_file(path: str | os.PathLike[str]) -> bool:
     """True for provgate's temporary files, which watchers must ignore."""
-    name = os.path.basename(os.fspath(path))
-    return name.startswith(".") and TEMP_MARKER in name
+    return atomic.is_temp_file(path)
 
 
 @contextlib.contextmanager
@@ -411,56 +425,19 @@ def _atomic_file(
 ) -> Iterator[BinaryIO]:
     """A file that replaces `dest` in one rename when the block succeeds, and vanishes if not.
 
-    The temporary name is fixed per destination and guarded by an exclusive flock: a second
-    writer of the same asset (`owner`, for messages) is refused, and a file left by a killed
-    process (no lock holder) is reused. Every rename and unlink of it happens under the lock.
-    It is private (0600) while written, then takes `like`'s permission bits (and owner, where
-    allowed).
+    It keeps `like`'s permission bits and owner (where allowed) and, when `dest` exists, its
+    extended attributes and ACLs. The temporary name is fixed per destination and guarded by
+    an exclusive flock: a second writer of the same asset (`owner`, for messages) is refused,
+    and a file left by a killed process (no lock holder) is reused.
     """
-    tmp = temp_path(dest)
-    fd = _locked_temp(tmp, owner)
+    keep = dest if dest.exists() else None
     try:
-        fh = os.fdopen(fd, "w+b")
-    except BaseException:
-        os.close(fd)
-        raise
-    with fh:  # closing it releases the lock
-        try:
+        with atomic.atomic_write(
+            dest, like=like, mode_mask=mode_mask, preserve_xattrs=keep, locked=True
+        ) as fh:
             yield fh
-            fh.flush()
-            os.fchmod(fd, stat.S_IMODE(like.st_mode) & mode_mask)
-            if (like.st_uid, like.st_gid) != (os.geteuid(), os.getegid()):
-                with contextlib.suppress(OSError):
-                    os.fchown(fd, like.st_uid, like.st_gid)
-            os.fsync(fd)
-            os.replace(tmp, dest)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
-    _fsync_dir(dest.parent)
-
-
-def _locked_temp(tmp: Path, owner: Path) -> int:
-    """Open and exclusively lock `tmp`, emptied, making sure the lock is on that name's file."""
-    for _ in range(5):
-        fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
-        try:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                raise TagWriteError("another process is tagging this file", owner) from None
-            # The holder we waited on may have renamed that file onto the asset meanwhile.
-            with contextlib.suppress(FileNotFoundError):
-                if os.stat(tmp, follow_symlinks=False).st_ino == os.fstat(fd).st_ino:
-                    os.ftruncate(fd, 0)
-                    os.fchmod(fd, 0o600)
-                    fd, locked = -1, fd
-                    return locked
-        finally:
-            if fd >= 0:
-                os.close(fd)
-    raise TagWriteError("another process keeps replacing the temporary file", owner)
+    except atomic.TempBusy:
+        raise TagWriteError("another process is tagging this file", owner) from None
 
 
 class _WriteRecorder:
@@ -569,14 +546,6 @@ def _stat_or_none(path: Path) -> os.stat_result | None:
         return os.stat(path)
     except FileNotFoundError:
         return None
-
-
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _one_line(exc: BaseException) -> str:

@@ -96,19 +96,53 @@ def effective_approval(
 
 
 def validate_request(
-    policy: Policy, use: str, consent: tuple[str, ...], asset_use: str | None, expires: str | None
+    policy: Policy,
+    use: str,
+    consent: tuple[str, ...],
+    asset_use: str | None,
+    expires: str | None,
+    *,
+    reference: str = "",
+    approver: str = "",
+    today: date | None = None,
 ) -> None:
-    """Refuse an approval that could never clear the asset, before it is recorded."""
+    """Refuse an approval that could never clear the asset, before it is recorded: a blank
+    reference, approver or consent reference, an unknown use, a missing consent, an expiry
+    that is not a date or is already past. The CLI, the review page and scripts all come
+    through here, so they accept and refuse the same approvals."""
+    require_text("reference", reference)
+    require_text("approver", approver)
+    for ref in consent:
+        require_text("consent reference", ref)
     if use not in USE_CATEGORIES:
         raise ApprovalError(f"unknown use category {use!r}")
     if policy.needs_consent(use, asset_use) and not consent:
         needing = use if policy.needs_consent(use) else asset_use
         raise ApprovalError(f"use {needing} needs a consent reference (--consent REF)")
-    if expires:
-        try:
-            date.fromisoformat(expires[:10])
-        except ValueError:
-            raise ApprovalError(f"--expires {expires!r} is not a date (YYYY-MM-DD)") from None
+    if expires is not None:
+        day = parse_day(expires, "--expires")
+        if day < (today or date.today()):
+            raise ApprovalError(f"--expires {expires} is in the past")
+
+
+def require_text(what: str, value: str | None) -> str:
+    """`value` stripped; ApprovalError when it is missing or only whitespace."""
+    text = (value or "").strip()
+    if not text:
+        raise ApprovalError(f"the {what} must not be blank")
+    if any(ord(c) < 32 for c in text):
+        raise ApprovalError(f"the {what} must not hold control characters")
+    return text
+
+
+def parse_day(text: str, what: str) -> date:
+    """A calendar date written YYYY-MM-DD (exactly), or ApprovalError naming the option."""
+    try:
+        if len(text) != 10:
+            raise ValueError(text)
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ApprovalError(f"{what} {text!r} is not a date (YYYY-MM-DD)") from None
 
 
 def insert_approval(store: Store, approval: Approval) -> None:

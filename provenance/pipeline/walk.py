@@ -10,6 +10,8 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import NamedTuple
 
+from provenance.atomic import TEMP_MARKER
+
 # Temporary and system files (SPEC §6). Matched against the file name.
 DEFAULT_IGNORES = (
     "*.part",
@@ -26,7 +28,7 @@ DEFAULT_IGNORES = (
     ".*.??????",
 )
 # Our own temporary files while a tag is written, and our sidecars (read with their asset).
-TAG_TEMP_MARKER = ".provgate-tmp-"
+TAG_TEMP_MARKER = TEMP_MARKER
 SIDECAR_SUFFIX = ".c2pa"
 SKIP_DIRS = frozenset(
     {
