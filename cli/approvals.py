@@ -23,6 +23,9 @@ from .render import echo_json
 @click.option("--consent", multiple=True, help="Consent reference (talent, voice...).")
 @click.option("--expires", help="Expiry date, YYYY-MM-DD.")
 @click.option("--note", help="Free text.")
+@click.option(
+    "--declaration", help="The declared use (D-0001) this approval answers; it must cover ASSET."
+)
 @workspace_option
 @json_option
 @click.pass_context
@@ -35,6 +38,7 @@ def approve(
     consent: tuple[str, ...],
     expires: str | None,
     note: str | None,
+    declaration: str | None,
     as_json: bool,
 ) -> None:
     """Record a written approval for ASSET (a path or a content-id prefix)."""
@@ -49,13 +53,16 @@ def approve(
         consent=consent,
         expires=expires,
         note=note,
+        declaration=declaration,
     )
     if as_json:
         echo_json(results)
         return
     for r in results:
+        under = r["approval"]["declaration"]
         click.echo(
-            f"approved {r['content_id'][:16]} ({reference}, {r['approval']['use']})"
+            f"approved {r['content_id'][:16]} ({reference}, {r['approval']['use']}"
+            + (f", under {under})" if under else ")")
             + (f"; tag rewritten in {len(r['rewritten'])} file(s)" if r["rewritten"] else "")
         )
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import click
 
 from provenance import api
-from provenance.model import USE_CATEGORIES
+from provenance.model import STATUSES, USE_CATEGORIES
 from provenance.pipeline.shard import Shard
 
 from .main import UsageFailure, cli, get_app, json_option, workspace_option
@@ -48,7 +49,9 @@ def inspect(ctx: click.Context, file: Path, as_json: bool) -> None:
     )
     if info["status"]:
         click.echo(
-            f"  status      {info['status']}" + (f", use {info['use']}" if info["use"] else "")
+            f"  status      {info['status']}"
+            + (f", use {info['use']}" if info["use"] else "")
+            + (f" ({info['status_reason']})" if info["status_reason"] else "")
         )
     if info["c2pa"]:
         c = info["c2pa"]
@@ -61,7 +64,7 @@ def inspect(ctx: click.Context, file: Path, as_json: bool) -> None:
     for line in _evidence_lines(info["evidence"]):
         click.echo(line)
     for a in info["approvals"]:
-        state = f"revoked {a['revoked_at'][:10]}" if a["revoked_at"] else "active"
+        state = a["state"]
         click.echo(f"  approval    {a['reference']} by {a['approver']} for {a['use']} ({state})")
 
 
@@ -170,7 +173,7 @@ def history(ctx: click.Context, asset: str, as_json: bool) -> None:
 
 @cli.command(name="ls")
 @click.option("--origin", type=click.Choice(ORIGINS))
-@click.option("--status", type=click.Choice(["temporary", "approved", "revoked"]))
+@click.option("--status", type=click.Choice(STATUSES))
 @click.option("--use", type=click.Choice(USE_CATEGORIES))
 @click.option("--tool", help="Tool name (substring, case-insensitive).")
 @click.option("--under", type=click.Path(path_type=Path), help="Only files under this folder.")
@@ -178,6 +181,9 @@ def history(ctx: click.Context, asset: str, as_json: bool) -> None:
 @click.option("--facility", help="Only files recorded at this facility.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default=None)
 @click.option("--all", "include_gone", is_flag=True, help="Include files that are gone.")
+@click.option(
+    "--undeclared", is_flag=True, help="Only AI files that no declared use covers (tool, scope)."
+)
 @workspace_option
 @json_option
 @click.pass_context
@@ -192,11 +198,15 @@ def ls_command(
     facility: str | None,
     fmt: str | None,
     include_gone: bool,
+    undeclared: bool,
     as_json: bool,
 ) -> None:
     """Query recorded files and their assets."""
     app = get_app(ctx)
-    rows = api.list_files(
+    listing = api.list_files
+    if undeclared:
+        listing = partial(api.undeclared_files, config=app.workspace.config)
+    rows = listing(
         app.store,
         origin=origin,
         status=status,
@@ -206,6 +216,7 @@ def ls_command(
         since=since,
         include_gone=include_gone,
         facility=facility,
+        config=app.workspace.config,
     )
     fmt = "json" if as_json else (fmt or "table")
     if fmt == "json":

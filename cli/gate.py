@@ -33,6 +33,27 @@ from .render import progress_bar
     help="Also block unknown-origin assets and manifests that fail validation.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
+@click.option(
+    "--media-root",
+    "media_roots",
+    multiple=True,
+    type=click.Path(path_type=Path, file_okay=False, exists=True),
+    help="Where a timeline's media lives on this storage (repeatable).",
+)
+@click.option(
+    "--map",
+    "path_maps",
+    multiple=True,
+    metavar="FOREIGN=LOCAL",
+    help="Map a path prefix as the timeline wrote it to a folder here (repeatable).",
+)
+@click.option(
+    "--handles",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Frames checked beyond each end of a clip's source range (frame sequences).",
+)
 @workspace_option
 @click.pass_context
 def check(
@@ -42,14 +63,22 @@ def check(
     output: Path | None,
     strict: bool,
     as_json: bool,
+    media_roots: tuple[Path, ...],
+    path_maps: tuple[str, ...],
+    handles: int,
 ) -> None:
     """The delivery gate: exit 0 when PACKAGE passes, 1 when it holds AI material without
-    written approval (or anything unreadable). PACKAGE: a folder, file, .zip/.tar(.gz),
-    .otio timeline, or - for paths on stdin."""
+    written approval (or anything unreadable). PACKAGE: a folder, file, .zip/.tar(.gz), an
+    IMF package (a folder with ASSETMAP.xml), a timeline (.otio/.otioz/.otiod, EDL, AAF,
+    FCP 7 XML, FCPXML: the media of its clips, linked under --media-root and --map), or -
+    for paths on stdin."""
     app = get_app(ctx)
     gate = DeliveryGate(app.workspace.config, app.store)
+    links = api.timeline_options(media_roots, path_maps, handles)
     with progress_bar("checking") as advance:
-        report = gate.check(list(packages), strict=strict, stdin=sys.stdin, progress=advance)
+        report = gate.check(
+            list(packages), strict=strict, stdin=sys.stdin, progress=advance, timelines=links
+        )
     fmt = "json" if as_json else fmt
     text = RENDERERS[fmt](report)
     if output is not None:
@@ -73,7 +102,8 @@ def report(ctx: click.Context, fmt: str, output: Path | None, facility: str | No
     """The disclosure report for the studio contact: every AI use, tool, category, status,
     approval, and the facilities where it lives."""
     app = get_app(ctx)
-    rows = api.report_rows(app.store, app.workspace.config, facility=facility)
+    disclosure = api.disclosure(app.store, app.workspace.config, facility=facility)
+    rows = disclosure["assets"]
     if fmt == "json":
         text = json.dumps(rows, indent=2, ensure_ascii=False, default=str) + "\n"
     elif fmt == "csv":
@@ -89,7 +119,7 @@ def report(ctx: click.Context, fmt: str, output: Path | None, facility: str | No
     else:
         from provenance.history.disclosure import render_disclosure_html
 
-        text = render_disclosure_html(rows)
+        text = render_disclosure_html(rows, disclosure["declarations"])
     if output is not None:
         output.write_text(text, "utf-8")
     else:

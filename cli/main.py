@@ -149,6 +149,7 @@ def main() -> None:
 from . import (  # noqa: E402, F401
     approvals,
     assets,
+    declarations,
     gate,
     log,
     serve,

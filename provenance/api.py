@@ -10,13 +10,14 @@ Resolve or a render farm can call without it.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from provenance.config import Config
-from provenance.errors import AmbiguousAsset, ApprovalError, UnknownAsset
+from provenance.errors import AmbiguousAsset, ApprovalError, UnknownAsset, UnreadableAsset
+from provenance.history import declarations
 from provenance.history.approvals import (
     Approval,
     insert_approval,
@@ -26,14 +27,15 @@ from provenance.history.approvals import (
 )
 from provenance.history.listings import history, list_files, report_rows, rows_to_csv
 from provenance.history.recorder import Change, record, record_rewrite, save_asset
-from provenance.history.registry import inspect_file
+from provenance.history.registry import Registry, inspect_file
+from provenance.history.status import refresh_status
 from provenance.model import Evidence, Origin, Status
 from provenance.pipeline.classify import read_asset
 from provenance.pipeline.content import content_id, looks_like_content_id
 from provenance.pipeline.scan import scan_paths
 from provenance.pipeline.shard import Shard
 from provenance.pipeline.walk import stat_of
-from provenance.pipeline.workers import FileOutcome, ScanSummary, write_status_tag
+from provenance.pipeline.workers import ScanSummary, process_file, write_status_tag
 from provenance.sequences import group_sequences
 from provenance.stores import Store, now_iso, open_store
 from provenance.stores.chain import ChainBreak
@@ -42,6 +44,8 @@ from provenance.workspace import Workspace, init_workspace, open_workspace
 __all__ = [
     "approve",
     "check",
+    "declare",
+    "disclosure",
     "group_sequences",
     "history",
     "init_workspace",
@@ -54,6 +58,7 @@ __all__ = [
     "scan",
     "Shard",
     "tag_by_hand",
+    "undeclared_files",
     "verify_log",
     "Workspace",
 ]
@@ -79,8 +84,10 @@ def scan(
 def _record_now(path: Path, config: Config, store: Store) -> Change:
     """Read and record one file as it is now (no tagging), so it can be referred to."""
     st = stat_of(str(path.absolute()))
-    reading = read_asset(Path(st.path), config)
-    return record(store, FileOutcome(stat=st, reading=reading), config)
+    outcome = process_file(st, config, tag=False, near=True)
+    if outcome.reading is None:
+        raise UnreadableAsset(outcome.error or "cannot be read", path)
+    return record(store, outcome, config)
 
 
 def resolve(ref: str, config: Config, store: Store, *, record_file: bool = True) -> str:
@@ -216,8 +223,10 @@ def approve(
     consent: tuple[str, ...] = (),
     expires: str | None = None,
     note: str | None = None,
+    declaration: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Record a written approval for each asset, and rewrite its tag to `approved`."""
+    """Record a written approval for each asset, and rewrite its tag to `approved`. With
+    `declaration`, the approval answers that declared use, which must cover the asset."""
     reference, by = require_text("reference", reference), require_text("approver", by)
     consent = tuple(c.strip() for c in consent)
     results = []
@@ -227,6 +236,8 @@ def approve(
         if asset is None or asset["origin"] not in ("ai-generated", "ai-modified"):
             origin = asset["origin"] if asset else "unknown"
             raise ApprovalError(f"not AI material (origin {origin}); nothing to approve", ref)
+        if declaration:
+            declaration = _declaration_for(store, declaration, cid, asset["tool"], ref)
         use_category = use or asset["use_category"] or config.policy.default_use
         validate_request(
             config.policy,
@@ -246,14 +257,32 @@ def approve(
             consent=consent,
             expires=expires,
             note=note,
+            declaration=declaration,
         )
         with store.transaction():
             insert_approval(store, approval)
-            store.execute("UPDATE assets SET status = 'approved' WHERE content_id = ?", (cid,))
+            refresh_status(store, config, cid)
             store.append_event("approved", content_id=cid, detail=approval.to_json())
         rewritten = _rewrite_tags(cid, config, store, Status.APPROVED, approval)
         results.append({"content_id": cid, "approval": approval.to_json(), "rewritten": rewritten})
     return results
+
+
+def _declaration_for(store: Store, reference: str, cid: str, tool: str | None, ref: str) -> str:
+    """The reference of the declared use an approval answers: it must be live and cover the
+    asset by tool and scope (an approval cannot be filed under an unrelated notice)."""
+    found = declarations.get_declaration(store, reference)
+    if not found.live:
+        raise ApprovalError(f"declaration {found.reference} is {found.state}", ref)
+    paths = [f.path for f in store.files_with_content(cid, everywhere=True)]
+    if not found.covers(tool, paths):
+        scope = "; ".join(map(str, found.scope))
+        raise ApprovalError(
+            f"declaration {found.reference} ({found.tool_label}: {scope}) does not cover this"
+            f" asset (tool {tool or 'not recorded'})",
+            ref,
+        )
+    return found.reference
 
 
 def revoke(
@@ -272,9 +301,7 @@ def revoke(
                 count = mark_revoked(store, linked, reference, by, reason)
                 if count:
                     total += count
-                    store.execute(
-                        "UPDATE assets SET status = 'revoked' WHERE content_id = ?", (linked,)
-                    )
+                    refresh_status(store, config, linked)
                     store.append_event(
                         "revoked",
                         content_id=linked,
@@ -297,10 +324,11 @@ def _rewrite_tags(
     if config.tag_mode == "off":
         return []
     written = []
+    registry = Registry(store, config)
     for row in store.files_with_content(cid):
         path = Path(row.path)
         try:
-            reading = read_asset(path, config)
+            reading = registry.judge(read_asset(path, config))
         except Exception as exc:  # noqa: BLE001 - recorded; the approval stands in the store
             store.append_event(
                 "tag-failed", content_id=cid, path=row.path, detail={"reason": str(exc)}
@@ -347,10 +375,7 @@ def _rewrite_tags(
             if approval is not None:
                 carried = replace(approval, content_id=outcome.content_id, carried_from=cid)
                 insert_approval(store, carried)
-            store.execute(
-                "UPDATE assets SET status = ? WHERE content_id = ?",
-                (status.value, outcome.content_id),
-            )
+            refresh_status(store, config, outcome.content_id)
         written.append(row.path)
     return written
 
@@ -360,16 +385,70 @@ def verify_log(store: Store) -> tuple[int, ChainBreak | None]:
     return store.verify_events()
 
 
-def check(
-    packages: list[str], workspace: Workspace, *, strict: bool = False, store: Store | None = None
+def timeline_options(
+    media_roots: Iterable[str | Path] = (), path_maps: Iterable[str] = (), handles: int = 0
 ) -> Any:
-    """The delivery gate for export scripts: a CheckReport with `.verdict` and `.assets`."""
+    """How a check links timeline media: `path_maps` as `FOREIGN=LOCAL` strings."""
+    from provenance.gate.linker import parse_map
+    from provenance.gate.timelines import TimelineOptions
+
+    return TimelineOptions(
+        tuple(Path(r) for r in media_roots), tuple(parse_map(m) for m in path_maps), handles
+    )
+
+
+def check(
+    packages: list[str],
+    workspace: Workspace,
+    *,
+    strict: bool = False,
+    store: Store | None = None,
+    media_roots: Iterable[str | Path] = (),
+    path_maps: Iterable[str] = (),
+    handles: int = 0,
+) -> Any:
+    """The delivery gate for export scripts: a CheckReport with `.verdict`, `.assets` and, for
+    a timeline, `.timelines` (its clips linked under `media_roots` through `path_maps`)."""
     from provenance.gate.decision import DeliveryGate
 
+    links = timeline_options(media_roots, path_maps, handles)
     own = store is None
     store = store or open_store(workspace)
     try:
-        return DeliveryGate(workspace.config, store).check(packages, strict=strict)
+        return DeliveryGate(workspace.config, store).check(packages, strict=strict, timelines=links)
     finally:
         if own:
             store.close()
+
+
+def declare(store: Store, config: Config, **fields: Any) -> declarations.Declaration:
+    """`provgate declare`: record an intended use of generative AI (see
+    `provenance.history.declarations.declare` for the fields)."""
+    return declarations.declare(store, config.policy, **fields)
+
+
+def disclosure(store: Store, config: Config, *, facility: str | None = None) -> dict[str, Any]:
+    """The disclosure report whole: every AI asset, a section per declaration with what was
+    found under it, and the AI material no declaration covers."""
+    rows = report_rows(store, config, facility=facility)
+    found = declarations.list_declarations(store)
+    return {
+        "assets": rows,
+        "declarations": declarations.found_under(rows, found, config.policy),
+        "undeclared": declarations.undeclared(rows),
+    }
+
+
+def undeclared_files(store: Store, config: Config, **filters: Any) -> list[dict[str, Any]]:
+    """`ls --undeclared`: the recorded AI files (one row per file, as `list_files` gives
+    them) of the assets no live declaration covers."""
+    wanted = {r["content_id"] for r in declarations.undeclared(report_rows(store, config))}
+    origin = filters.pop("origin", None)
+    rows = [
+        row
+        for o in ("ai-generated", "ai-modified")
+        if origin in (None, o)
+        for row in list_files(store, origin=o, **filters)
+        if row["content_id"] in wanted
+    ]
+    return sorted(rows, key=lambda r: (r["path"], r["facility"]))

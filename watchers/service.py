@@ -26,6 +26,7 @@ from watchdog.observers.polling import PollingObserver
 from provenance.config import Config
 from provenance.errors import ProvgateError
 from provenance.history.recorder import Change, record
+from provenance.history.registry import Registry
 from provenance.mounts import is_network_path
 from provenance.pipeline.scan import scan_paths
 from provenance.pipeline.walk import FileStat, stat_of
@@ -363,16 +364,18 @@ class WatchService:
             self._in_flight[path] = self._pool.submit(self._process, st)
 
     def _process(self, st: FileStat) -> FileOutcome:
-        return process_file(st, self.config)
+        # Every image is fingerprinted: a stripped copy of a known AI still is recorded as AI.
+        return process_file(st, self.config, near=True)
 
     def _collect(self, block: bool) -> None:
+        registry = Registry(self.store, self.config)  # sees what other writers recorded since
         for path, future in list(self._in_flight.items()):
             if not block and not future.done():
                 continue
             del self._in_flight[path]
             try:
                 outcome = future.result()
-                change = record(self.store, outcome, self.config)
+                change = record(self.store, outcome, self.config, registry=registry, tag=True)
             except Exception as exc:  # noqa: BLE001 - one bad file must never stop the watcher
                 log.error("%s: %s (will retry)", path, exc)
                 if not block:

@@ -18,8 +18,10 @@ from starlette.routing import Route
 
 from provenance import api
 from provenance.errors import ProvgateError
+from provenance.history.approvals import Approval
 from provenance.history.disclosure import render_disclosure_html
 from provenance.history.registry import Registry
+from provenance.history.status import approval_state, refresh_expired
 from provenance.model import USE_CATEGORIES
 from provenance.stores import Store
 
@@ -93,14 +95,16 @@ async def logout(request: Request) -> Response:
 def _judge(store: Store, request: Request, rows: list[dict[str, Any]]) -> None:
     """Each row's status as the gate sees it today: the recorded status can lag behind an
     approval that has since expired."""
-    registry = Registry(store, review_of(request).workspace.config)
-    for row in rows:  # the same approval test as the disclosure report and the gate
-        found, problems = registry.approval(row["content_id"], row["use_category"])
-        row["approval"] = found.to_json() if found else None
-        row["problems"] = problems
-        row["shown_status"] = (
-            "approved" if found else "revoked" if row["status"] == "revoked" else "temporary"
-        )
+    config = review_of(request).workspace.config
+    statuses = Registry(store, config).statuses(
+        {r["content_id"]: r["use_category"] or config.policy.default_use for r in rows}
+    )
+    for row in rows:  # the status rule, as the disclosure report and the gate apply it
+        status = statuses[row["content_id"]]
+        row["approval"] = status.approval.to_json() if status.cleared and status.approval else None
+        row["problems"] = list(status.problems)
+        row["shown_status"] = status.status.value
+        row["status_reason"] = status.reason
 
 
 def queue(request: Request) -> Response:
@@ -114,6 +118,7 @@ def queue(request: Request) -> Response:
         before=queries.parse_cursor(q.get("before")),
     )
     with review.stores.store() as store:
+        refresh_expired(store, review.workspace.config)
         rows, cursor = queries.queue_page(store, flt, review.settings.page_size)
         _judge(store, request, rows)
         tools = queries.tools(store)
@@ -143,20 +148,21 @@ def _asset_context(store: Store, request: Request, cid: str) -> dict[str, Any]:
     is_ai = asset["origin"] in queries.AI_ORIGINS
     linked = store.linked(cid)
     files = store.files_with_content(cid, live_only=False)
-    effective, problems = (
-        Registry(store, config).approval(cid, asset["use_category"]) if is_ai else (None, [])
-    )
-    status = None
-    if is_ai:
-        status = "approved" if effective else asset["status"] or "temporary"
-        status = "temporary" if status == "approved" and not effective else status
+    use = asset["use_category"] or config.policy.default_use
+    current = Registry(store, config).status(cid, use) if is_ai else None
+    effective = current.approval if current is not None and current.cleared else None
+    problems = list(current.problems) if current is not None else []
+    status = current.status.value if current is not None else None
     approvals = queries.approvals_of(store, linked)
+    for a in approvals:
+        a["state"] = approval_state(Approval.from_row(a), config.policy, use)
     successors = [c for c in linked if c != cid and store.files_with_content(c)]
     return {
         "asset": asset,
         "cid": cid,
         "is_ai": is_ai,
         "status": status,
+        "status_reason": current.reason if current is not None else None,
         "effective": effective.to_json() if effective else None,
         "problems": problems,
         "live": [f for f in files if not f.gone],
@@ -309,6 +315,7 @@ def report_page(request: Request) -> Response:
         status="any", before=queries.parse_cursor(request.query_params.get("before"))
     )
     with review.stores.store() as store:
+        refresh_expired(store, review.workspace.config)
         rows, cursor = queries.queue_page(store, flt, review.settings.page_size)
         _judge(store, request, rows)
         totals = queries.ai_totals(store)

@@ -17,7 +17,7 @@ from provenance.stores import Store, noindex
 
 AI_ORIGINS = ("ai-generated", "ai-modified")
 # Queue status filters; "temporary" is what still awaits a decision.
-STATUSES = ("temporary", "revoked", "approved", "any")
+STATUSES = ("temporary", "expired", "revoked", "approved", "any")
 
 
 @dataclass(frozen=True)

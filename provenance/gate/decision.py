@@ -10,15 +10,20 @@ from typing import IO, Any
 
 from provenance.config import Config
 from provenance.errors import ProvgateError
-from provenance.gate.packages import Member, iter_packages
+from provenance.gate.members import Member
+from provenance.gate.packages import iter_packages
+from provenance.gate.timelines import TimelineOptions, TimelineReader, TimelineView
+from provenance.history.recorder import save_asset
 from provenance.history.registry import Registry
-from provenance.model import Origin, Validation
-from provenance.pipeline.classify import AssetReading, read_asset
-from provenance.pipeline.phash import PHASH_MEDIA, image_phash
+from provenance.model import UNKNOWN_TOOL, Origin, Validation
+from provenance.pipeline.classify import AssetReading, needs_fingerprint, read_asset
+from provenance.pipeline.phash import image_phash
 from provenance.pipeline.workers import map_files
 from provenance.stores import Store, now_iso
 
 SCHEMA = "provgate.check/1"
+# Revisions of provgate.check/1 that only add fields: 2 adds `timelines` (the per-clip view).
+SCHEMA_REVISION = 2
 # Files on disk read per batch (one worker pool each): at 512, a 2,000-image check spent ~13%
 # of its time starting and stopping pools; 4,096 readings hold a few MB.
 _BATCH = 4096
@@ -81,6 +86,7 @@ class CheckReport:
     strict: bool
     checked_at: str = field(default_factory=now_iso)
     assets: list[AssetVerdict] = field(default_factory=list)
+    timelines: list[TimelineView] = field(default_factory=list)
 
     @property
     def verdict(self) -> str:
@@ -106,6 +112,59 @@ class CheckReport:
             "strict": self.strict,
             "summary": self.summary,
             "assets": [a.to_json() for a in self.assets],
+            "schema_revision": SCHEMA_REVISION,
+            "timelines": [self.timeline_json(v) for v in self.timelines],
+        }
+
+    def clip_verdict(self, clip: Any) -> tuple[str, list[str]]:
+        """A clip passes when every member that stands for it passes."""
+        by_name = self._by_name()
+        reasons: list[str] = []
+        block = not clip.members
+        for name in clip.members:
+            a = by_name.get(name)
+            if a is None or a.decision == "block":
+                block = True
+                for r in a.reasons if a else ["not checked"]:
+                    line = f"{Path(name).name}: {r}" if a and a.reading else r
+                    if line not in reasons:
+                        reasons.append(line)
+        if not clip.members:
+            reasons.append("no media checked for this clip")
+        return ("block" if block else "pass"), reasons[:5]
+
+    def _by_name(self) -> dict[str, AssetVerdict]:
+        cached: dict[str, AssetVerdict] | None = getattr(self, "_names", None)
+        if cached is None or len(cached) != len(self.assets):
+            cached = {a.path: a for a in self.assets}
+            self._names = cached
+        return cached
+
+    def timeline_json(self, view: TimelineView) -> dict[str, Any]:
+        clips = []
+        for c in view.clips:
+            decision, reasons = self.clip_verdict(c)
+            clips.append(
+                {
+                    "index": c.index,
+                    "track": c.track,
+                    "name": c.name,
+                    "record_in": c.record_in,
+                    "record_out": c.record_out,
+                    "source_in": c.source_in,
+                    "source_out": c.source_out,
+                    "link": c.link,
+                    "references": [r.to_json() for r in c.references],
+                    "decision": decision,
+                    "reasons": reasons,
+                }
+            )
+        return {
+            "path": view.path,
+            "adapter": view.adapter,
+            "name": view.name,
+            "parent": view.parent,
+            "clips": clips,
         }
 
 
@@ -125,12 +184,19 @@ class DeliveryGate:
         strict: bool = False,
         stdin: IO[str] | None = None,
         progress: Any = None,
+        timelines: TimelineOptions | None = None,
     ) -> CheckReport:
-        """Check every asset of the packages; record the check as an event."""
+        """Check every asset of the packages; record the check as an event.
+
+        A timeline among the packages stands for its clips' media, linked under `timelines`
+        (media roots, path maps, handles); the report then holds a view per timeline."""
         report = CheckReport(
             package=packages[0] if len(packages) == 1 else list(packages), strict=strict
         )
-        for member, prepared in self._prepared(iter_packages(packages, stdin)):
+        reader = TimelineReader(
+            timelines or TimelineOptions(), report.timelines, self.store.live_paths_named
+        )
+        for member, prepared in self._prepared(iter_packages(packages, stdin, reader)):
             report.assets.append(self.decide(member, strict=strict, prepared=prepared))
             if progress:
                 progress(1)
@@ -172,12 +238,14 @@ class DeliveryGate:
             ready = list(map_files(prepare, paths, self.config))
             self.registry.prefetch(p.reading.content_id for p in ready if p.reading is not None)
             if self.registry.has_hashes:
+                # Known or not, every image without positive evidence of its own is compared
+                # with the known AI images, exactly as a scan compares it (one judgement).
                 unknown = [
                     i
                     for i, p in enumerate(ready)
                     if p.reading is not None
-                    and p.reading.media_type in PHASH_MEDIA
-                    and self.registry.asset(p.reading.content_id) is None
+                    and not p.reading.origin.is_ai
+                    and needs_fingerprint(p.reading)
                 ]
                 items = [(paths[i], ready[i].reading.media_type) for i in unknown]  # type: ignore[union-attr]
                 for i, value in zip(unknown, map_files(_phash, items), strict=True):
@@ -211,9 +279,9 @@ class DeliveryGate:
             return AssetVerdict(
                 member.name, "block", [f"cannot be checked: {reason}"], error=reason
             )
-        reading = self.registry.enrich(prepared.reading, phash=prepared.phash)
-        reasons: list[str] = []
-        block = False
+        reading = self.registry.judge(prepared.reading, phash=prepared.phash)
+        reasons: list[str] = list(member.flags)
+        block = bool(member.flags)
         verdict_approval = None
         clear = None
         c2pa = reading.c2pa
@@ -226,13 +294,16 @@ class DeliveryGate:
             )
         if reading.origin.is_ai:
             use = self.registry.use_category(reading.content_id) or _tag_use(reading)
-            stored, problems = self.registry.approval(reading.content_id, use)
-            approval = stored.to_json() if stored else None
-            if approval is None and not problems:  # the store has no say: the file may
+            status = self.registry.status(reading.content_id, use)
+            approval = status.approval.to_json() if status.cleared and status.approval else None
+            problems = list(status.problems)
+            if status.approval is None:  # the store has no say: the file may
                 approval, manifest_problem = self._manifest_approval(reading, use)
                 if manifest_problem:
                     problems.append(manifest_problem)
-            tool = f" ({reading.tool})" if reading.tool else ""
+            if approval is None:
+                self._remember(reading, prepared.phash)
+            tool = f" ({reading.tool or UNKNOWN_TOOL})"
             if approval is None:
                 block = True
                 reasons.append(
@@ -249,6 +320,12 @@ class DeliveryGate:
                     f"{reading.origin.value}{tool}, approved: {approval['reference']}"
                     f" by {approval['approver']}"
                 )
+        tool_problem = (
+            self.config.policy.tool_problem(reading.tool) if reading.origin.is_ai else None
+        )
+        if tool_problem:
+            block = block or strict
+            reasons.append(tool_problem + ("" if strict else "; blocks under --strict"))
         if c2pa is not None and c2pa.validation is Validation.INVALID:
             why = ", ".join(c2pa.failures) or "validation failed"
             if strict and not block:
@@ -281,6 +358,24 @@ class DeliveryGate:
             approval=verdict_approval,
             clear_with=clear,
         )
+
+    def _remember(self, reading: AssetReading, phash: str | None) -> None:
+        """Record blocked AI content the store has never seen (a near-duplicate in a delivery,
+        an archive member), so that the gate's own "to clear" line names a content id that
+        `provgate approve` knows, bound to exactly these bytes."""
+        if self.registry.asset(reading.content_id) is not None:
+            return
+        if self.store.asset(reading.content_id) is not None:
+            return
+        with self.store.transaction():
+            save_asset(
+                self.store, reading, self.config, phash=phash, registry=self.registry, judged=True
+            )
+            self.store.append_event(
+                "seen",
+                content_id=reading.content_id,
+                detail={"origin": reading.origin.value, "in_check": str(reading.path.name)},
+            )
 
     def _manifest_approval(
         self, reading: AssetReading, use: str | None

@@ -1,4 +1,5 @@
-"""Delivery packages: a folder, a file, a zip or tar archive, an OTIO timeline, or a path list.
+"""Delivery packages: a folder, a file, a zip or tar archive, a timeline, an IMF package, or a
+path list.
 
 Archives are read in place: each member is streamed into a private temporary folder under a
 name of our own (never the member's name), checked, and deleted. Unsafe members — absolute or
@@ -13,13 +14,14 @@ import stat as statmod
 import tarfile
 import tempfile
 import zipfile
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path, PurePosixPath
 from typing import IO
-from urllib.parse import unquote, urlparse
 
 from provenance.errors import PackageError
+from provenance.gate.imf import is_imp, iter_imp
+from provenance.gate.members import Member
+from provenance.gate.timelines import TimelineOptions, TimelineReader, sniff_timeline
 from provenance.pipeline.walk import SIDECAR_SUFFIX, walk_files
 
 # A member that inflates beyond this ratio, and beyond this size, is a decompression bomb.
@@ -30,29 +32,20 @@ MAX_MEMBER_BYTES = 64 << 30
 MAX_MEMBERS = 1_000_000
 
 ARCHIVE_SUFFIXES = (".zip", ".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz")
-TIMELINE_SUFFIXES = (".otio", ".otioz", ".otiod")
-
-
-@dataclass(frozen=True)
-class Member:
-    """One asset of a package: where it reads from now, or why it cannot be read."""
-
-    name: str  # as the report shows it: relative to the package
-    local: Path | None
-    problem: str | None = None
-    spooled: bool = False  # a temporary copy of an archive member, gone after the next one
 
 
 def _is_archive(path: Path) -> bool:
     return path.is_file() and path.name.lower().endswith(ARCHIVE_SUFFIXES)
 
 
-def _is_timeline(path: Path) -> bool:
-    return path.name.lower().endswith(TIMELINE_SUFFIXES)
-
-
-def iter_package(spec: str, stdin: IO[str] | None = None) -> Iterator[Member]:
-    """Every asset in a package, in a stable order."""
+def iter_package(
+    spec: str,
+    stdin: IO[str] | None = None,
+    timelines: TimelineReader | None = None,
+    imps: Sequence[Path] = (),
+) -> Iterator[Member]:
+    """Every asset in a package, in a stable order. A timeline (recognised by its content)
+    stands for its clips' media, an IMF package (a folder with an ASSETMAP) for its assets."""
     if spec == "-":
         if stdin is None:
             raise PackageError("'-' given but no standard input", "-")
@@ -64,8 +57,12 @@ def iter_package(spec: str, stdin: IO[str] | None = None) -> Iterator[Member]:
     path = Path(spec)
     if not path.exists() and not path.is_symlink():
         raise PackageError("no such file or folder", spec)
-    if _is_timeline(path):
-        yield from iter_timeline(path)
+    adapter = sniff_timeline(path)
+    if adapter is not None:
+        reader = timelines or TimelineReader(TimelineOptions(), [])
+        yield from reader.members(path, adapter)
+    elif is_imp(path):
+        yield from iter_imp(path, imps)
     elif _is_archive(path):
         yield from iter_archive(path)
     else:
@@ -86,67 +83,6 @@ def _iter_path(path: Path, display_root: Path | None) -> Iterator[Member]:
         yield Member(name, Path(st.path))
     for where, why in errors:
         yield Member(where, None, f"cannot be read: {why}")
-
-
-def iter_timeline(path: Path) -> Iterator[Member]:
-    """The media of a timeline's enabled clips; a clip without media blocks as media offline."""
-    import opentimelineio as otio
-
-    try:
-        timeline = otio.adapters.read_from_file(str(path))
-    except Exception as exc:  # noqa: BLE001 - OTIO raises many types for a bad file
-        raise PackageError(f"cannot read timeline: {str(exc).splitlines()[0]}", path) from exc
-    base = path.parent
-    seen: set[str] = set()
-    for clip in timeline.find_clips():
-        if not _enabled(clip):
-            continue
-        ref = clip.media_reference
-        label = f"{clip.name or 'clip'}"
-        if isinstance(ref, otio.schema.ExternalReference):
-            targets = [_url_to_path(ref.target_url, base)]
-        elif isinstance(ref, otio.schema.ImageSequenceReference):
-            try:
-                first, last = ref.frame_range_for_time_range(clip.trimmed_range())
-            except Exception:  # noqa: BLE001 - a range outside the sequence: take it all
-                first = ref.start_frame
-                last = ref.end_frame()
-            targets = [
-                _url_to_path(ref.target_url_for_image_number(f - ref.start_frame), base)
-                for f in range(first, last + 1)
-            ]
-        else:
-            yield Member(f"{label} (timeline clip)", None, "media offline: clip has no media")
-            continue
-        for target in targets:
-            key = str(target)
-            if key in seen:
-                continue
-            seen.add(key)
-            if not target.is_file():
-                yield Member(key, None, f"media offline: clip {label!r} points to a missing file")
-            else:
-                yield Member(key, target)
-
-
-def _enabled(item: object) -> bool:
-    """A clip counts unless it or any track/stack above it is disabled."""
-    node = item
-    while node is not None:
-        if getattr(node, "enabled", True) is False:
-            return False
-        node = node.parent() if hasattr(node, "parent") else None
-    return True
-
-
-def _url_to_path(url: str, base: Path) -> Path:
-    parsed = urlparse(url)
-    if parsed.scheme == "file":
-        return Path(unquote(parsed.path))
-    if parsed.scheme and len(parsed.scheme) > 1:
-        return Path(url)  # a remote URL: will read as media offline
-    p = Path(unquote(url))
-    return p if p.is_absolute() else base / p
 
 
 def _safe_name(name: str) -> str | None:
@@ -321,6 +257,11 @@ def _iter_tar(path: Path, spool: _Spool) -> Iterator[Member]:
             yield Member(path.name, None, f"archive is damaged: {exc}")
 
 
-def iter_packages(specs: Iterable[str], stdin: IO[str] | None = None) -> Iterator[Member]:
+def iter_packages(
+    specs: Iterable[str], stdin: IO[str] | None = None, timelines: TimelineReader | None = None
+) -> Iterator[Member]:
+    specs = list(specs)
+    # IMF packages given together resolve each other's track files (supplemental + original).
+    imps = [Path(s) for s in specs if s != "-" and is_imp(Path(s))]
     for spec in specs:
-        yield from iter_package(spec, stdin)
+        yield from iter_package(spec, stdin, timelines, imps)

@@ -11,6 +11,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from provenance.gate.decision import AssetVerdict, CheckReport
+from provenance.gate.timelines import TimelineClip, TimelineView
 from provenance.pipeline.phash import PHASH_MEDIA
 
 _THUMB_MAX_BYTES = 40 << 20
@@ -39,6 +40,8 @@ def render_text(report: CheckReport) -> str:
     ]
     for a in noted:
         lines.append(f"pass   {a.path}: {'; '.join(a.reasons)}")
+    for view in report.timelines:
+        lines.extend(_timeline_text(report, view))
     package = report.package if isinstance(report.package, str) else ", ".join(report.package)
     lines.append(
         f"{'BLOCKED' if report.verdict == 'blocked' else 'PASS'}: {package} - {s['assets']} "
@@ -46,6 +49,51 @@ def render_text(report: CheckReport) -> str:
         f"{s['unknown']} unknown, {s['errors']} errors"
     )
     return "\n".join(lines) + "\n"
+
+
+def _clip_media(clip: TimelineClip) -> str:
+    parts = []
+    for ref in clip.references:
+        link = ref.link
+        if link.status == "linked":
+            parts.append(f"{link.media or '-'} ({link.how})" if link.media else link.how)
+        else:
+            parts.append(link.reason or link.status)
+    return "; ".join(parts) or "-"
+
+
+def _timeline_text(report: CheckReport, view: TimelineView) -> list[str]:
+    """The link table: per clip, record timecode, source, link, media, decision."""
+    counts = {"linked": 0, "ambiguous": 0, "offline": 0}
+    rows = []
+    blocked = 0
+    for c in view.clips:
+        counts[c.link] += 1
+        decision, reasons = report.clip_verdict(c)
+        blocked += decision == "block"
+        rows.append((c, decision, reasons))
+    nested = f" (named by {view.parent})" if view.parent else ""
+    out = [
+        f"timeline {view.path}{nested} [{view.adapter}]: {len(view.clips)} clips, "
+        f"{counts['linked']} linked, {counts['ambiguous']} ambiguous, {counts['offline']} offline, "
+        f"{blocked} blocked",
+        "  #    track     record in    source in    source out   link       clip / media",
+    ]
+    for c, decision, reasons in rows:
+        shown = "BLOCK" if decision == "block" else "pass"
+        out.append(
+            f"  {c.index:03d}  {c.track[:8]:<8}  {c.record_in:<11}  {c.source_in:<11}  "
+            f"{c.source_out:<11}  {c.link:<9}  {c.name}  {shown}"
+        )
+        out.append(f"       media: {_clip_media(c)}")
+        for ref in c.references:
+            for cand in ref.link.candidates:
+                out.append(f"       candidate: {cand}")
+            if ref.link.frames:
+                out.append(f"       frames: {ref.link.frames}")
+        if decision == "block" and c.link == "linked":  # offline reasons are the media line
+            out.extend(f"       {r}" for r in reasons)
+    return out
 
 
 def render_junit(report: CheckReport) -> str:
@@ -73,7 +121,40 @@ def render_junit(report: CheckReport) -> str:
             ET.SubElement(case, "system-out").text = "\n".join(a.reasons)
     suites = ET.Element("testsuites")
     suites.append(suite)
+    for view in report.timelines:
+        suites.append(_timeline_suite(report, view))
     return ET.tostring(suites, encoding="unicode", xml_declaration=True) + "\n"
+
+
+def _timeline_suite(report: CheckReport, view: TimelineView) -> ET.Element:
+    """One test case per clip of a timeline; a blocked clip is a failure."""
+    verdicts = [(c, *report.clip_verdict(c)) for c in view.clips]
+    suite = ET.Element(
+        "testsuite",
+        {
+            "name": f"provgate timeline {view.path}",
+            "tests": str(len(verdicts)),
+            "failures": str(sum(d == "block" for _, d, _ in verdicts)),
+            "errors": "0",
+            "timestamp": report.checked_at,
+        },
+    )
+    for c, decision, reasons in verdicts:
+        case = ET.SubElement(
+            suite,
+            "testcase",
+            {
+                "classname": "provgate.timeline",
+                "name": f"{c.index:03d} {c.name} [{c.track}] {c.record_in}",
+            },
+        )
+        detail = [f"link: {c.link}", f"media: {_clip_media(c)}", *reasons]
+        if decision == "block":
+            el = ET.SubElement(case, "failure", {"message": (reasons or ["blocked"])[0]})
+            el.text = "\n".join(detail)
+        else:
+            ET.SubElement(case, "system-out").text = "\n".join(detail)
+    return suite
 
 
 def _thumbnail(a: AssetVerdict) -> str | None:
@@ -144,8 +225,39 @@ def render_html(report: CheckReport, thumbnails: bool = True) -> str:
 <table><thead><tr><th></th><th>asset</th><th>decision</th><th>origin</th><th>reasons</th>
 <th>evidence</th></tr></thead><tbody>
 {"".join(rows)}
-</tbody></table></body></html>
+</tbody></table>
+{"".join(_timeline_html(report, v) for v in report.timelines)}</body></html>
 """
+
+
+def _timeline_html(report: CheckReport, view: TimelineView) -> str:
+    e = html.escape
+    rows = []
+    for c in view.clips:
+        decision, reasons = report.clip_verdict(c)
+        refs = "".join(
+            f"<li>{e(r.key)}: {e(r.link.status)}"
+            + (f" ({e(r.link.how)})" if r.link.how else "")
+            + (f" <code>{e(r.link.media)}</code>" if r.link.media else "")
+            + (f" frames {e(r.link.frames)}" if r.link.frames else "")
+            + "".join(f"<br>candidate <code>{e(x)}</code>" for x in r.link.candidates)
+            + "</li>"
+            for r in c.references
+        )
+        why = "".join(f"<li>{e(r)}</li>" for r in reasons)
+        rows.append(
+            f'<tr class="{decision}"><td>{c.index:03d}</td><td>{e(c.track)}</td>'
+            f"<td>{e(c.record_in)}</td><td>{e(c.source_in)}-{e(c.source_out)}</td>"
+            f"<td>{e(c.name)}</td><td><ul>{refs}</ul></td><td>{e(decision.upper())}</td>"
+            f"<td><ul>{why}</ul></td></tr>"
+        )
+    return (
+        f"<h2>Timeline {e(view.name)} <code>{e(view.path)}</code> ({e(view.adapter)})</h2>"
+        "<table><thead><tr><th>#</th><th>track</th><th>record in</th><th>source</th>"
+        "<th>clip</th><th>media</th><th>decision</th><th>reasons</th></tr></thead><tbody>"
+        + "".join(rows)
+        + "</tbody></table>"
+    )
 
 
 RENDERERS = {"text": render_text, "json": render_json, "junit": render_junit, "html": render_html}

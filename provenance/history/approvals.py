@@ -28,6 +28,7 @@ class Approval:
     revoked_at: str | None = None
     revoked_by: str | None = None
     revoke_reason: str | None = None
+    declaration: str | None = None  # the declared use it answers (`approve --declaration`)
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Approval:
@@ -37,13 +38,18 @@ class Approval:
             approver=row["approver"],
             approved_at=row["approved_at"],
             use_category=row["use_category"],
-            consent=tuple(json.loads(row["consent"] or "[]")),
+            consent=tuple(
+                row["consent"]
+                if isinstance(row["consent"], list | tuple)
+                else json.loads(row["consent"] or "[]")
+            ),
             expires=row["expires"],
             note=row["note"],
             carried_from=row["carried_from"],
             revoked_at=row["revoked_at"],
             revoked_by=row["revoked_by"],
             revoke_reason=row["revoke_reason"],
+            declaration=row.get("declaration"),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -60,7 +66,12 @@ class Approval:
             "revoked_at": self.revoked_at,
             "revoked_by": self.revoked_by,
             "revoke_reason": self.revoke_reason,
+            "declaration": self.declaration,
         }
+
+    def expired(self, today: date) -> bool:
+        """Whether this approval's expiry date has passed (it holds through that day)."""
+        return bool(self.expires) and date.fromisoformat(self.expires[:10]) < today  # type: ignore[index]
 
     def problem(self, policy: Policy, asset_use: str | None, today: date) -> str | None:
         """Why this approval does not clear the asset, or None if it does."""
@@ -68,8 +79,8 @@ class Approval:
             return (
                 f"approval {self.reference} was revoked by {self.revoked_by}: {self.revoke_reason}"
             )
-        if self.expires and date.fromisoformat(self.expires[:10]) < today:
-            return f"approval {self.reference} expired on {self.expires[:10]}"
+        if self.expired(today):
+            return f"approval {self.reference} expired on {self.expires[:10]}"  # type: ignore[index]
         if policy.needs_consent(asset_use, self.use_category) and not self.consent:
             use = self.use_category if policy.needs_consent(self.use_category) else asset_use
             return f"approval {self.reference} has no consent reference, required for {use}"
@@ -148,7 +159,7 @@ def parse_day(text: str, what: str) -> date:
 def insert_approval(store: Store, approval: Approval) -> None:
     store.execute(
         "INSERT INTO approvals (content_id, reference, approver, approved_at, expires,"
-        " use_category, consent, note, carried_from) VALUES (?,?,?,?,?,?,?,?,?)",
+        " use_category, consent, note, carried_from, declaration) VALUES (?,?,?,?,?,?,?,?,?,?)",
         (
             approval.content_id,
             approval.reference,
@@ -159,6 +170,7 @@ def insert_approval(store: Store, approval: Approval) -> None:
             json.dumps(list(approval.consent)),
             approval.note,
             approval.carried_from,
+            approval.declaration,
         ),
     )
 

@@ -15,7 +15,10 @@ from typing import Any
 
 from provenance.config import Config
 from provenance.errors import AmbiguousAsset, UnknownAsset
+from provenance.history.declarations import annotate, list_declarations
 from provenance.history.registry import Registry
+from provenance.history.status import refresh_expired
+from provenance.model import UNKNOWN_TOOL
 from provenance.pipeline.content import content_id, looks_like_content_id
 from provenance.stores import Store, noindex
 
@@ -62,8 +65,14 @@ def list_files(
     since: str | None = None,
     include_gone: bool = False,
     facility: str | None = None,
+    config: Config | None = None,
 ) -> list[dict[str, Any]]:
-    """Recorded files with their asset's origin and status, one row per file and facility."""
+    """Recorded files with their asset's origin and status, one row per file and facility.
+
+    Statuses are the status rule's (`provenance.history.status`), brought up to date with the
+    clock first, so an approval that ran out reads `expired` here as everywhere."""
+    if config is not None:
+        refresh_expired(store, config)
     where, args = ["1=1"], []
     if not include_gone:
         where.append("f.gone = 0")
@@ -123,9 +132,11 @@ def rows_to_csv(rows: list[dict[str, Any]]) -> str:
 def report_rows(
     store: Store, config: Config, today: date | None = None, *, facility: str | None = None
 ) -> list[dict[str, Any]]:
-    """The disclosure report: every AI asset with tool, use, status, approval, and where it
-    lives (paths and facilities; with `facility`, only the assets that live there)."""
-    registry = Registry(store, config)
+    """The disclosure report: every AI asset with tool, use, status, approval, where it lives
+    (paths and facilities; with `facility`, only the assets that live there), the
+    declarations that cover it and whether its tool is cleared (`declarations.annotate`)."""
+    registry = Registry(store, config, today)
+    refresh_expired(store, config, today)
     out = []
     for asset in store.query(
         "SELECT * FROM assets WHERE origin IN (?, ?) ORDER BY first_seen, content_id", AI_ORIGINS
@@ -138,7 +149,7 @@ def report_rows(
         ]
         if not files:
             continue  # superseded bytes (re-tagged) or deleted: the live copies are listed
-        approval, problems = registry.approval(cid, asset["use_category"])
+        status = registry.status(cid, asset["use_category"] or config.policy.default_use)
         out.append(
             {
                 "content_id": cid,
@@ -146,12 +157,14 @@ def report_rows(
                 "facilities": sorted({f.facility for f in files}),
                 "media_type": asset["media_type"],
                 "origin": asset["origin"],
-                "tool": asset["tool"],
+                "tool": asset["tool"] or UNKNOWN_TOOL,
                 "use": asset["use_category"],
-                "status": "approved" if approval else (asset["status"] or "temporary"),
-                "approval": approval.to_json() if approval else None,
-                "problems": problems,
+                "status": status.status.value,
+                "status_reason": status.reason,
+                "approval": status.approval.to_json() if status.approval else None,
+                "problems": list(status.problems),
                 "first_seen": asset["first_seen"],
             }
         )
+    annotate(out, list_declarations(store), config.policy)
     return out

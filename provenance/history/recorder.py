@@ -8,11 +8,11 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from provenance.config import Config
-from provenance.history.approvals import effective_approval
+from provenance.history.registry import Registry
 from provenance.model import Evidence, Status, made
 from provenance.pipeline.classify import AssetReading
 from provenance.pipeline.walk import FileStat
-from provenance.pipeline.workers import FileOutcome, user_evidence
+from provenance.pipeline.workers import FileOutcome, TagOutcome, should_tag, write_status_tag
 from provenance.stores import NewEvent, Store, now_iso
 
 
@@ -40,15 +40,6 @@ class Change:
         if self.error:
             out["error"] = self.error
         return out
-
-
-def asset_status(store: Store, content_id: str, config: Config, use: str | None) -> str:
-    approval, problems = effective_approval(store, content_id, config.policy, use)
-    if approval is not None:
-        return Status.APPROVED.value
-    if any("revoked" in p for p in problems):
-        return Status.REVOKED.value
-    return Status.TEMPORARY.value
 
 
 _UPSERT_ASSET = (
@@ -105,21 +96,21 @@ def _evidence_rows(reading: AssetReading) -> list[tuple[Any, ...]]:
 
 
 def _use_and_status(
-    store: Store, reading: AssetReading, config: Config, use: str | None = None
+    registry: Registry, reading: AssetReading, use: str | None = None
 ) -> tuple[str | None, str | None]:
     """An asset's use category (the one it has; AI material without one gets the policy's
-    default) and its status (AI material only, from the approvals of this content)."""
+    default) and its status (AI material only: the status rule's, cached in the row)."""
     if not reading.origin.is_ai:
         return use, None
-    use = use or config.policy.default_use
-    return use, asset_status(store, reading.content_id, config, use)
+    use = use or registry.config.policy.default_use
+    return use, registry.status(reading.content_id, use).status.value
 
 
 def _new_asset_row(
-    store: Store, reading: AssetReading, phash: str | None, config: Config, now: str
+    registry: Registry, reading: AssetReading, phash: str | None, now: str
 ) -> tuple[Any, ...]:
     """The row of content the store has never seen, as `save_asset` would write it."""
-    use, status = _use_and_status(store, reading, config)
+    use, status = _use_and_status(registry, reading)
     return _asset_row(reading, use, status, phash, False, now)
 
 
@@ -131,15 +122,19 @@ def save_asset(
     phash: str | None,
     tagged: bool = False,
     extra: list[Evidence] | None = None,
+    registry: Registry | None = None,
+    judged: bool = False,
 ) -> AssetReading:
-    """Upsert the asset row and its evidence; the user's recorded evidence is kept and weighed."""
+    """Upsert the asset row and its evidence, after the one judgement (`Registry.judge`)
+    has weighed the reading with what the store knows and `extra` (a person's statement).
+    `judged`: the caller already judged this reading."""
+    registry = registry or Registry(store, config)
     cid = reading.content_id
     known = store.asset(cid)
     existing = known or {}
-    kept = user_evidence(store.evidence(cid)) if known else []
-    if kept or extra:
-        reading = reading.with_evidence([*kept, *(extra or [])], config.policy)
-    use, status = _use_and_status(store, reading, config, existing.get("use_category"))
+    if not judged or extra:
+        reading = registry.judge(reading, phash=phash, near=phash is not None, stated=extra or ())
+    use, status = _use_and_status(registry, reading, existing.get("use_category"))
     with store.transaction():
         store.execute(_UPSERT_ASSET, _asset_row(reading, use, status, phash, tagged, now_iso()))
         if known:
@@ -185,16 +180,25 @@ def _arrival(
 
 
 def record_many(
-    store: Store, outcomes: list[FileOutcome], config: Config, unreadable: Container[str] = ()
+    store: Store,
+    outcomes: list[FileOutcome],
+    config: Config,
+    unreadable: Container[str] = (),
+    *,
+    registry: Registry | None = None,
+    tag: bool = False,
 ) -> list[Change]:
     """Record processed files in order, exactly as `record` would one by one.
 
-    A new file holding content the store has never seen — nearly every file of a first scan —
-    needs no decisions: its rows and its `seen` event are written in bulk, a few statements
-    for the whole batch instead of several per file (AI material among them gets its status
-    from the approvals, as `record` would give it). Every other file (changed, moved, copied,
-    a tag written, an error) goes through `record`. `unreadable`: paths the store may hold as
-    unreadable (see `record`)."""
+    A new file holding content the store has never seen, with nothing for the near-duplicate
+    test to weigh — nearly every file of a first scan — needs no decisions: its rows and its
+    `seen` event are written in bulk, a few statements for the whole batch instead of several
+    per file (AI material among them gets its status from the status rule, as `record` would
+    give it). Every other file (changed, moved, copied, fingerprinted for the near-duplicate
+    test, a tag written, an error) goes through `record`. `unreadable`: paths the store may
+    hold as unreadable (see `record`); `tag`: whether files judged AI by what the store knows
+    may be tagged here (see `record`)."""
+    registry = registry or Registry(store, config)
     readings = [o.reading for o in outcomes if o.reading is not None]
     known_ids = store.known_contents(r.content_id for r in readings)
     known_paths = store.recorded_paths(o.path for o in outcomes)
@@ -208,31 +212,38 @@ def record_many(
             or reading.content_id in known_ids
             or outcome.path in known_paths
             or outcome.path in unreadable
+            or (outcome.phash is not None and registry.has_hashes)
         ):
-            _record_fresh(store, fresh, changes, config)
+            _record_fresh(registry, fresh, changes)
             changes.append(
-                record(store, outcome, config, maybe_unreadable=outcome.path in unreadable)
+                record(
+                    store,
+                    outcome,
+                    config,
+                    maybe_unreadable=outcome.path in unreadable,
+                    registry=registry,
+                    tag=tag,
+                )
             )
         else:
             fresh.append(outcome)
         if reading is not None:
             known_ids.add(reading.content_id)
         known_paths.add(outcome.path)
-    _record_fresh(store, fresh, changes, config)
+    _record_fresh(registry, fresh, changes)
     return changes
 
 
-def _record_fresh(
-    store: Store, fresh: list[FileOutcome], changes: list[Change], config: Config
-) -> None:
+def _record_fresh(registry: Registry, fresh: list[FileOutcome], changes: list[Change]) -> None:
     """Write new files with new content all at once."""
     if not fresh:
         return
+    store = registry.store
     now = now_iso()
     pairs = [(o.stat, o.reading, o.phash) for o in fresh if o.reading is not None]
     with store.savepoint():
         store.executemany(
-            _UPSERT_ASSET, [_new_asset_row(store, r, ph, config, now) for _, r, ph in pairs]
+            _UPSERT_ASSET, [_new_asset_row(registry, r, ph, now) for _, r, ph in pairs]
         )
         store.executemany(_INSERT_EVIDENCE, [row for _, r, _ in pairs for row in _evidence_rows(r)])
         store.upsert_files(
@@ -245,6 +256,9 @@ def _record_fresh(
             ],
             at=now,
         )
+    for _, r, ph in pairs:
+        if ph is not None:
+            registry.remember(ph, r.content_id, r.origin.value, now)
     changes.extend(
         made(
             Change,
@@ -264,24 +278,48 @@ def _record_fresh(
 
 
 def record(
-    store: Store, outcome: FileOutcome, config: Config, maybe_unreadable: bool = True
+    store: Store,
+    outcome: FileOutcome,
+    config: Config,
+    maybe_unreadable: bool = True,
+    *,
+    registry: Registry | None = None,
+    tag: bool = False,
 ) -> Change:
     """Record one processed file: its rows and events, all or nothing.
 
+    The reading is judged with what the store knows (`Registry.judge`). A file that only
+    this judgement shows to be AI (a stripped copy of a known AI still) was not tagged by the
+    worker, which cannot see the store: with `tag`, it is tagged here, as the tag rule says.
     `maybe_unreadable` False (the caller knows the path was never recorded as unreadable)
     saves a statement per file on a first scan."""
+    registry = registry or Registry(store, config)
     st = outcome.stat
     if outcome.reading is None:
         with store.savepoint():
             store.set_unreadable(st.path, st.size, st.mtime_ns, st.inode, outcome.error or "?")
             store.append_event("error", path=st.path, detail={"reason": outcome.error})
         return Change(kind="error", path=st.path, error=outcome.error)
+    reading = registry.judge(outcome.reading, phash=outcome.phash, near=outcome.phash is not None)
+    tag_outcome = outcome.tag
+    if (
+        tag_outcome is None
+        and tag
+        and not outcome.reading.origin.is_ai
+        and should_tag(reading, config)
+    ):
+        tag_outcome = write_status_tag(reading, config, Status.TEMPORARY)
     with store.savepoint():
         if maybe_unreadable:
             store.set_unreadable(st.path, st.size, st.mtime_ns, st.inode, None)
-        new_content = store.asset(outcome.reading.content_id) is None
-        reading = save_asset(store, outcome.reading, config, phash=outcome.phash)
+        new_content = store.asset(reading.content_id) is None
+        reading = save_asset(
+            store, reading, config, phash=outcome.phash, registry=registry, judged=True
+        )
         cid = reading.content_id
+        if outcome.phash is not None and new_content:
+            asset = store.asset(cid) or {}
+            registry.remember(outcome.phash, cid, reading.origin.value, asset.get("first_seen", ""))
         kind, previous = _place(store, st.path, cid, new_content)
         store.upsert_file(st.path, cid, st.size, st.mtime_ns, st.inode)
         if kind != "touched":
@@ -296,35 +334,47 @@ def record(
             previous=previous,
             reading=reading,
         )
-        tag = outcome.tag
-        if tag is None:
+        if tag_outcome is None:
             return change
-        if tag.error:
-            store.append_event(
-                "tag-failed", content_id=cid, path=st.path, detail={"reason": tag.error}
-            )
-            return replace(change, tag_error=tag.error)
-        if tag.content_id is None:  # sidecar written: the asset's bytes are unchanged
-            store.execute("UPDATE assets SET tagged = 1 WHERE content_id = ?", (cid,))
-            store.append_event(
-                "tagged",
-                content_id=cid,
-                path=st.path,
-                detail={"sidecar": tag.written, "status": "temporary"},
-            )
-            return change
-        record_rewrite(
-            store,
-            reading,
-            tag.content_id,
-            config,
-            phash=outcome.phash,
-            reason="tagged",
+        return _record_tag(store, registry, change, reading, tag_outcome, outcome.phash, st)
+
+
+def _record_tag(
+    store: Store,
+    registry: Registry,
+    change: Change,
+    reading: AssetReading,
+    tag: TagOutcome,
+    phash: str | None,
+    st: FileStat,
+) -> Change:
+    """Record the tag written onto a file that was just recorded."""
+    cid = reading.content_id
+    if tag.error:
+        store.append_event("tag-failed", content_id=cid, path=st.path, detail={"reason": tag.error})
+        return replace(change, tag_error=tag.error)
+    if tag.content_id is None:  # sidecar written: the asset's bytes are unchanged
+        store.execute("UPDATE assets SET tagged = 1 WHERE content_id = ?", (cid,))
+        store.append_event(
+            "tagged",
+            content_id=cid,
             path=st.path,
-            stat=tag.stat,
-            detail={"status": "temporary"},
+            detail={"sidecar": tag.written, "status": "temporary"},
         )
-        return replace(change, tagged_content_id=tag.content_id)
+        return change
+    record_rewrite(
+        store,
+        reading,
+        tag.content_id,
+        registry.config,
+        phash=phash,
+        reason="tagged",
+        path=st.path,
+        stat=tag.stat,
+        detail={"status": "temporary"},
+        registry=registry,
+    )
+    return replace(change, tagged_content_id=tag.content_id)
 
 
 def record_rewrite(
@@ -338,23 +388,24 @@ def record_rewrite(
     path: str,
     stat: Any,
     detail: dict[str, Any],
+    registry: Registry | None = None,
 ) -> None:
-    """provgate rewrote this file's tag: the new bytes are the same asset, linked to the old."""
+    """provgate rewrote this file's tag: the new bytes are the same asset, linked to the old.
+
+    The new bytes carry the old content's judgement (its evidence, a person's statements and
+    near-duplicate relations included), its use category and its first sighting."""
+    registry = registry or Registry(store, config)
     with store.transaction():
         new_reading = replace(reading, content_id=new_id, size=stat.size if stat else reading.size)
         save_asset(
-            store,
-            new_reading,
-            config,
-            phash=phash,
-            tagged=True,
-            extra=user_evidence(store.evidence(reading.content_id)),
+            store, new_reading, config, phash=phash, tagged=True, registry=registry, judged=True
         )
         existing = store.asset(reading.content_id) or {}
         store.execute(
             "UPDATE assets SET use_category = COALESCE(?, use_category) WHERE content_id = ?",
             (existing.get("use_category"), new_id),
         )
+        store.keep_first_seen(new_id, lineage_of=reading.content_id)
         store.execute(
             "INSERT INTO links (from_id, to_id, reason) VALUES (?,?,?)"
             " ON CONFLICT (from_id, to_id) DO NOTHING",

@@ -1,23 +1,38 @@
-"""What the store knows about a file's content: the registry's evidence.
+"""What the store knows about a file's content, and the one judgement that weighs it.
 
-An exact content id wins over any near match; otherwise the nearest known image (by perceptual
-hash) within the threshold decides, so a stripped, re-saved copy of an AI still is caught.
+`Registry.judge` decides an asset's origin from all of its evidence at once: what the file
+says (read by `read_asset`), what people stated (`provgate tag`), what the store remembers of
+these exact bytes (evidence that is no longer in the file, such as a sidecar since removed),
+and near-duplicates of known AI assets. `scan`, `watch`, `check`, `inspect`, `ls`, `report`
+and the review page all come through it, so one file has one origin everywhere.
+
+The near-duplicate rule (SPEC §5.1): a perceptual near match to a known AI asset is AI evidence
+unless this content has positive evidence of its own (a trusted non-ai manifest, a person's
+`tag --origin non-ai`) or the store recorded it before that AI asset existed (a source plate
+predates the AI edit made from it; a copy comes after). The relation is always reported.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 from provenance.config import Config
-from provenance.history.approvals import Approval, approvals_for, effective_approval
-from provenance.model import Evidence
-from provenance.pipeline.classify import AssetReading
+from provenance.history.approvals import Approval
+from provenance.history.status import AssetStatus, approval_state, status_of
+from provenance.model import UNKNOWN_TOOL, Evidence, Origin, Signal, Validation
+from provenance.pipeline.classify import AssetReading, decide_origin, needs_fingerprint, tool_of
 from provenance.pipeline.phash import NEAR_DISTANCE, PHASH_MEDIA, image_phash
-from provenance.pipeline.workers import user_evidence
 from provenance.stores import Store
+
+# Evidence the store keeps about content that the content's own bytes cannot show again:
+# what people stated, and what a sidecar said when it was read.
+_REMEMBERED = ("user", "c2pa-sidecar")
+# Evidence a judgement adds to a reading (never part of what the file itself says).
+_ADDED = frozenset({"user", "registry", "similar"})
 
 
 @dataclass(frozen=True)
@@ -25,139 +40,233 @@ class NearMatch:
     content_id: str
     origin: str
     distance: int
+    first_seen: str
     paths: tuple[str, ...]
 
 
-class Registry:
-    """Looks contents up in the store; loads the perceptual hashes once per instance."""
+def user_evidence(rows: Iterable[dict[str, Any]]) -> list[Evidence]:
+    """Evidence a person recorded by hand (`provgate tag`), carried into every judgement."""
+    return [
+        Evidence(source=r["source"], detail=r["detail"], marker=r["marker"])
+        for r in rows
+        if r["source"] == "user"
+    ]
 
-    def __init__(self, store: Store, config: Config) -> None:
+
+class Registry:
+    """Looks contents up in the store and judges readings; loads the AI fingerprints once."""
+
+    def __init__(self, store: Store, config: Config, today: date | None = None) -> None:
         self.store = store
         self.config = config
-        self._hashes: list[tuple[int, str, str]] | None = None
-        # A batch's asset rows and user evidence, read at once (see `prefetch`).
+        self.today = today
+        self._hashes: list[tuple[int, str, str, str]] | None = None
+        # A batch's asset rows and remembered evidence, read at once (see `prefetch`).
         self._batch: set[str] = set()
         self._assets: dict[str, dict[str, Any]] = {}
-        self._user: dict[str, list[dict[str, Any]]] = {}
+        self._remembered: dict[str, list[dict[str, Any]]] = {}
+
+    # -- what the store holds ------------------------------------------------------------------
 
     def prefetch(self, content_ids: Iterable[str]) -> None:
         """Read what the store knows of a batch of contents in a few queries: a check of
         thousands of files spent more on two queries a file than on reading the files.
-        Holds until the next batch or `forget`; nothing writes assets while a gate decides."""
+        Holds until the next batch or `forget`."""
         self._batch = set(content_ids)
         self._assets = self.store.assets_of(self._batch)
-        self._user = self.store.evidence_of(self._assets, source="user")
+        self._remembered = self.store.evidence_of(self._assets, _REMEMBERED)
 
     def forget(self) -> None:
-        self._batch, self._assets, self._user = set(), {}, {}
+        self._batch, self._assets, self._remembered = set(), {}, {}
 
     def asset(self, content_id: str) -> dict[str, Any] | None:
         if content_id in self._batch:
             return self._assets.get(content_id)
         return self.store.asset(content_id)
 
-    def _user_evidence(self, content_id: str) -> list[Evidence]:
+    def _remembered_rows(self, content_id: str) -> list[dict[str, Any]]:
         if content_id in self._batch:
-            return user_evidence(self._user.get(content_id, []))
-        return user_evidence(self.store.evidence(content_id))
+            return self._remembered.get(content_id, [])
+        return [r for r in self.store.evidence(content_id) if r["source"] in _REMEMBERED]
 
-    def _known_hashes(self) -> list[tuple[int, str, str]]:
+    def _known_hashes(self) -> list[tuple[int, str, str, str]]:
         if self._hashes is None:
-            rows = self.store.query(
-                "SELECT phash, content_id, origin FROM assets WHERE phash IS NOT NULL"
-            )
-            self._hashes = [(int(r[0], 16), r[1], r[2]) for r in rows]
+            self._hashes = [
+                (int(ph, 16), cid, origin, first)
+                for ph, cid, origin, first in self.store.ai_fingerprints()
+            ]
         return self._hashes
 
-    def nearest(self, phash: str) -> NearMatch | None:
-        value = int(phash, 16)
-        best: tuple[int, str, str] | None = None
-        for known, cid, origin in self._known_hashes():
-            d = (value ^ known).bit_count()
-            if d <= NEAR_DISTANCE and (best is None or d < best[0]):
-                best = (d, cid, origin)
-        if best is None:
-            return None
-        paths = tuple(
-            f.path for f in self.store.files_with_content(best[1], live_only=False, everywhere=True)
-        )
-        return NearMatch(content_id=best[1], origin=best[2], distance=best[0], paths=paths[:3])
+    def remember(self, phash: str, content_id: str, origin: str, first_seen: str) -> None:
+        """An AI asset recorded while this registry is in use joins the near-duplicate test."""
+        if self._hashes is not None and Origin(origin).is_ai:
+            self._hashes.append((int(phash, 16), content_id, origin, first_seen))
 
     @property
     def has_hashes(self) -> bool:
-        """Whether any known asset has a perceptual hash (else near matches cannot exist)."""
+        """Whether any known AI asset has a perceptual hash (else near matches cannot exist)."""
         return bool(self._known_hashes())
 
-    def evidence_for(
-        self, reading: AssetReading, *, near: bool = True, phash: str | None = None
-    ) -> list[Evidence]:
-        """Registry evidence for this reading: recorded origins, user tags, near-duplicates."""
+    def nearest(self, phash: str, exclude: Iterable[str] = ()) -> NearMatch | None:
+        """The nearest known AI image within the threshold, other than `exclude`."""
+        value = int(phash, 16)
+        skip = set(exclude)
+        best: tuple[int, str, str, str] | None = None
+        for known, cid, origin, first in self._known_hashes():
+            d = (value ^ known).bit_count()
+            if d <= NEAR_DISTANCE and cid not in skip and (best is None or d < best[0]):
+                best = (d, cid, origin, first)
+        if best is None:
+            return None
+        d, cid, origin, first = best
+        paths = tuple(
+            f.path for f in self.store.files_with_content(cid, live_only=False, everywhere=True)
+        )
+        return NearMatch(cid, origin, d, first, paths[:3])
+
+    # -- the judgement -------------------------------------------------------------------------
+
+    def judge(
+        self,
+        reading: AssetReading,
+        *,
+        phash: str | None = None,
+        near: bool = True,
+        stated: Iterable[Evidence] = (),
+    ) -> AssetReading:
+        """The reading with everything the store knows added and its origin decided once.
+
+        `phash`: the image's perceptual hash if the caller computed it (in a worker); with
+        `near` and none given, it is computed here when the near-duplicate test needs it.
+        `stated`: what a person states about this content now (`provgate tag`). Judging a
+        reading again gives the same result: only the file's own evidence is kept from it."""
+        policy = self.config.policy
         cid = reading.content_id
         asset = self.asset(cid)
-        if asset is not None:
-            found = self._user_evidence(cid)
-            if asset["origin"] in ("ai-generated", "ai-modified"):
-                found.append(
-                    Evidence(
-                        source="registry",
-                        marker=f"origin:{asset['origin']}",
-                        tool=asset["tool"],
-                        detail=f"known to the store as {asset['origin']} "
-                        f"since {asset['first_seen'][:10]}",
-                    )
-                )
-            return found
-        if not near or reading.media_type not in PHASH_MEDIA or not self.has_hashes:
-            return []
-        phash = phash or image_phash(reading.path, reading.media_type)
-        match = self.nearest(phash) if phash else None
-        if match is None or match.origin not in ("ai-generated", "ai-modified"):
-            return []
-        where = f" (seen at {match.paths[0]})" if match.paths else ""
-        return [
-            Evidence(
-                source="similar",
-                marker=f"origin:{match.origin}",
-                detail=f"near-duplicate of {match.origin} asset {match.content_id[:12]}{where}, "
-                f"distance {match.distance}/128",
-                extra={"content_id": match.content_id, "distance": match.distance},
-            )
-        ]
+        own = [e for e in reading.evidence if e.source not in _ADDED]
+        known = self._known_evidence(reading, own, asset) if asset is not None else []
+        origin, weighed = decide_origin([*own, *known, *stated], policy)
+        if near and reading.media_type in PHASH_MEDIA and self.has_hashes:
+            if phash is None and needs_fingerprint(reading):
+                phash = image_phash(reading.path, reading.media_type)
+            if phash is not None:
+                similar = self._near_evidence(cid, phash, weighed, asset)
+                if similar is not None:
+                    origin, weighed = decide_origin([*weighed, similar], policy)
+        if origin is reading.origin and weighed == reading.evidence:
+            return reading
+        return replace(reading, origin=origin, evidence=weighed, tool=tool_of(weighed))
 
-    def enrich(
-        self, reading: AssetReading, *, near: bool = True, phash: str | None = None
-    ) -> AssetReading:
-        extra = self.evidence_for(reading, near=near, phash=phash)
-        return reading.with_evidence(extra, self.config.policy) if extra else reading
+    def _known_evidence(
+        self, reading: AssetReading, own: list[Evidence], asset: dict[str, Any]
+    ) -> list[Evidence]:
+        """What the store remembers of these bytes that the reading does not show itself."""
+        rows = self._remembered_rows(reading.content_id)
+        found = user_evidence(rows)
+        fresh = {(e.source, e.marker) for e in own}
+        for row in rows:
+            if row["source"] == "user" or (row["source"], row["marker"]) in fresh:
+                continue
+            if row["signal"] not in (Signal.AI_GENERATED.value, Signal.AI_MODIFIED.value):
+                continue
+            found.append(
+                Evidence(
+                    source="registry",
+                    marker=row["marker"],
+                    detail=f"known to the store as {asset['origin']} since "
+                    f"{asset['first_seen'][:10]}: {row['detail']} (read from a "
+                    f"{row['source']} that is no longer beside the file)",
+                    validation=Validation(row["validation"]) if row["validation"] else None,
+                )
+            )
+        return found
+
+    def _near_evidence(
+        self,
+        content_id: str,
+        phash: str,
+        weighed: tuple[Evidence, ...],
+        asset: dict[str, Any] | None,
+    ) -> Evidence | None:
+        match = self.nearest(phash, exclude=(content_id,))
+        if match is not None and self.asset(content_id) is not None:
+            lineage = self.store.linked(content_id)
+            if match.content_id in lineage:  # itself before or after provgate rewrote its tag
+                match = self.nearest(phash, exclude=lineage)
+        if match is None:
+            return None
+        where = f", seen at {match.paths[0]}" if match.paths else ""
+        relation = (
+            f"near-duplicate of {match.content_id} (distance {match.distance}), "
+            f"known as {match.origin}{where}"
+        )
+        extra = {"content_id": match.content_id, "distance": match.distance}
+        own = [
+            e
+            for e in weighed
+            if e.signal is Signal.NON_AI
+            and (e.source == "user" or e.validation is Validation.TRUSTED)
+        ]
+        if own:
+            why = f"not counted: this content has evidence of its own ({own[0].detail})"
+        elif asset is not None and asset["first_seen"] < match.first_seen:
+            why = (
+                f"not counted: the store recorded this content on {asset['first_seen'][:10]},"
+                " before that AI asset existed (it may be the source it was made from)"
+            )
+        else:
+            return Evidence(
+                source="similar", marker=f"origin:{match.origin}", detail=relation, extra=extra
+            )
+        return Evidence(source="similar", detail=f"{relation}; {why}", extra=extra)
+
+    # -- approvals and status ------------------------------------------------------------------
+
+    def approvals(self, content_id: str) -> list[Approval]:
+        rows = self.store.approval_rows([content_id]).get(content_id, [])
+        return [Approval.from_row(r) for r in rows]
 
     def use_category(self, content_id: str) -> str | None:
         asset = self.asset(content_id)
         return asset["use_category"] if asset else None
 
-    def approvals(self, content_id: str) -> list[Approval]:
-        return approvals_for(self.store, content_id)
+    def status(self, content_id: str, use: str | None) -> AssetStatus:
+        """The status of AI material with this content id (the one rule, `status_of`)."""
+        return status_of(self.approvals(content_id), self.config.policy, use, self.today)
 
-    def approval(self, content_id: str, use: str | None) -> tuple[Approval | None, list[str]]:
-        return effective_approval(self.store, content_id, self.config.policy, use)
+    def statuses(self, uses: dict[str, str | None]) -> dict[str, AssetStatus]:
+        """`status` for many contents at once (content id → its use category)."""
+        rows = self.store.approval_rows(uses)
+        policy = self.config.policy
+        return {
+            cid: status_of(
+                [Approval.from_row(r) for r in rows.get(cid, [])], policy, use, self.today
+            )
+            for cid, use in uses.items()
+        }
 
     def describe(self, reading: AssetReading) -> dict[str, Any]:
-        """inspect's view: the reading plus status, use and approvals from the store."""
+        """inspect's view: the judged reading plus status, use and approvals from the store."""
         cid = reading.content_id
         asset = self.store.asset(cid) or {}
-        use = asset.get("use_category")
-        status = asset.get("status")
-        if reading.origin.is_ai:
-            approval, _ = self.approval(cid, use)
-            status = "approved" if approval else (status if status == "revoked" else "temporary")
-        elif status:
-            status = None
+        use = asset.get("use_category") or (
+            self.config.policy.default_use if reading.origin.is_ai else None
+        )
         out = reading.to_json()
+        out.update({"status": None, "status_reason": None, "use": use})
+        if reading.origin.is_ai:
+            st = self.status(cid, use)
+            out.update({"status": st.status.value, "status_reason": st.reason})
+            out["tool"] = reading.tool or UNKNOWN_TOOL
+        policy = self.config.policy
         out.update(
             {
-                "status": status,
-                "use": use,
-                "approvals": [a.to_json() for a in self.approvals(cid)],
+                "approvals": [
+                    {**a.to_json(), "state": approval_state(a, policy, use, self.today)}
+                    for a in self.approvals(cid)
+                ],
                 "known_paths": [f.path for f in self.store.files_with_content(cid)],
+                "first_seen": asset.get("first_seen"),
             }
         )
         return out
@@ -168,4 +277,4 @@ def inspect_file(path: Path, config: Config, store: Store) -> dict[str, Any]:
     from provenance.pipeline.classify import read_asset
 
     registry = Registry(store, config)
-    return registry.describe(registry.enrich(read_asset(path, config, pixels=True)))
+    return registry.describe(registry.judge(read_asset(path, config, pixels=True)))

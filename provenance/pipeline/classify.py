@@ -61,7 +61,7 @@ class AssetReading:
     def with_evidence(self, extra: Iterable[Evidence], policy: Policy) -> AssetReading:
         """This reading with registry/user evidence added and the origin decided again."""
         origin, evidence = decide_origin([*self.evidence, *extra], policy)
-        return replace(self, origin=origin, evidence=evidence, tool=_tool_of(evidence))
+        return replace(self, origin=origin, evidence=evidence, tool=tool_of(evidence))
 
 
 def read_asset(path: Path, config: Config, *, pixels: bool = False) -> AssetReading:
@@ -147,7 +147,7 @@ def _read_asset(path: Path, config: Config, pixels: bool) -> AssetReading:
         evidence=decided,
         c2pa=reading.summary if reading else None,
         remote_manifest=meta.remote_manifest,
-        tool=_tool_of(decided),
+        tool=tool_of(decided),
         incomplete=meta.incomplete,
     )
 
@@ -187,8 +187,9 @@ def decide_origin(
     return origin, weighed
 
 
-def _tool_of(evidence: Sequence[Evidence]) -> str | None:
-    """The tool named by the strongest evidence (AI declarations first)."""
+def tool_of(evidence: Sequence[Evidence]) -> str | None:
+    """The tool named by the strongest evidence (AI declarations first); None when no evidence
+    names one (shown as `UNKNOWN_TOOL`)."""
     rank = {
         Signal.AI_GENERATED: 0,
         Signal.AI_MODIFIED: 0,
@@ -200,3 +201,17 @@ def _tool_of(evidence: Sequence[Evidence]) -> str | None:
         return None
     named = sorted((rank[e.signal], i, e.tool) for i, e in enumerate(evidence) if e.tool)
     return named[0][2] if named else None
+
+
+def needs_fingerprint(reading: AssetReading) -> bool:
+    """Whether an image must be fingerprinted for the near-duplicate test: every image but
+    one with positive evidence of its own that it is not AI (a trusted non-ai manifest),
+    which a near match cannot outweigh (SPEC §5.1). Read from the file alone, so a worker
+    that cannot see the store decides it as the gate does."""
+    from provenance.pipeline.phash import PHASH_MEDIA
+
+    if reading.media_type not in PHASH_MEDIA:
+        return False
+    return not any(
+        e.signal is Signal.NON_AI and e.validation is Validation.TRUSTED for e in reading.evidence
+    )

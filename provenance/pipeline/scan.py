@@ -12,6 +12,7 @@ from pathlib import Path
 from provenance.config import Config
 from provenance.errors import PackageError, ProvgateError
 from provenance.history.recorder import Change, record_many
+from provenance.history.registry import Registry
 from provenance.pipeline.shard import Shard
 from provenance.pipeline.walk import FileStat, walk_files
 from provenance.pipeline.workers import FileOutcome, ScanSummary, map_files, process_file
@@ -92,9 +93,14 @@ def scan_paths(
 
     pending: list[FileOutcome] = []
     since = time.monotonic()
+    # One registry for the whole scan: AI assets recorded by it join the near-duplicate test.
+    # Workers fingerprint every image for that test only when the store already knows AI
+    # fingerprints (decoding every image of a first scan would cost more than the scan).
+    registry = Registry(store, config)
+    near = registry.has_hashes
 
     def flush() -> None:
-        for change in record_many(store, pending, config, bad_paths):
+        for change in record_many(store, pending, config, bad_paths, registry=registry, tag=tag):
             _count(summary, change)
             if on_change:
                 on_change(change)
@@ -105,7 +111,7 @@ def scan_paths(
     store.begin()
     try:
         outcomes = map_files(
-            process_file, changed_files(), config, tag, weigh=_size, large_apart=True
+            process_file, changed_files(), config, tag, near, weigh=_size, large_apart=True
         )
         for outcome in outcomes:
             pending.append(outcome)

@@ -22,8 +22,8 @@ from typing import Any, TypeVar
 
 from provenance.config import Config
 from provenance.errors import ProvgateError
-from provenance.model import Evidence, Origin, Status, made
-from provenance.pipeline.classify import AssetReading, read_asset
+from provenance.model import Origin, Status, made
+from provenance.pipeline.classify import AssetReading, needs_fingerprint, read_asset
 from provenance.pipeline.phash import image_phash
 from provenance.pipeline.walk import FileStat, stat_of
 
@@ -119,14 +119,21 @@ def should_tag(reading: AssetReading, config: Config) -> bool:
     )
 
 
-def process_file(stat: FileStat, config: Config, tag: bool = True) -> FileOutcome:
+def process_file(
+    stat: FileStat, config: Config, tag: bool = True, near: bool = False
+) -> FileOutcome:
     """Read one file, and tag it when it is AI material that is not tagged yet. Never raises
-    for a bad file: the error is part of the outcome, so the caller can record it and go on."""
+    for a bad file: the error is part of the outcome, so the caller can record it and go on.
+
+    AI images are fingerprinted (perceptual hash) so that copies of them can be found; with
+    `near` (the store knows AI fingerprints), so is every image without positive evidence of
+    its own, for the recorder's near-duplicate test."""
     try:
         reading = read_asset(Path(stat.path), config)
     except ProvgateError as exc:
         return FileOutcome(stat=stat, error=exc.reason)
-    phash = image_phash(Path(stat.path), reading.media_type) if reading.origin.is_ai else None
+    fingerprint = reading.origin.is_ai or (near and needs_fingerprint(reading))
+    phash = image_phash(Path(stat.path), reading.media_type) if fingerprint else None
     outcome = made(FileOutcome, stat=stat, reading=reading, error=None, phash=phash, tag=None)
     if tag and should_tag(reading, config):
         outcome = FileOutcome(
@@ -360,12 +367,3 @@ def worker_count() -> int:
         1,
         len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1),
     )
-
-
-def user_evidence(rows: list[dict[str, Any]]) -> list[Evidence]:
-    """Evidence a person recorded by hand (`provgate tag`), carried into every new reading."""
-    return [
-        Evidence(source=r["source"], detail=r["detail"], marker=r["marker"])
-        for r in rows
-        if r["source"] == "user"
-    ]

@@ -33,6 +33,9 @@ EVENT_KINDS = (
     "checked",
     "error",
     "classified",
+    "declared",
+    "declaration-changed",
+    "digest",
 )
 
 

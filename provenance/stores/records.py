@@ -205,6 +205,16 @@ class Store(StoreBase):
         else:
             self.executemany(sql, rows)
 
+    def live_paths_named(self, name: str, limit: int = 50) -> list[str]:
+        """Live file paths here whose last component is `name` (the media linker's last resort)."""
+        escaped = name.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        rows = self.query(
+            "SELECT path FROM files WHERE facility = ? AND gone = 0 AND path LIKE ? ESCAPE '\\'"
+            " ORDER BY path LIMIT ?",
+            (self.facility, "%/" + escaped, limit),
+        )
+        return [r[0] for r in rows]
+
     def recorded_paths(self, paths: Iterable[str]) -> set[str]:
         """Which of these paths have a file row here, live or gone."""
         return self._present(
@@ -268,19 +278,64 @@ class Store(StoreBase):
         return found
 
     def evidence_of(
-        self, content_ids: Iterable[str], source: str
+        self, content_ids: Iterable[str], sources: tuple[str, ...]
     ) -> dict[str, list[dict[str, Any]]]:
-        """The evidence rows from `source` of these content ids, by content id, in order."""
+        """The evidence rows from these sources of these content ids, by content id, in
+        order."""
         found: dict[str, list[dict[str, Any]]] = {}
+        kinds = ",".join("?" * len(sources))
         for chunk, marks in _in_chunks(content_ids):
             for r in self.query(
                 "SELECT content_id, source, marker, signal, detail, validation FROM evidence"
-                f" WHERE source = ? AND content_id IN ({marks}) ORDER BY id",
-                (source, *chunk),
+                f" WHERE source IN ({kinds}) AND content_id IN ({marks}) ORDER BY id",
+                (*sources, *chunk),
             ):
                 row = dict(r)
                 found.setdefault(row.pop("content_id"), []).append(row)
         return found
+
+    def ai_fingerprints(self) -> list[tuple[str, str, str, str]]:
+        """(perceptual hash, content id, origin, first seen) of every AI asset that has one."""
+        return [
+            (r[0], r[1], r[2], r[3])
+            for r in self.query(
+                "SELECT phash, content_id, origin, first_seen FROM assets"
+                " WHERE phash IS NOT NULL AND origin IN ('ai-generated', 'ai-modified')"
+            )
+        ]
+
+    def approval_rows(self, content_ids: Iterable[str]) -> dict[str, list[dict[str, Any]]]:
+        """The approval rows of these content ids, oldest first, by content id."""
+        found: dict[str, list[dict[str, Any]]] = {}
+        for chunk, marks in _in_chunks(content_ids):
+            for r in self.query(
+                f"SELECT * FROM approvals WHERE content_id IN ({marks}) ORDER BY id", chunk
+            ):
+                found.setdefault(r["content_id"], []).append(dict(r))
+        return found
+
+    def keep_first_seen(self, content_id: str, lineage_of: str) -> None:
+        """Rewritten bytes keep the first sighting of the content they were written from."""
+        self.execute(
+            "UPDATE assets SET first_seen = (SELECT first_seen FROM assets WHERE content_id = ?)"
+            " WHERE content_id = ? AND EXISTS (SELECT 1 FROM assets WHERE content_id = ?)",
+            (lineage_of, content_id, lineage_of),
+        )
+
+    def set_status(self, content_id: str, status: str) -> None:
+        """Cache the status `provenance.history.status` decided for this content."""
+        self.execute("UPDATE assets SET status = ? WHERE content_id = ?", (status, content_id))
+
+    def approved_with_expiry(self) -> list[str]:
+        """Content recorded as approved that holds an approval with an expiry date."""
+        return [
+            r[0]
+            for r in self.query(
+                "SELECT DISTINCT a.content_id FROM assets a JOIN approvals p"
+                " ON p.content_id = a.content_id WHERE a.status = 'approved'"
+                " AND p.expires IS NOT NULL"
+            )
+        ]
 
     def evidence(self, content_id: str) -> list[dict[str, Any]]:
         return [
