@@ -7,8 +7,8 @@ import click
 from provenance import api
 from provenance.model import USE_CATEGORIES
 
-from .main import cli, get_app, json_option, workspace_option
-from .render import echo_json
+from .main import cli, get_app, json_option
+from .render import echo, echo_json
 
 
 @cli.command()
@@ -26,7 +26,6 @@ from .render import echo_json
 @click.option(
     "--declaration", help="The declared use (D-0001) this approval answers; it must cover ASSET."
 )
-@workspace_option
 @json_option
 @click.pass_context
 def approve(
@@ -60,7 +59,7 @@ def approve(
         return
     for r in results:
         under = r["approval"]["declaration"]
-        click.echo(
+        echo(
             f"approved {r['content_id'][:16]} ({reference}, {r['approval']['use']}"
             + (f", under {under})" if under else ")")
             + (f"; tag rewritten in {len(r['rewritten'])} file(s)" if r["rewritten"] else "")
@@ -72,7 +71,6 @@ def approve(
 @click.option("--ref", "reference", required=True, help="The approval reference to revoke.")
 @click.option("--by", "revoker", required=True)
 @click.option("--reason", required=True)
-@workspace_option
 @json_option
 @click.pass_context
 def revoke(
@@ -97,4 +95,4 @@ def revoke(
         echo_json(results)
         return
     for r in results:
-        click.echo(f"revoked {reference} on {r['content_id'][:16]}")
+        echo(f"revoked {reference} on {r['content_id'][:16]}")

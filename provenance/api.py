@@ -311,16 +311,26 @@ def revoke(
             raise ApprovalError(f"no active approval {reference!r} on this asset", ref)
         rewritten = []
         for linked in store.linked(cid):
-            rewritten += _rewrite_tags(linked, config, store, Status.REVOKED, None)
+            rewritten += _rewrite_tags(
+                linked, config, store, Status.REVOKED, None, revoked=(reference, by, reason)
+            )
         results.append({"content_id": cid, "revoked": total, "rewritten": rewritten})
     return results
 
 
 def _rewrite_tags(
-    cid: str, config: Config, store: Store, status: Status, approval: Approval | None
+    cid: str,
+    config: Config,
+    store: Store,
+    status: Status,
+    approval: Approval | None,
+    *,
+    revoked: tuple[str, str, str] | None = None,
 ) -> list[str]:
     """Write the new status into every live file holding this content at this facility
-    (another site's files are rewritten by its own watcher or scan); approvals follow."""
+    (another site's files are rewritten by its own watcher or scan); approvals follow, and
+    so does a revocation (`revoked`: reference, by, reason), so the rewritten bytes read
+    `revoked` with its reason, not `temporary`."""
     if config.tag_mode == "off":
         return []
     written = []
@@ -375,9 +385,21 @@ def _rewrite_tags(
             if approval is not None:
                 carried = replace(approval, content_id=outcome.content_id, carried_from=cid)
                 insert_approval(store, carried)
+            if revoked is not None:
+                _carry_revoked(store, cid, outcome.content_id, *revoked)
             refresh_status(store, config, outcome.content_id)
         written.append(row.path)
     return written
+
+
+def _carry_revoked(store: Store, old: str, new: str, reference: str, by: str, reason: str) -> None:
+    """The revoked approval `reference` of `old`, recorded on the bytes written from it."""
+    for row in store.approval_rows([old]).get(old, []):
+        if row["reference"] == reference and row["revoked_at"]:
+            lapsed = replace(Approval.from_row(row), content_id=new, carried_from=old)
+            insert_approval(store, lapsed)
+            mark_revoked(store, new, reference, by, reason)
+            return
 
 
 def verify_log(store: Store) -> tuple[int, ChainBreak | None]:
