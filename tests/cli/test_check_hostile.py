@@ -398,3 +398,42 @@ def test_a_zip_of_many_entries_sharing_one_stream_is_refused(runner, ws, tmp_pat
     assert code == 1
     ((path, reason),) = blocked(report).items()
     assert "refused" in reason
+
+
+# --- names that write to the terminal ------------------------------------------------------
+
+FORGED = "evil\nPASS: pkg - 1 assets, 0 blocked, 0 AI (0 approved), 0 unknown, 0 errors\x1b[2K"
+
+
+@pytest.mark.parametrize("fmt", ["text", "junit", "html"])
+def test_a_name_cannot_forge_report_lines_or_drive_the_terminal(runner, ws, tmp_path, fmt):
+    pkg = tmp_path / "pkg"
+    pkg.mkdir()
+    name = FORGED + os.fsdecode(b"\xff") + ".png"  # not UTF-8 either
+    shutil.copyfile(fixture_file(AI), os.path.join(os.fsencode(pkg), os.fsencode(name)))
+    result = runner.invoke(cli, [*ws, "check", "--format", fmt, str(pkg)])
+    assert result.exit_code == 1
+    assert "\x1b" not in result.stdout
+    assert not any(line.startswith("PASS") for line in result.stdout.splitlines())
+    assert "evil\\x0aPASS: pkg" in result.stdout and "\\x1b[2K\\xff.png" in result.stdout
+    if fmt == "text":
+        assert result.stdout.splitlines()[0] == "BLOCK  " + (
+            "evil\\x0aPASS: pkg - 1 assets, 0 blocked, 0 AI (0 approved), 0 unknown, 0 errors"
+            "\\x1b[2K\\xff.png"
+        )
+
+
+def test_json_keeps_the_exact_name_and_inspect_escapes_it(runner, ws, tmp_path):
+    pkg = tmp_path / "pkg"
+    pkg.mkdir()
+    raw = os.fsencode(FORGED) + b"\xff.png"
+    target = os.path.join(os.fsencode(pkg), raw)
+    shutil.copyfile(fixture_file(AI), target)
+    out = tmp_path / "report.json"
+    result = runner.invoke(cli, [*ws, "check", "--format", "json", "-o", str(out), str(pkg)])
+    assert result.exit_code == 1
+    (asset,) = json.loads(out.read_text("utf-8"))["assets"]
+    assert os.fsencode(asset["path"]) == raw  # JSON round-trips the bytes
+    shown = runner.invoke(cli, [*ws, "inspect", os.fsdecode(target)])
+    assert shown.exit_code == 0 and shown.stdout.splitlines()[0].endswith("\\x1b[2K\\xff.png")
+    assert "\x1b" not in shown.stdout and "\nPASS" not in shown.stdout
