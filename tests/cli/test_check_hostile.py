@@ -437,3 +437,30 @@ def test_json_keeps_the_exact_name_and_inspect_escapes_it(runner, ws, tmp_path):
     shown = runner.invoke(cli, [*ws, "inspect", os.fsdecode(target)])
     assert shown.exit_code == 0 and shown.stdout.splitlines()[0].endswith("\\x1b[2K\\xff.png")
     assert "\x1b" not in shown.stdout and "\nPASS" not in shown.stdout
+
+
+def _declared_png(path: Path, width: int, height: int) -> Path:
+    """A small PNG that declares a huge picture (its rows of zeros compress ~1000:1)."""
+    stream = zlib.compressobj(9)
+    rows = b"".join(stream.compress(b"\0" * (width * 3 + 1)) for _ in range(64)) + stream.flush()
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n"
+        + _png_chunk(b"IHDR", ihdr)
+        + _png_chunk(b"IDAT", rows)
+        + _png_chunk(b"IEND", b"")
+    )
+    return path
+
+
+def test_an_image_declaring_absurd_dimensions_is_refused_with_a_reason(runner, ws, tmp_path):
+    put(AI, tmp_path / "show" / "gen.png")
+    assert runner.invoke(cli, [*ws, "scan", "--no-tag", str(tmp_path / "show")]).exit_code == 0
+    big = _declared_png(tmp_path / "pkg" / "matte.png", 13000, 13000)
+    assert big.stat().st_size < 1 << 20
+    code, report = check(runner, ws, str(big.parent))
+    assert code == 1
+    reason = blocked(report)["matte.png"]
+    assert "cannot be compared with the known AI images" in reason
+    assert "13000x13000 pixels" in reason
