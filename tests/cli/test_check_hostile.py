@@ -464,3 +464,54 @@ def test_an_image_declaring_absurd_dimensions_is_refused_with_a_reason(runner, w
     reason = blocked(report)["matte.png"]
     assert "cannot be compared with the known AI images" in reason
     assert "13000x13000 pixels" in reason
+
+
+# --- formats without a reader --------------------------------------------------------------
+
+COMFY_PROMPT = '{"3": {"class_type": "KSampler", "inputs": {"seed": 1, "steps": 20}}}'
+COMFY_WORKFLOW = '{"last_node_id": 9, "nodes": [{"id": 3, "type": "KSampler"}]}'
+_VIDEO = ["-f", "lavfi", "-i", "color=c=red:s=16x16:d=0.1"]
+_AUDIO = ["-f", "lavfi", "-i", "sine=d=0.1"]
+_TAGS = ["-metadata", f"prompt={COMFY_PROMPT}", "-metadata", f"workflow={COMFY_WORKFLOW}"]
+
+
+@pytest.mark.parametrize(
+    ("name", "args"),
+    [
+        ("clip.webm", [*_VIDEO, "-c:v", "libvpx", *_TAGS]),
+        (
+            "clip.mkv",
+            [
+                *_VIDEO,
+                "-c:v",
+                "libvpx",
+                "-attach",
+                "{workflow}",
+                "-metadata:s:t",
+                "mimetype=application/json",
+            ],
+        ),
+        ("voice.mka", [*_AUDIO, "-c:a", "libopus", *_TAGS]),
+        ("clip.mp4", [*_VIDEO, "-c:v", "libx264", "-movflags", "use_metadata_tags", *_TAGS]),
+        ("clip.mov", [*_VIDEO, "-c:v", "libx264", "-movflags", "use_metadata_tags", *_TAGS]),
+        ("take.flac", [*_AUDIO, "-c:a", "flac", *_TAGS]),
+        ("take.ogg", [*_AUDIO, "-c:a", "libvorbis", *_TAGS]),
+        ("take.opus", [*_AUDIO, "-c:a", "libopus", *_TAGS]),
+    ],
+    ids=["webm-tags", "mkv-attachment", "mka-tags", "mp4", "mov", "flac", "ogg-vorbis", "opus"],
+)
+def test_generator_metadata_in_video_and_audio_containers_blocks(runner, ws, tmp_path, name, args):
+    import subprocess
+
+    ffmpeg = shutil.which("ffmpeg")
+    if ffmpeg is None:
+        pytest.skip("ffmpeg is not installed (.ci/run installs it)")
+    workflow = tmp_path / "workflow.json"
+    workflow.write_text(COMFY_WORKFLOW)
+    pkg = tmp_path / "pkg"
+    pkg.mkdir()
+    args = [a.replace("{workflow}", str(workflow)) for a in args]
+    subprocess.run([ffmpeg, "-v", "error", *args, "-y", str(pkg / name)], check=True)
+    code, report = check(runner, ws, str(pkg))
+    assert code == 1
+    assert "ai-generated (ComfyUI)" in blocked(report)[name]
