@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from cli.review import queries
 from provenance import api
 from provenance.gate.decision import DeliveryGate
 from provenance.stores import open_store
+from provenance.stores import review as queries
 from tests.conftest import copy_fixture
 
 
