@@ -195,24 +195,24 @@ def iter_imp(root: Path, others: Iterable[Path] = ()) -> Iterator[Member]:
             reached.add(path.resolve())
             flags: tuple[str, ...] = ()
             if packed is not None:
-                why = _verify(path, packed)
-                flags = (why,) if why else ()
+                verified = _verify(path, packed)
+                flags = (verified,) if verified else ()
             elif aid not in pkg.packing_lists:
                 flags = (f"in the ASSETMAP ({aid}) but in no packing list: not verified",)
             yield Member(rel, path, flags=flags)
     for aid, packed in sorted(pkg.packed.items()):
         if aid in pkg.assetmap:
             continue
-        why = f"listed in the packing list ({aid}) but not in the ASSETMAP"
+        unmapped = f"listed in the packing list ({aid}) but not in the ASSETMAP"
         shown = packed.original_name or aid
         path = _inside(root, packed.original_name) if packed.original_name else None
         if path is None or not path.is_file() or path.resolve() in reached:
-            yield Member(shown, None, why)
+            yield Member(shown, None, unmapped)
             continue
         # The file is there under its original name: judge it, and say what is wrong.
         reached.add(path.resolve())
         verified = _verify(path, packed)
-        yield Member(shown, path, flags=(why,) + ((verified,) if verified else ()))
+        yield Member(shown, path, flags=(unmapped,) + ((verified,) if verified else ()))
     for aid, packed in sorted(pkg.packed.items()):
         if "xml" not in packed.type or aid not in pkg.assetmap:
             continue
