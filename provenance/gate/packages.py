@@ -19,7 +19,7 @@ from pathlib import Path, PurePosixPath
 from typing import IO
 
 from provenance.errors import PackageError
-from provenance.gate.imf import is_imp, iter_imp
+from provenance.gate.imf import archive_holds_imp, is_imp, iter_imp, iter_imp_archive
 from provenance.gate.members import Member
 from provenance.gate.timelines import TimelineOptions, TimelineReader, sniff_timeline
 from provenance.pipeline.walk import SIDECAR_SUFFIX, walk_files
@@ -63,6 +63,8 @@ def iter_package(
         yield from reader.members(path, adapter)
     elif is_imp(path):
         yield from iter_imp(path, imps)
+    elif _is_archive(path) and archive_holds_imp(path):
+        yield from iter_imp_archive(path, iter_archive(path))
     elif _is_archive(path):
         yield from iter_archive(path)
     else:
