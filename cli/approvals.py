@@ -7,8 +7,8 @@ import click
 from provenance import api
 from provenance.model import USE_CATEGORIES
 
-from .main import cli, get_app, json_option, workspace_option
-from .render import echo_json
+from .main import cli, get_app, json_option
+from .render import echo, echo_json
 
 
 @cli.command()
@@ -23,7 +23,9 @@ from .render import echo_json
 @click.option("--consent", multiple=True, help="Consent reference (talent, voice...).")
 @click.option("--expires", help="Expiry date, YYYY-MM-DD.")
 @click.option("--note", help="Free text.")
-@workspace_option
+@click.option(
+    "--declaration", help="The declared use (D-0001) this approval answers; it must cover ASSET."
+)
 @json_option
 @click.pass_context
 def approve(
@@ -35,6 +37,7 @@ def approve(
     consent: tuple[str, ...],
     expires: str | None,
     note: str | None,
+    declaration: str | None,
     as_json: bool,
 ) -> None:
     """Record a written approval for ASSET (a path or a content-id prefix)."""
@@ -49,13 +52,16 @@ def approve(
         consent=consent,
         expires=expires,
         note=note,
+        declaration=declaration,
     )
     if as_json:
         echo_json(results)
         return
     for r in results:
-        click.echo(
-            f"approved {r['content_id'][:16]} ({reference}, {r['approval']['use']})"
+        under = r["approval"]["declaration"]
+        echo(
+            f"approved {r['content_id'][:16]} ({reference}, {r['approval']['use']}"
+            + (f", under {under})" if under else ")")
             + (f"; tag rewritten in {len(r['rewritten'])} file(s)" if r["rewritten"] else "")
         )
 
@@ -65,7 +71,6 @@ def approve(
 @click.option("--ref", "reference", required=True, help="The approval reference to revoke.")
 @click.option("--by", "revoker", required=True)
 @click.option("--reason", required=True)
-@workspace_option
 @json_option
 @click.pass_context
 def revoke(
@@ -90,4 +95,4 @@ def revoke(
         echo_json(results)
         return
     for r in results:
-        click.echo(f"revoked {reference} on {r['content_id'][:16]}")
+        echo(f"revoked {reference} on {r['content_id'][:16]}")

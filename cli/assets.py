@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -11,8 +12,16 @@ from provenance import api
 from provenance.model import STATUSES, USE_CATEGORIES
 from provenance.pipeline.shard import Shard
 
-from .main import UsageFailure, cli, get_app, json_option, workspace_option
-from .render import echo_json, progress_bar, table
+from .main import (
+    EXIT_ERROR,
+    UsageFailure,
+    cli,
+    format_option,
+    get_app,
+    globals_of,
+    json_option,
+)
+from .render import echo, echo_json, progress_bar, shown, table
 
 ORIGINS = ("ai-generated", "ai-modified", "non-ai", "unknown")
 
@@ -30,7 +39,6 @@ def _evidence_lines(evidence: list[dict[str, Any]]) -> list[str]:
 
 @cli.command()
 @click.argument("file", type=click.Path(path_type=Path))
-@workspace_option
 @json_option
 @click.pass_context
 def inspect(ctx: click.Context, file: Path, as_json: bool) -> None:
@@ -40,14 +48,12 @@ def inspect(ctx: click.Context, file: Path, as_json: bool) -> None:
     if as_json:
         echo_json(info)
         return
-    click.echo(f"{info['path']}")
-    click.echo(f"  content id  {info['content_id']}")
-    click.echo(f"  media type  {info['media_type']}   {info['size']} bytes")
-    click.echo(
-        f"  origin      {info['origin']}" + (f"  (tool: {info['tool']})" if info["tool"] else "")
-    )
+    echo(f"{info['path']}")
+    echo(f"  content id  {info['content_id']}")
+    echo(f"  media type  {info['media_type']}   {info['size']} bytes")
+    echo(f"  origin      {info['origin']}" + (f"  (tool: {info['tool']})" if info["tool"] else ""))
     if info["status"]:
-        click.echo(
+        echo(
             f"  status      {info['status']}"
             + (f", use {info['use']}" if info["use"] else "")
             + (f" ({info['status_reason']})" if info["status_reason"] else "")
@@ -55,16 +61,16 @@ def inspect(ctx: click.Context, file: Path, as_json: bool) -> None:
     if info["c2pa"]:
         c = info["c2pa"]
         fails = f" ({', '.join(c['failures'])})" if c["failures"] else ""
-        click.echo(
+        echo(
             f"  C2PA        {len(c['manifests'])} manifest(s), {c['validation']}{fails},"
             f" signed by {c['signer'] or 'unknown'}"
         )
-    click.echo("  evidence" + ("" if info["evidence"] else "    none"))
+    echo("  evidence" + ("" if info["evidence"] else "    none"))
     for line in _evidence_lines(info["evidence"]):
-        click.echo(line)
+        echo(line)
     for a in info["approvals"]:
         state = a["state"]
-        click.echo(f"  approval    {a['reference']} by {a['approver']} for {a['use']} ({state})")
+        echo(f"  approval    {a['reference']} by {a['approver']} for {a['use']} ({state})")
 
 
 def _shard(_ctx: click.Context, _param: click.Parameter, value: str | None) -> Shard | None:
@@ -83,7 +89,6 @@ def _shard(_ctx: click.Context, _param: click.Parameter, value: str | None) -> S
     callback=_shard,
     help="Index only share K of N of the tree (run N machines on the same PATHS and store).",
 )
-@workspace_option
 @json_option
 @click.pass_context
 def scan(
@@ -91,12 +96,13 @@ def scan(
 ) -> None:
     """Index, classify and tag every file under PATHS. Unchanged files are skipped."""
     app = get_app(ctx)
+    quiet = globals_of(ctx).quiet
 
     def show(change: Any) -> None:
         if as_json and change.kind != "touched":
             echo_json(change.to_json(), indent=None)
 
-    with progress_bar("scanning") as advance:
+    with progress_bar("scanning", quiet=quiet) as advance:
         summary = api.scan(
             list(paths),
             app.workspace.config,
@@ -106,12 +112,14 @@ def scan(
             progress=advance,
             shard=shard,
         )
-    for line in summary.error_lines[:20]:
-        click.echo(f"provgate: {line}", err=True)
-    if len(summary.error_lines) > 20:
-        click.echo(f"provgate: ... and {len(summary.error_lines) - 20} more errors", err=True)
-    if not as_json:
-        click.echo(summary.line())
+    for path, reason in summary.failures:
+        echo(f"provgate: {shown(path)}: {reason}", err=True)
+    if as_json:
+        echo_json(summary.to_json(), indent=None)
+    elif not quiet:
+        echo(summary.line())
+    if summary.errors:
+        ctx.exit(EXIT_ERROR)
 
 
 @cli.command()
@@ -122,7 +130,6 @@ def scan(
 @click.option("--tool", help="The tool that made or changed it (e.g. 'Midjourney v7').")
 @click.option("--use", type=click.Choice(USE_CATEGORIES), help="What the AI material is for.")
 @click.option("--note", help="Free text kept with the tag.")
-@workspace_option
 @json_option
 @click.pass_context
 def tag(
@@ -143,7 +150,7 @@ def tag(
         if as_json:
             echo_json(result, indent=None)
         else:
-            click.echo(
+            echo(
                 f"{file}: tagged {origin}"
                 + (f" ({result['written']})" if result.get("written") else "")
             )
@@ -151,7 +158,6 @@ def tag(
 
 @cli.command()
 @click.argument("asset")
-@workspace_option
 @json_option
 @click.pass_context
 def history(ctx: click.Context, asset: str, as_json: bool) -> None:
@@ -164,7 +170,7 @@ def history(ctx: click.Context, asset: str, as_json: bool) -> None:
     for ev in events:
         detail = ", ".join(f"{k}={v}" for k, v in sorted(ev["detail"].items()))
         where = ev.get("facility") or ev.get("host") or "-"
-        click.echo(
+        echo(
             f"{ev['at'][:19]}  {ev['kind']:<9} {where}  {ev['path'] or '-'}"
             f"  {(ev['content_id'] or '')[:12]}  {detail}"
         )
@@ -178,9 +184,11 @@ def history(ctx: click.Context, asset: str, as_json: bool) -> None:
 @click.option("--under", type=click.Path(path_type=Path), help="Only files under this folder.")
 @click.option("--since", help="Only files first seen on or after this date (YYYY-MM-DD).")
 @click.option("--facility", help="Only files recorded at this facility.")
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default=None)
+@format_option(["table", "json", "csv"], "table")
 @click.option("--all", "include_gone", is_flag=True, help="Include files that are gone.")
-@workspace_option
+@click.option(
+    "--undeclared", is_flag=True, help="Only AI files that no declared use covers (tool, scope)."
+)
 @json_option
 @click.pass_context
 def ls_command(
@@ -194,11 +202,15 @@ def ls_command(
     facility: str | None,
     fmt: str | None,
     include_gone: bool,
+    undeclared: bool,
     as_json: bool,
 ) -> None:
     """Query recorded files and their assets."""
     app = get_app(ctx)
-    rows = api.list_files(
+    listing = api.list_files
+    if undeclared:
+        listing = partial(api.undeclared_files, config=app.workspace.config)
+    rows = listing(
         app.store,
         origin=origin,
         status=status,
@@ -210,14 +222,14 @@ def ls_command(
         facility=facility,
         config=app.workspace.config,
     )
-    fmt = "json" if as_json else (fmt or "table")
+    fmt = "json" if as_json else fmt
     if fmt == "json":
         echo_json(rows)
     elif fmt == "csv":
-        click.echo(api.rows_to_csv(rows), nl=False)
+        echo(api.rows_to_csv(rows), nl=False)
     else:
         grouped = api.group_sequences(rows)
-        click.echo(
+        echo(
             table(
                 [
                     (

@@ -12,15 +12,13 @@ from provenance import api
 from provenance.gate.decision import DeliveryGate
 from provenance.gate.reports import RENDERERS
 
-from .main import EXIT_BLOCKED, cli, get_app, workspace_option
-from .render import progress_bar
+from .main import EXIT_BLOCKED, cli, format_option, get_app, globals_of, json_option
+from .render import echo, progress_bar
 
 
 @cli.command()
 @click.argument("packages", nargs=-1, required=True)
-@click.option(
-    "--format", "fmt", type=click.Choice(list(RENDERERS)), default="text", show_default=True
-)
+@format_option(list(RENDERERS), "text")
 @click.option(
     "-o",
     "--output",
@@ -32,7 +30,7 @@ from .render import progress_bar
     is_flag=True,
     help="Also block unknown-origin assets and manifests that fail validation.",
 )
-@click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
+@json_option
 @click.option(
     "--media-root",
     "media_roots",
@@ -54,7 +52,6 @@ from .render import progress_bar
     show_default=True,
     help="Frames checked beyond each end of a clip's source range (frame sequences).",
 )
-@workspace_option
 @click.pass_context
 def check(
     ctx: click.Context,
@@ -75,7 +72,7 @@ def check(
     app = get_app(ctx)
     gate = DeliveryGate(app.workspace.config, app.store)
     links = api.timeline_options(media_roots, path_maps, handles)
-    with progress_bar("checking") as advance:
+    with progress_bar("checking", quiet=globals_of(ctx).quiet) as advance:
         report = gate.check(
             list(packages), strict=strict, stdin=sys.stdin, progress=advance, timelines=links
         )
@@ -83,26 +80,24 @@ def check(
     text = RENDERERS[fmt](report)
     if output is not None:
         output.write_text(text, "utf-8")
-        click.echo(RENDERERS["text"](report).splitlines()[-1])  # the one-line verdict
+        echo(RENDERERS["text"](report).splitlines()[-1])  # the one-line verdict
     else:
-        click.echo(text, nl=False)
+        echo(text, nl=False)
     if report.verdict != "pass":
         ctx.exit(EXIT_BLOCKED)
 
 
 @cli.command()
-@click.option(
-    "--format", "fmt", type=click.Choice(["html", "csv", "json"]), default="html", show_default=True
-)
+@format_option(["html", "csv", "json"], "html")
 @click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--facility", help="Only AI assets that live at this facility.")
-@workspace_option
 @click.pass_context
 def report(ctx: click.Context, fmt: str, output: Path | None, facility: str | None) -> None:
     """The disclosure report for the studio contact: every AI use, tool, category, status,
     approval, and the facilities where it lives."""
     app = get_app(ctx)
-    rows = api.report_rows(app.store, app.workspace.config, facility=facility)
+    disclosure = api.disclosure(app.store, app.workspace.config, facility=facility)
+    rows = disclosure["assets"]
     if fmt == "json":
         text = json.dumps(rows, indent=2, ensure_ascii=False, default=str) + "\n"
     elif fmt == "csv":
@@ -118,8 +113,8 @@ def report(ctx: click.Context, fmt: str, output: Path | None, facility: str | No
     else:
         from provenance.history.disclosure import render_disclosure_html
 
-        text = render_disclosure_html(rows)
+        text = render_disclosure_html(rows, disclosure["declarations"])
     if output is not None:
         output.write_text(text, "utf-8")
     else:
-        click.echo(text, nl=False)
+        echo(text, nl=False)

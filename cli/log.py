@@ -6,8 +6,8 @@ import click
 
 from provenance import api
 
-from .main import EXIT_BLOCKED, cli, get_app, json_option, workspace_option
-from .render import echo_json
+from .main import EXIT_BLOCKED, cli, get_app, json_option
+from .render import echo, echo_json
 
 
 @cli.group()
@@ -16,7 +16,6 @@ def log() -> None:
 
 
 @log.command()
-@workspace_option
 @json_option
 @click.pass_context
 def verify(ctx: click.Context, as_json: bool) -> None:
@@ -34,9 +33,9 @@ def verify(ctx: click.Context, as_json: bool) -> None:
             }
         )
     elif broken is None:
-        click.echo(f"event log intact: {count} events verified")
+        echo(f"event log intact: {count} events verified")
     else:
-        click.echo(
+        echo(
             f"event log BROKEN at event {broken.seq}: {broken.reason} "
             f"({count} events before it verified)"
         )

@@ -10,7 +10,8 @@ import gc
 import os
 import sqlite3
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import Any, TypeVar
@@ -19,6 +20,8 @@ import click
 
 from provenance.errors import ProvgateError
 from provenance.workspace import Workspace, init_workspace, locate_workspace, open_workspace
+
+from .render import echo
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -53,31 +56,117 @@ class App:
             self._store.close()
 
 
+class UsageFailure(click.UsageError):
+    exit_code = EXIT_ERROR
+
+
+@dataclass
+class Globals:
+    """The options every command takes, before or after the subcommand: resolved here only.
+
+    A value given after the subcommand wins over one given before it.
+    """
+
+    workspace: Path | None = None
+    json: bool = False
+    format: str | None = None
+    quiet: bool = False
+
+
+def globals_of(ctx: click.Context) -> Globals:
+    obj = ctx.find_root().ensure_object(dict)
+    found: Globals = obj.setdefault("globals", Globals())
+    return found
+
+
+def _remember(field: str) -> Callable[[click.Context, click.Parameter, Any], Any]:
+    def callback(ctx: click.Context, _param: click.Parameter, value: Any) -> Any:
+        if value not in (None, False):
+            setattr(globals_of(ctx), field, value)
+        return value
+
+    return callback
+
+
+def _global_params() -> list[click.Parameter]:
+    return [
+        click.Option(
+            ["--workspace"],
+            type=click.Path(path_type=Path, file_okay=False),
+            expose_value=False,
+            callback=_remember("workspace"),
+            is_eager=True,
+            help="Workspace folder (default: $PROVGATE_WORKSPACE, the nearest .provgate/, "
+            "or the user's data directory).",
+        ),
+        click.Option(
+            ["-q", "--quiet"],
+            is_flag=True,
+            expose_value=False,
+            callback=_remember("quiet"),
+            help="No progress bar and no summary lines; errors and the exit code still tell.",
+        ),
+    ]
+
+
+def _with_globals(params: list[click.Parameter]) -> list[click.Parameter]:
+    have = {name for p in params for name in p.opts} if params else set()
+    return list(params) + [p for p in _global_params() if not have & set(p.opts)]
+
+
+class ProvgateCommand(click.Command):
+    """Every command takes the global options (--workspace, --quiet) after its name too."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.params = _with_globals(self.params)
+
+
+class ProvgateSubgroup(click.Group):
+    """A command group (`log`, `store`, `user`): the global options after its name too."""
+
+    command_class = ProvgateCommand
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.params = _with_globals(self.params)
+
+
+ProvgateSubgroup.group_class = ProvgateSubgroup
+
+
 class ProvgateGroup(click.Group):
     """Turns library errors into one line on stderr and exit code 2, never a traceback."""
+
+    command_class = ProvgateCommand
+    group_class = ProvgateSubgroup
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.params = _with_globals(self.params)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except ProvgateError as exc:
-            click.echo(f"provgate: error: {exc}", err=True)
+            echo(f"provgate: error: {exc}", err=True)
             ctx.exit(EXIT_ERROR)
         except KeyboardInterrupt:
-            click.echo("provgate: interrupted", err=True)
+            echo("provgate: interrupted", err=True)
             ctx.exit(130)
         except sqlite3.Error as exc:  # a store damaged outside provgate, or a disk failing
-            click.echo(f"provgate: error: store: {exc}", err=True)
+            echo(f"provgate: error: store: {exc}", err=True)
             ctx.exit(EXIT_ERROR)
         except OSError as exc:
             where = f"{exc.filename}: " if exc.filename else ""
-            click.echo(f"provgate: error: {where}{exc.strerror or exc}", err=True)
+            echo(f"provgate: error: {where}{exc.strerror or exc}", err=True)
             ctx.exit(EXIT_ERROR)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
         except Exception as exc:  # a bug of ours: still one line, and never a passing exit code
             if os.environ.get("PROVGATE_DEBUG"):
                 raise
-            click.echo(
+            echo(
                 f"provgate: internal error: {type(exc).__name__}: {exc} "
                 "(PROVGATE_DEBUG=1 shows the traceback)",
                 err=True,
@@ -85,38 +174,52 @@ class ProvgateGroup(click.Group):
             ctx.exit(EXIT_ERROR)
 
 
-class UsageFailure(click.UsageError):
-    exit_code = EXIT_ERROR
-
-
 def workspace_option(f: F) -> F:
-    """--workspace on every command (and on the group), as SPEC §4 asks."""
-
-    def remember(ctx: click.Context, _param: click.Parameter, value: Path | None) -> Path | None:
-        if value is not None:
-            ctx.ensure_object(dict)["workspace"] = value
-        return value
-
-    return click.option(
-        "--workspace",
-        type=click.Path(path_type=Path, file_okay=False),
-        expose_value=False,
-        callback=remember,
-        is_eager=True,
-        help="Workspace folder (default: $PROVGATE_WORKSPACE, the nearest .provgate/, "
-        "or the user's data directory).",
-    )(f)
+    """A no-op kept for command modules that still name it: every command and group gets
+    --workspace (and --quiet) from the command classes above."""
+    return f
 
 
 def json_option(f: F) -> F:
-    return click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")(f)
+    """--json, passed as `as_json`; `provgate --json CMD` counts too."""
+
+    def merged(ctx: click.Context, _param: click.Parameter, value: bool) -> bool:
+        return bool(value or globals_of(ctx).json)
+
+    return click.option(
+        "--json", "as_json", is_flag=True, callback=merged, help="Print JSON for scripts."
+    )(f)
+
+
+def format_option(choices: Sequence[str], default: str) -> Callable[[F], F]:
+    """--format among `choices`, passed as `fmt`; `provgate --format X CMD` and `--json`
+    (before or after the subcommand) count too."""
+
+    def merged(ctx: click.Context, _param: click.Parameter, value: str | None) -> str:
+        g = globals_of(ctx)
+        chosen = value or g.format or ("json" if g.json and "json" in choices else None)
+        if chosen is None:
+            return default
+        if chosen not in choices:
+            raise UsageFailure(
+                f"--format {chosen!r}: {ctx.info_name} offers {', '.join(choices)}", ctx=ctx
+            )
+        return chosen
+
+    return click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(list(choices)),
+        callback=merged,
+        help=f"Output format: {', '.join(choices)} (default {default}).",
+    )
 
 
 def get_app(ctx: click.Context) -> App:
     root = ctx.find_root()
     obj = root.ensure_object(dict)
     if "app" not in obj:
-        obj["app"] = App(obj.get("workspace"))
+        obj["app"] = App(globals_of(ctx).workspace)
         root.call_on_close(obj["app"].close)
     app: App = obj["app"]
     return app
@@ -127,7 +230,20 @@ def on_terminal() -> bool:
 
 
 @click.group(cls=ProvgateGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@workspace_option
+@click.option(
+    "--json",
+    is_flag=True,
+    expose_value=False,
+    callback=_remember("json"),
+    help="JSON output, for the commands that print listings or reports.",
+)
+@click.option(
+    "--format",
+    metavar="FORMAT",
+    expose_value=False,
+    callback=_remember("format"),
+    help="Output format, for the commands that have several (see their --help).",
+)
 @click.version_option(package_name="provgate")
 def cli() -> None:
     """Keep unapproved generative-AI material out of deliveries."""
@@ -149,6 +265,7 @@ def main() -> None:
 from . import (  # noqa: E402, F401
     approvals,
     assets,
+    declarations,
     gate,
     log,
     serve,

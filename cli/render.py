@@ -3,20 +3,82 @@
 from __future__ import annotations
 
 import json
+import os
+import re
+import shutil
 import sys
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TextIO
 
 import click
 
+# A name the OS allows may hold bytes that are not UTF-8 (held as lone surrogates, PEP 383)
+# and control or invisible characters (an ESC would drive the terminal, U+202E reverse the
+# line). None of them reaches output raw.
+_SURROGATES = re.compile("[\ud800-\udfff]")
+_ESCAPED = re.compile(r"\\(\\|x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8})")
+
+
+def _escaped_char(ch: str) -> str:
+    code = ord(ch)
+    if 0xDC80 <= code <= 0xDCFF:  # a byte that is not UTF-8
+        return f"\\x{code - 0xDC00:02x}"
+    if code < 0x80:
+        return f"\\x{code:02x}"
+    return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
+
+
+def shown(path: str | os.PathLike[str]) -> str:
+    r"""A file name as text for a terminal: undecodable bytes as `\xNN`, control and
+    invisible characters as `\xNN`/`\uNNNN`, a backslash as `\\`; `unshown` reverses it."""
+    text = os.fspath(path)
+    if text.isprintable() and "\\" not in text:
+        return text
+    return "".join(
+        "\\\\" if ch == "\\" else ch if ch.isprintable() else _escaped_char(ch) for ch in text
+    )
+
+
+def unshown(text: str) -> str:
+    """The name that `shown` printed as `text`."""
+    if "\\" not in text:
+        return text
+
+    def char(m: re.Match[str]) -> str:
+        body = m[1]
+        if body == "\\":
+            return "\\"
+        value = int(body[1:], 16)
+        return os.fsdecode(bytes([value])) if body[0] == "x" else chr(value)
+
+    return _ESCAPED.sub(char, text)
+
+
+def echo(text: str = "", *, err: bool = False, nl: bool = True) -> None:
+    """click.echo for text that may hold names: characters that are not printable (but
+    newlines and tabs) and undecodable bytes are escaped, never written raw."""
+    if not text.isprintable():
+        text = "".join(ch if ch.isprintable() or ch in "\n\t" else _escaped_char(ch) for ch in text)
+    click.echo(text, err=err, nl=nl)
+
+
+def dumps_json(obj: Any, *, indent: int | None = 2) -> str:
+    """JSON text; a name's undecodable bytes are written as `\\udcNN` escapes, which
+    json.loads and os.fsencode turn back into the same bytes."""
+    text = json.dumps(obj, indent=indent, ensure_ascii=False, default=str)
+    return _SURROGATES.sub(lambda m: f"\\u{ord(m[0]):04x}", text)
+
 
 def echo_json(obj: Any, *, indent: int | None = 2) -> None:
-    click.echo(json.dumps(obj, indent=indent, ensure_ascii=False, default=str))
+    click.echo(dumps_json(obj, indent=indent))
 
 
 def table(rows: Sequence[Sequence[Any]], headers: Sequence[str]) -> str:
-    cells = [[str(h) for h in headers]] + [["" if c is None else str(c) for c in r] for r in rows]
+    cells = [[str(h) for h in headers]] + [
+        ["" if c is None else shown(str(c)) for c in r] for r in rows
+    ]
     widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
     lines = [
         "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in cells
@@ -25,11 +87,85 @@ def table(rows: Sequence[Sequence[Any]], headers: Sequence[str]) -> str:
     return "\n".join(lines)
 
 
+class Progress:
+    """Counts and rate on one terminal line, redrawn at most ten times a second.
+
+    With a known total it is a bar with a percentage and the time left. `clear()` wipes the
+    line (before a log line is written under it); `close()` wipes it for good.
+    """
+
+    def __init__(
+        self, label: str, stream: TextIO, total: int | None = None, unit: str = "files"
+    ) -> None:
+        self.label, self.stream, self.total, self.unit = label, stream, total, unit
+        self.done = 0
+        self.started = time.monotonic()
+        self._drawn_at = -1.0  # the first call draws
+        self._shown = False
+        self._closed = False
+
+    def __call__(self, n: int = 1) -> None:
+        self.done += n
+        now = time.monotonic()
+        if now - self._drawn_at >= 0.1 and not self._closed:
+            self._drawn_at = now
+            self.draw(now)
+
+    def line(self, now: float) -> str:
+        elapsed = max(now - self.started, 1e-6)
+        rate = self.done / elapsed
+        count = f"{self.done:,}" + (f"/{self.total:,}" if self.total else "") + f" {self.unit}"
+        parts = [self.label, count, f"{rate:,.0f}/s", _clock(elapsed)]
+        if self.total:
+            share = min(self.done / self.total, 1.0)
+            bar = "#" * int(share * 20)
+            parts.insert(1, f"[{bar:<20}] {share:4.0%}")
+            if rate > 0 and self.done < self.total:
+                parts.append(f"{_clock((self.total - self.done) / rate)} left")
+        width = shutil.get_terminal_size((80, 24)).columns - 1
+        return "  ".join(parts)[:width]
+
+    def draw(self, now: float | None = None) -> None:
+        self.stream.write("\r\x1b[K" + self.line(now or time.monotonic()))
+        self.stream.flush()
+        self._shown = True
+
+    def clear(self) -> None:
+        if self._shown:
+            self.stream.write("\r\x1b[K")
+            self.stream.flush()
+            self._shown = False
+
+    def close(self) -> None:
+        self.clear()
+        self._closed = True
+
+
+def _clock(seconds: float) -> str:
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def _no_progress(n: int = 1) -> None:
+    pass
+
+
+def shows_progress(quiet: bool) -> bool:
+    """Progress is drawn on a terminal only: never when stderr is piped, redirected or dumb."""
+    return not quiet and sys.stderr.isatty() and os.environ.get("TERM") != "dumb"
+
+
 @contextmanager
-def progress_bar(label: str, total: int | None = None) -> Iterator[Any]:
-    """A progress bar on a terminal; a no-op when stderr is piped or redirected."""
-    if not sys.stderr.isatty():
-        yield lambda n=1: None
+def progress_bar(
+    label: str, *, quiet: bool = False, total: int | None = None, unit: str = "files"
+) -> Iterator[Callable[[int], None]]:
+    """A Progress on a terminal (stderr); a no-op when stderr is piped or redirected."""
+    if not shows_progress(quiet):
+        yield _no_progress
         return
-    with click.progressbar(length=total, label=label, file=sys.stderr, show_pos=True) as bar:
-        yield bar.update
+    bar = Progress(label, sys.stderr, total=total, unit=unit)
+    try:
+        yield bar
+    finally:
+        bar.close()

@@ -6,7 +6,8 @@ import ipaddress
 
 import click
 
-from .main import cli, get_app, workspace_option
+from .main import cli, get_app
+from .render import echo
 
 
 class ServeError(click.ClickException):
@@ -30,7 +31,6 @@ def is_loopback(host: str) -> bool:
     help="Address to listen on; keep the loopback default behind a reverse proxy.",
 )
 @click.option("--port", default=8765, show_default=True, type=click.IntRange(1, 65535))
-@workspace_option
 @click.pass_context
 def serve(ctx: click.Context, host: str, port: int) -> None:
     """Serve the review page: the queue of AI material, assets, approvals, checks, report."""
@@ -47,12 +47,12 @@ def serve(ctx: click.Context, host: str, port: int) -> None:
             "`provgate user add NAME --role approver`"
         )
     if not is_loopback(host):
-        click.echo(
+        echo(
             f"provgate: warning: listening on {host}, beyond this machine, over plain HTTP; "
             "put a TLS reverse proxy in front (and set [review] secure_cookie = true)",
             err=True,
         )
-    click.echo(f"review page for {workspace.root} at http://{host}:{port}/ (Ctrl-C stops)")
+    echo(f"review page for {workspace.root} at http://{host}:{port}/ (Ctrl-C stops)")
     # proxy_headers off: request.client stays the real peer, which the trusted-header check
     # relies on; the server header is dropped (nothing to advertise).
     uvicorn.run(

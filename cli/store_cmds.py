@@ -8,8 +8,8 @@ from provenance.stores import Store, is_postgres_url
 from provenance.stores.copy import copy_store
 from provenance.workspace import CONFIG_NAME
 
-from .main import UsageFailure, cli, get_app, json_option, workspace_option
-from .render import echo_json
+from .main import UsageFailure, cli, get_app, json_option
+from .render import echo, echo_json
 
 
 @cli.group(name="store")
@@ -26,7 +26,6 @@ def store_group() -> None:
     help="postgresql://user@host:port/db of an empty database (the password comes from "
     "PGPASSWORD or ~/.pgpass).",
 )
-@workspace_option
 @json_option
 @click.pass_context
 def migrate(ctx: click.Context, target: str, as_json: bool) -> None:
@@ -42,7 +41,5 @@ def migrate(ctx: click.Context, target: str, as_json: bool) -> None:
         echo_json({"to": target, "rows": result.rows, "events_verified": result.events_verified})
         return
     copied = ", ".join(f"{n} {table}" for table, n in result.rows.items())
-    click.echo(f"copied {copied}; event log verified ({result.events_verified} events)")
-    click.echo(
-        f'to use it, set  store = "{target}"  at the top of {app.workspace.root / CONFIG_NAME}'
-    )
+    echo(f"copied {copied}; event log verified ({result.events_verified} events)")
+    echo(f'to use it, set  store = "{target}"  at the top of {app.workspace.root / CONFIG_NAME}')

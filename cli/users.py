@@ -6,8 +6,8 @@ import sys
 
 import click
 
-from .main import UsageFailure, cli, get_app, json_option, workspace_option
-from .render import echo_json, table
+from .main import UsageFailure, cli, get_app, json_option
+from .render import echo, echo_json, table
 from .review.auth import ROLES, USERS_NAME, User, hash_password, load_users, save_users, valid_name
 
 MIN_PASSWORD = 8
@@ -33,7 +33,6 @@ def user() -> None:
     help="No password: the user is identified only by "
     "the trusted proxy header ([review] trusted_header).",
 )
-@workspace_option
 @click.pass_context
 def add(ctx: click.Context, name: str, role: str, password_stdin: bool, no_password: bool) -> None:
     """Add NAME (or change their role and password). Prompts for the password twice."""
@@ -53,11 +52,10 @@ def add(ctx: click.Context, name: str, role: str, password_stdin: bool, no_passw
     known = name in users
     users[name] = User(name, role, hash_password(password) if password is not None else None)
     save_users(path, users)
-    click.echo(f"{'updated' if known else 'added'} {name} ({role}) in {path}")
+    echo(f"{'updated' if known else 'added'} {name} ({role}) in {path}")
 
 
 @user.command("list")
-@workspace_option
 @json_option
 @click.pass_context
 def list_users(ctx: click.Context, as_json: bool) -> None:
@@ -70,7 +68,7 @@ def list_users(ctx: click.Context, as_json: bool) -> None:
     if as_json:
         echo_json(rows)
     elif rows:
-        click.echo(
+        echo(
             table(
                 [[r["name"], r["role"], "yes" if r["password"] else "no"] for r in rows],
                 ["name", "role", "password"],
@@ -80,7 +78,6 @@ def list_users(ctx: click.Context, as_json: bool) -> None:
 
 @user.command("remove")
 @click.argument("name")
-@workspace_option
 @click.pass_context
 def remove(ctx: click.Context, name: str) -> None:
     """Remove NAME; their open sessions end at their next request."""
@@ -89,4 +86,4 @@ def remove(ctx: click.Context, name: str) -> None:
     if users.pop(name, None) is None:
         raise UsageFailure(f"no user {name!r} in {path}")
     save_users(path, users)
-    click.echo(f"removed {name}")
+    echo(f"removed {name}")

@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from .main import cli, get_app, workspace_option
+from .main import cli, get_app
 
 
 class _JsonFormatter(logging.Formatter):
@@ -54,7 +54,6 @@ def _setup_logging(fmt: str) -> logging.Logger:
     help="Seconds a file must hold still before it is read (default from provgate.toml, 2).",
 )
 @click.option("--log-format", type=click.Choice(["text", "json"]), default="text")
-@workspace_option
 @click.pass_context
 def watch(
     ctx: click.Context,

@@ -8,20 +8,18 @@ import click
 
 from provenance.workspace import LOCAL_DIR_NAME, init_workspace
 
-from .main import cli, workspace_option
+from .main import cli, globals_of
+from .render import echo
 
 
 @cli.command()
 @click.argument("directory", required=False, type=click.Path(path_type=Path, file_okay=False))
-@workspace_option
 @click.pass_context
 def init(ctx: click.Context, directory: Path | None) -> None:
     """Create a workspace (default ./.provgate) with a default policy and a development
     signing identity. Safe to run again: nothing existing is overwritten."""
-    root = directory or ctx.find_root().ensure_object(dict).get("workspace") or Path(LOCAL_DIR_NAME)
+    root = directory or globals_of(ctx).workspace or Path(LOCAL_DIR_NAME)
     ws = init_workspace(root)
-    click.echo(f"workspace ready: {ws.root}")
-    click.echo(f"  policy:  {ws.root / 'provgate.toml'}")
-    click.echo(
-        f"  signer:  {ws.keys_dir / 'signer-chain.pem'} (DEVELOPMENT ONLY - not for delivery)"
-    )
+    echo(f"workspace ready: {ws.root}")
+    echo(f"  policy:  {ws.root / 'provgate.toml'}")
+    echo(f"  signer:  {ws.keys_dir / 'signer-chain.pem'} (DEVELOPMENT ONLY - not for delivery)")

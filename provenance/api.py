@@ -17,6 +17,7 @@ from typing import Any
 
 from provenance.config import Config
 from provenance.errors import AmbiguousAsset, ApprovalError, UnknownAsset, UnreadableAsset
+from provenance.history import declarations
 from provenance.history.approvals import (
     Approval,
     insert_approval,
@@ -43,6 +44,8 @@ from provenance.workspace import Workspace, init_workspace, open_workspace
 __all__ = [
     "approve",
     "check",
+    "declare",
+    "disclosure",
     "group_sequences",
     "history",
     "init_workspace",
@@ -55,6 +58,7 @@ __all__ = [
     "scan",
     "Shard",
     "tag_by_hand",
+    "undeclared_files",
     "verify_log",
     "Workspace",
 ]
@@ -219,8 +223,10 @@ def approve(
     consent: tuple[str, ...] = (),
     expires: str | None = None,
     note: str | None = None,
+    declaration: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Record a written approval for each asset, and rewrite its tag to `approved`."""
+    """Record a written approval for each asset, and rewrite its tag to `approved`. With
+    `declaration`, the approval answers that declared use, which must cover the asset."""
     reference, by = require_text("reference", reference), require_text("approver", by)
     consent = tuple(c.strip() for c in consent)
     results = []
@@ -230,6 +236,8 @@ def approve(
         if asset is None or asset["origin"] not in ("ai-generated", "ai-modified"):
             origin = asset["origin"] if asset else "unknown"
             raise ApprovalError(f"not AI material (origin {origin}); nothing to approve", ref)
+        if declaration:
+            declaration = _declaration_for(store, declaration, cid, asset["tool"], ref)
         use_category = use or asset["use_category"] or config.policy.default_use
         validate_request(
             config.policy,
@@ -249,6 +257,7 @@ def approve(
             consent=consent,
             expires=expires,
             note=note,
+            declaration=declaration,
         )
         with store.transaction():
             insert_approval(store, approval)
@@ -257,6 +266,23 @@ def approve(
         rewritten = _rewrite_tags(cid, config, store, Status.APPROVED, approval)
         results.append({"content_id": cid, "approval": approval.to_json(), "rewritten": rewritten})
     return results
+
+
+def _declaration_for(store: Store, reference: str, cid: str, tool: str | None, ref: str) -> str:
+    """The reference of the declared use an approval answers: it must be live and cover the
+    asset by tool and scope (an approval cannot be filed under an unrelated notice)."""
+    found = declarations.get_declaration(store, reference)
+    if not found.live:
+        raise ApprovalError(f"declaration {found.reference} is {found.state}", ref)
+    paths = [f.path for f in store.files_with_content(cid, everywhere=True)]
+    if not found.covers(tool, paths):
+        scope = "; ".join(map(str, found.scope))
+        raise ApprovalError(
+            f"declaration {found.reference} ({found.tool_label}: {scope}) does not cover this"
+            f" asset (tool {tool or 'not recorded'})",
+            ref,
+        )
+    return found.reference
 
 
 def revoke(
@@ -285,16 +311,26 @@ def revoke(
             raise ApprovalError(f"no active approval {reference!r} on this asset", ref)
         rewritten = []
         for linked in store.linked(cid):
-            rewritten += _rewrite_tags(linked, config, store, Status.REVOKED, None)
+            rewritten += _rewrite_tags(
+                linked, config, store, Status.REVOKED, None, revoked=(reference, by, reason)
+            )
         results.append({"content_id": cid, "revoked": total, "rewritten": rewritten})
     return results
 
 
 def _rewrite_tags(
-    cid: str, config: Config, store: Store, status: Status, approval: Approval | None
+    cid: str,
+    config: Config,
+    store: Store,
+    status: Status,
+    approval: Approval | None,
+    *,
+    revoked: tuple[str, str, str] | None = None,
 ) -> list[str]:
     """Write the new status into every live file holding this content at this facility
-    (another site's files are rewritten by its own watcher or scan); approvals follow."""
+    (another site's files are rewritten by its own watcher or scan); approvals follow, and
+    so does a revocation (`revoked`: reference, by, reason), so the rewritten bytes read
+    `revoked` with its reason, not `temporary`."""
     if config.tag_mode == "off":
         return []
     written = []
@@ -349,9 +385,21 @@ def _rewrite_tags(
             if approval is not None:
                 carried = replace(approval, content_id=outcome.content_id, carried_from=cid)
                 insert_approval(store, carried)
+            if revoked is not None:
+                _carry_revoked(store, cid, outcome.content_id, *revoked)
             refresh_status(store, config, outcome.content_id)
         written.append(row.path)
     return written
+
+
+def _carry_revoked(store: Store, old: str, new: str, reference: str, by: str, reason: str) -> None:
+    """The revoked approval `reference` of `old`, recorded on the bytes written from it."""
+    for row in store.approval_rows([old]).get(old, []):
+        if row["reference"] == reference and row["revoked_at"]:
+            lapsed = replace(Approval.from_row(row), content_id=new, carried_from=old)
+            insert_approval(store, lapsed)
+            mark_revoked(store, new, reference, by, reason)
+            return
 
 
 def verify_log(store: Store) -> tuple[int, ChainBreak | None]:
@@ -393,3 +441,36 @@ def check(
     finally:
         if own:
             store.close()
+
+
+def declare(store: Store, config: Config, **fields: Any) -> declarations.Declaration:
+    """`provgate declare`: record an intended use of generative AI (see
+    `provenance.history.declarations.declare` for the fields)."""
+    return declarations.declare(store, config.policy, **fields)
+
+
+def disclosure(store: Store, config: Config, *, facility: str | None = None) -> dict[str, Any]:
+    """The disclosure report whole: every AI asset, a section per declaration with what was
+    found under it, and the AI material no declaration covers."""
+    rows = report_rows(store, config, facility=facility)
+    found = declarations.list_declarations(store)
+    return {
+        "assets": rows,
+        "declarations": declarations.found_under(rows, found, config.policy),
+        "undeclared": declarations.undeclared(rows),
+    }
+
+
+def undeclared_files(store: Store, config: Config, **filters: Any) -> list[dict[str, Any]]:
+    """`ls --undeclared`: the recorded AI files (one row per file, as `list_files` gives
+    them) of the assets no live declaration covers."""
+    wanted = {r["content_id"] for r in declarations.undeclared(report_rows(store, config))}
+    origin = filters.pop("origin", None)
+    rows = [
+        row
+        for o in ("ai-generated", "ai-modified")
+        if origin in (None, o)
+        for row in list_files(store, origin=o, **filters)
+        if row["content_id"] in wanted
+    ]
+    return sorted(rows, key=lambda r: (r["path"], r["facility"]))

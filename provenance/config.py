@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from provenance.errors import ConfigError
-from provenance.model import USE_CATEGORIES, Signal
+from provenance.model import USE_CATEGORIES, Signal, tool_matches
 from provenance.stores.url import postgres_url_problem
 
 TAG_MODES = ("embed", "sidecar", "off")
@@ -42,6 +42,12 @@ class Policy:
     )
     store_prompts: bool = False
     default_use: str = "temp"
+    # Declared uses in these categories are `noted` (notice is enough) unless they involve
+    # talent, personal data, third-party material or a tool the production has not cleared.
+    notice_only: frozenset[str] = frozenset({"ideation", "previs", "temp"})
+    # The generative tools the production has cleared; None: no list is kept (nothing is
+    # flagged), an empty list: no tool is cleared.
+    cleared_tools: tuple[str, ...] | None = None
 
     def signal_for(self, marker: str) -> Signal:
         """Look a marker up exactly, then by its family (the part before the colon)."""
@@ -52,6 +58,29 @@ class Policy:
 
     def needs_consent(self, *uses: str | None) -> bool:
         return any(u in self.consent_required for u in uses if u)
+
+    def tool_problem(self, tool: str | None) -> str | None:
+        """Why this AI tool is not one the production has cleared (None when it is, or
+        when the policy keeps no list). A tool nobody named cannot be shown to be cleared."""
+        if self.cleared_tools is None:
+            return None
+        if tool and any(tool_matches(c, tool) for c in self.cleared_tools):
+            return None
+        cleared = ", ".join(self.cleared_tools) or "none"
+        if not tool:
+            return f"tool not cleared: the AI tool is not named (cleared: {cleared})"
+        return f"tool not cleared: {tool} (cleared: {cleared})"
+
+
+@dataclass(frozen=True)
+class DigestConfig:
+    """`provgate digest` delivery: a sendmail-compatible command (argv, reads the message on
+    stdin) and the clearance contact's addresses. No command: nothing is ever sent."""
+
+    command: tuple[str, ...] = ()
+    to: tuple[str, ...] = ()
+    sender: str = "provgate@localhost"
+    subject: str = "provgate: declarations and AI finds"
 
 
 @dataclass(frozen=True)
@@ -74,6 +103,7 @@ class Config:
     ignore_globs: tuple[str, ...] = ()
     store: str | None = None  # a postgresql:// URL; None: provgate.db in the workspace
     facility: str | None = None  # this site's name in a shared store; None: the host name
+    digest: DigestConfig = DigestConfig()
 
     # The anchors' PEM text, read once when the configuration is loaded (every file with a
     # manifest needs it); None for a Config built by hand, which reads the files on demand.
@@ -142,7 +172,8 @@ def _build(data: dict[str, Any], root: Path | None, source: Path | None) -> Conf
                     f"policy.markers.{key}: unknown value {value!r}", source
                 ) from None
         consent = frozenset(pol.get("consent_required", []))
-        unknown = (consent | {pol.get("default_use", "temp")}) - set(USE_CATEGORIES)
+        notice_only = frozenset(pol.get("notice_only", []))
+        unknown = (consent | notice_only | {pol.get("default_use", "temp")}) - set(USE_CATEGORIES)
         if unknown:
             raise ConfigError(f"policy: unknown use category {sorted(unknown)[0]!r}", source)
         store, facility = _store_settings(data, source)
@@ -167,11 +198,14 @@ def _build(data: dict[str, Any], root: Path | None, source: Path | None) -> Conf
                 consent_required=consent,
                 store_prompts=bool(pol.get("store_prompts", False)),
                 default_use=str(pol.get("default_use", "temp")),
+                notice_only=notice_only,
+                cleared_tools=_cleared_tools(pol, source),
             ),
             settle_seconds=float(data["watch"].get("settle", 2.0)),
             ignore_globs=tuple(data["watch"].get("ignore", [])),
             store=store,
             facility=facility,
+            digest=_digest_settings(data.get("digest", {}), source),
         )
     except (KeyError, TypeError, ValueError) as exc:
         if isinstance(exc, ConfigError):
@@ -192,3 +226,30 @@ def _store_settings(data: dict[str, Any], source: Path | None) -> tuple[str | No
     if facility is not None and (not isinstance(facility, str) or not facility.strip()):
         raise ConfigError("facility must be a non-empty name", source)
     return store, facility.strip() if facility else None
+
+
+def _cleared_tools(pol: dict[str, Any], source: Path | None) -> tuple[str, ...] | None:
+    """`policy.cleared_tools`: a list of tool names (absent: no list is kept)."""
+    if "cleared_tools" not in pol:
+        return None
+    tools = pol["cleared_tools"]
+    if not isinstance(tools, list) or not all(isinstance(t, str) and t.strip() for t in tools):
+        raise ConfigError("policy.cleared_tools must be a list of tool names", source)
+    return tuple(t.strip() for t in tools)
+
+
+def _digest_settings(digest: dict[str, Any], source: Path | None) -> DigestConfig:
+    """`[digest]`: the mail command as an argv list (never a shell line) and addresses."""
+    command = digest.get("command", [])
+    to = digest.get("to", [])
+    for key, value in (("command", command), ("to", to)):
+        if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+            raise ConfigError(f"digest.{key} must be a list of strings", source)
+    if command and not to:
+        raise ConfigError("digest.command is set but digest.to names nobody", source)
+    return DigestConfig(
+        command=tuple(command),
+        to=tuple(to),
+        sender=str(digest.get("from", DigestConfig.sender)),
+        subject=str(digest.get("subject", DigestConfig.subject)),
+    )

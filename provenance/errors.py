@@ -67,3 +67,12 @@ class PackageError(ProvgateError):
 
 class ApprovalError(ProvgateError):
     """An approval or revocation was refused (not AI, unknown reference, missing consent)."""
+
+
+class DeclarationError(ProvgateError):
+    """A declared use was refused or not found (no scope, unknown reference, a change its
+    state does not allow)."""
+
+
+class DigestError(ProvgateError):
+    """The digest could not be delivered (no mail command configured, the command failed)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, TypeVar
@@ -70,6 +71,23 @@ USE_CATEGORIES = (
     "personal-data",
     "other",
 )
+
+
+def tool_words(name: str) -> list[str]:
+    """A tool name as lower-case words ("Adobe Firefly Image 3" -> adobe, firefly, image, 3)."""
+    return re.findall(r"[a-z0-9]+", name.lower())
+
+
+def tool_matches(named: str, tool: str | None) -> bool:
+    """Whether `tool` (as recorded for an asset) is the tool `named` (in a policy's cleared
+    list or a declaration): the named words appear, in order and together, in the tool's
+    name, so "Firefly" names "Adobe Firefly Image 3" and "Midjourney v7" does not name
+    "Midjourney v6". One rule for the cleared-tools list and for declarations."""
+    want, have = tool_words(named), tool_words(tool or "")
+    if not want:
+        return False
+    return any(have[i : i + len(want)] == want for i in range(len(have) - len(want) + 1))
+
 
 EVIDENCE_SOURCES = (
     "c2pa",

@@ -186,7 +186,8 @@ def _interpret(store: dict[str, Any], state: str | None, source: str) -> C2paRea
             detail=detail,
             marker="c2pa:store",
             validation=validation,
-            tool=summary.claim_generator,
+            # No tool: the claim generator signed the manifest; the tool that made the
+            # content is named by its actions (softwareAgent) or an AI claim generator.
         ),
     )
     return C2paReading(summary=summary, evidence=tuple(evidence))
@@ -253,7 +254,11 @@ def _manifest_evidence(
             if not isinstance(dst, str) or not dst:
                 continue
             kind = dst.rstrip("/").rsplit("/", 1)[-1]
-            agent = _agent_name(action.get("softwareAgent")) or generator
+            # A claim generator is the tool that signed the manifest; provgate signs what it
+            # records and generates nothing, so it never stands in for an unnamed AI tool.
+            agent = _agent_name(action.get("softwareAgent")) or (
+                None if generator and generator.lower().startswith("provgate") else generator
+            )
             found.append(
                 Evidence(
                     source=source,

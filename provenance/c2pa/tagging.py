@@ -288,7 +288,7 @@ class _Parent:
 
 def _ingredient(job: _Job) -> dict[str, Any]:
     ingredient: dict[str, Any] = {
-        "title": job.target.name,
+        "title": _title(job.target.name),
         "relationship": "parentOf",
         "label": _PARENT_ID,
     }
@@ -363,7 +363,8 @@ def _ingredient_format(job: _Job) -> str:
 
 
 def _builder(job: _Job, ctx: c2pa.Context, parent: _Parent | None) -> c2pa.Builder:
-    definition = manifest_definition(job.tag, job.target.name, job.media_type, parent is not None)
+    title = _title(job.target.name)
+    definition = manifest_definition(job.tag, title, job.media_type, parent is not None)
     if parent is not None and parent.store is not None:
         definition["ingredients"] = [parent.ingredient]
     builder = c2pa.Builder(definition, context=ctx)
@@ -546,6 +547,12 @@ def _stat_or_none(path: Path) -> os.stat_result | None:
         return os.stat(path)
     except FileNotFoundError:
         return None
+
+
+def _title(name: str) -> str:
+    """A file name as a manifest title: JSON text, so undecodable bytes (lone surrogates,
+    PEP 383) are written as U+FFFD."""
+    return os.fsencode(name).decode("utf-8", "replace")
 
 
 def _one_line(exc: BaseException) -> str:

@@ -320,6 +320,12 @@ class DeliveryGate:
                     f"{reading.origin.value}{tool}, approved: {approval['reference']}"
                     f" by {approval['approver']}"
                 )
+        tool_problem = (
+            self.config.policy.tool_problem(reading.tool) if reading.origin.is_ai else None
+        )
+        if tool_problem:
+            block = block or strict
+            reasons.append(tool_problem + ("" if strict else "; blocks under --strict"))
         if c2pa is not None and c2pa.validation is Validation.INVALID:
             why = ", ".join(c2pa.failures) or "validation failed"
             if strict and not block:

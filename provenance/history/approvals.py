@@ -28,6 +28,7 @@ class Approval:
     revoked_at: str | None = None
     revoked_by: str | None = None
     revoke_reason: str | None = None
+    declaration: str | None = None  # the declared use it answers (`approve --declaration`)
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Approval:
@@ -48,6 +49,7 @@ class Approval:
             revoked_at=row["revoked_at"],
             revoked_by=row["revoked_by"],
             revoke_reason=row["revoke_reason"],
+            declaration=row.get("declaration"),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -64,6 +66,7 @@ class Approval:
             "revoked_at": self.revoked_at,
             "revoked_by": self.revoked_by,
             "revoke_reason": self.revoke_reason,
+            "declaration": self.declaration,
         }
 
     def expired(self, today: date) -> bool:
@@ -156,7 +159,7 @@ def parse_day(text: str, what: str) -> date:
 def insert_approval(store: Store, approval: Approval) -> None:
     store.execute(
         "INSERT INTO approvals (content_id, reference, approver, approved_at, expires,"
-        " use_category, consent, note, carried_from) VALUES (?,?,?,?,?,?,?,?,?)",
+        " use_category, consent, note, carried_from, declaration) VALUES (?,?,?,?,?,?,?,?,?,?)",
         (
             approval.content_id,
             approval.reference,
@@ -167,6 +170,7 @@ def insert_approval(store: Store, approval: Approval) -> None:
             json.dumps(list(approval.consent)),
             approval.note,
             approval.carried_from,
+            approval.declaration,
         ),
     )
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from provenance.config import Config
 from provenance.errors import AmbiguousAsset, UnknownAsset
+from provenance.history.declarations import annotate, list_declarations
 from provenance.history.registry import Registry
 from provenance.history.status import refresh_expired
 from provenance.model import UNKNOWN_TOOL
@@ -131,8 +132,9 @@ def rows_to_csv(rows: list[dict[str, Any]]) -> str:
 def report_rows(
     store: Store, config: Config, today: date | None = None, *, facility: str | None = None
 ) -> list[dict[str, Any]]:
-    """The disclosure report: every AI asset with tool, use, status, approval, and where it
-    lives (paths and facilities; with `facility`, only the assets that live there)."""
+    """The disclosure report: every AI asset with tool, use, status, approval, where it lives
+    (paths and facilities; with `facility`, only the assets that live there), the
+    declarations that cover it and whether its tool is cleared (`declarations.annotate`)."""
     registry = Registry(store, config, today)
     refresh_expired(store, config, today)
     out = []
@@ -164,4 +166,5 @@ def report_rows(
                 "first_seen": asset["first_seen"],
             }
         )
+    annotate(out, list_declarations(store), config.policy)
     return out

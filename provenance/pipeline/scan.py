@@ -54,8 +54,7 @@ def scan_paths(
     def walk_error(root: Path, path: str, reason: str) -> None:
         if shard and not shard.owns(str(root), path):
             return
-        summary.errors += 1
-        summary.error_lines.append(f"{path}: {reason}")
+        summary.fail(path, reason)
         store.append_event("error", path=path, detail={"reason": reason})
 
     def changed_files() -> Iterator[FileStat]:
@@ -150,8 +149,7 @@ def _size(st: FileStat) -> int:
 
 def _count(summary: ScanSummary, change: Change) -> None:
     if change.kind == "error":
-        summary.errors += 1
-        summary.error_lines.append(f"{change.path}: {change.error}")
+        summary.fail(change.path, change.error or "unreadable")
         return
     if change.kind in ("seen", "changed", "moved", "copied"):
         setattr(
@@ -164,5 +162,4 @@ def _count(summary: ScanSummary, change: Change) -> None:
     if change.tagged_content_id:
         summary.tagged += 1
     if change.tag_error:
-        summary.errors += 1
-        summary.error_lines.append(f"{change.path}: tag not written: {change.tag_error}")
+        summary.fail(change.path, f"tag not written: {change.tag_error}")

@@ -208,7 +208,22 @@ class ScanSummary:
     ai: int = 0
     tagged: int = 0
     errors: int = 0
-    error_lines: list[str] = field(default_factory=list)
+    # Every file that could not be read, recorded or tagged: (path, reason), in the order met.
+    failures: list[tuple[str, str]] = field(default_factory=list)
+
+    def fail(self, path: str, reason: str) -> None:
+        self.errors += 1
+        self.failures.append((path, reason))
+
+    @property
+    def error_lines(self) -> list[str]:
+        return [f"{path}: {reason}" for path, reason in self.failures]
+
+    def to_json(self) -> dict[str, Any]:
+        """The summary object `scan --json` ends with."""
+        counts = {k: v for k, v in vars(self).items() if k != "failures"}
+        errors = [{"path": path, "reason": reason} for path, reason in self.failures]
+        return {"summary": counts, "errors": errors}
 
     def line(self) -> str:
         return (

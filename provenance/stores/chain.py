@@ -33,6 +33,9 @@ EVENT_KINDS = (
     "checked",
     "error",
     "classified",
+    "declared",
+    "declaration-changed",
+    "digest",
 )
 
 
@@ -56,7 +59,9 @@ def event_hash(
     if facility is not None:
         fields.append(facility)
     body = _CANONICAL.encode(fields)
-    return hashlib.sha256(body.encode("utf-8")).hexdigest()
+    # surrogatepass: a name's undecodable bytes (lone surrogates) hash as themselves; any
+    # other text hashes as UTF-8, as it always has.
+    return hashlib.sha256(body.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 @dataclass(frozen=True)

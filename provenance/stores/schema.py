@@ -186,4 +186,33 @@ MIGRATIONS: tuple[Migration, ...] = (
     # (facility, path), every event records its facility; `ls --origin` joins files to
     # assets through (content_id, gone) without visiting the rows of gone files
     Migration(_FILES_V3),
+    # 4: declared uses of generative AI (`provgate declare`): the notice to the studio before
+    # the material exists, its state, and the approvals that refer to one
+    Migration(
+        """
+        CREATE TABLE declarations (
+            id {int} PRIMARY KEY,
+            reference {text} NOT NULL UNIQUE,
+            declared_at {text} NOT NULL,
+            declared_by {text} NOT NULL,
+            facility {text},
+            tool {text} NOT NULL,
+            tool_version {text},
+            purpose {text} NOT NULL,
+            use_category {text} NOT NULL,
+            scope {text} NOT NULL,
+            talent {int} NOT NULL DEFAULT 0,
+            personal_data {int} NOT NULL DEFAULT 0,
+            third_party {int} NOT NULL DEFAULT 0,
+            note {text},
+            state {text} NOT NULL,
+            state_at {text} NOT NULL,
+            state_by {text} NOT NULL,
+            state_reference {text},
+            state_note {text}
+        );
+        CREATE INDEX declarations_state ON declarations(state);
+        ALTER TABLE approvals ADD COLUMN declaration {text};
+        """
+    ),
 )

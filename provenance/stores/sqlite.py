@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 from provenance.errors import StoreError
 from provenance.stores.base import Row
 from provenance.stores.records import Store
+from provenance.stores.text import from_store_bytes, storable, storable_rows
 
 
 class SQLiteStore(Store):
@@ -36,6 +37,7 @@ class SQLiteStore(Store):
                 str(self.path), timeout=timeout, isolation_level=None, check_same_thread=False
             )
             conn.row_factory = sqlite3.Row
+            conn.text_factory = from_store_bytes
             conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
             # A new store gets 8 KB pages (an existing one keeps its own): rows of hashes and
             # paths fill them in fewer, shallower trees; recording is ~12% cheaper.
@@ -70,33 +72,39 @@ class SQLiteStore(Store):
 
     # -- statements ----------------------------------------------------------------------
 
+    def _run(self, sql: str, params: Sequence[Any]) -> sqlite3.Cursor:
+        try:
+            return self.conn.execute(sql, params)
+        except UnicodeEncodeError:  # a name that is not UTF-8: its stored form (rare)
+            return self.conn.execute(sql, storable(params))
+
     def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         try:
-            return self.conn.execute(sql, params).rowcount
+            return self._run(sql, params).rowcount
         except sqlite3.Error as exc:
             raise self._error("store write failed", exc) from exc
 
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         try:
-            self.conn.executemany(sql, rows)
+            self.conn.executemany(sql, storable_rows(rows))
         except sqlite3.Error as exc:
             raise self._error("store write failed", exc) from exc
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         try:
-            return self.conn.execute(sql, params).fetchall()
+            return self._run(sql, params).fetchall()
         except sqlite3.Error as exc:
             raise self._error("store read failed", exc) from exc
 
     def rows(self, sql: str, params: Sequence[Any] = ()) -> Iterator[Row]:
         try:
-            yield from self.conn.execute(sql, params)
+            yield from self._run(sql, params)
         except sqlite3.Error as exc:
             raise self._error("store read failed", exc) from exc
 
     def one(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
         try:
-            return self.conn.execute(sql, params).fetchone()
+            return self._run(sql, params).fetchone()
         except sqlite3.Error as exc:
             raise self._error("store read failed", exc) from exc
 

@@ -30,15 +30,18 @@ def show(tmp_path: Path) -> Path:
     return root
 
 
-def test_scan_json_prints_one_object_per_new_file_and_nothing_when_unchanged(runner, ws, show):
+def test_scan_json_prints_one_object_per_new_file_then_one_summary(runner, ws, show):
     first = runner.invoke(cli, [*ws, "scan", "--json", str(show)])
     assert first.exit_code == 0, first.output
-    rows = [json.loads(line) for line in first.stdout.splitlines()]
+    *rows, summary = [json.loads(line) for line in first.stdout.splitlines()]
     assert len(rows) == 3
     assert {r["origin"] for r in rows} == {"ai-generated", "unknown"}
     assert all(len(r["content_id"]) == 64 and r["change"] == "seen" for r in rows)
+    assert summary["summary"]["new"] == 3 and summary["errors"] == []
     again = runner.invoke(cli, [*ws, "scan", "--json", str(show)])
-    assert again.exit_code == 0 and again.stdout == ""
+    assert again.exit_code == 0
+    (only,) = [json.loads(line) for line in again.stdout.splitlines()]
+    assert only["summary"]["unchanged"] == 3 and only["summary"]["new"] == 0
 
 
 def test_scan_summary_line_counts_what_happened(runner, ws, show):
@@ -50,7 +53,7 @@ def test_scan_summary_line_counts_what_happened(runner, ws, show):
 def test_a_bad_file_in_a_scan_is_reported_and_the_scan_goes_on(runner, ws, show):
     (show / "sh010" / "broken.png").write_bytes(b"")
     result = runner.invoke(cli, [*ws, "scan", str(show)])
-    assert result.exit_code == 0
+    assert result.exit_code == 2  # a script can trust it: not every file was recorded
     assert "broken.png: empty file" in result.stderr
     assert "3 new" in result.stdout and "1 errors" in result.stdout
 
