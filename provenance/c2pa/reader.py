@@ -10,16 +10,13 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from provenance.c2pa.context import PROVGATE_ASSERTION, c2pa_context
 from provenance.config import Config
 from provenance.errors import ManifestError, UnreadableAsset
 from provenance.model import Evidence, Validation
 from provenance.pipeline.walk import SIDECAR_SUFFIX
-
-if TYPE_CHECKING:
-    import c2pa
 
 _ACTION_LABELS = ("c2pa.actions", "c2pa.actions.v2")
 # Claim generators of known AI services: a weak signal on their own (the actions decide).
@@ -37,6 +34,7 @@ _AI_CLAIM_GENERATORS = (
     "runway",
     "leonardo",
 )
+MANIFEST_STORE_TYPE = "application/c2pa"
 # Sidecar manifests are small; anything larger than this is not one we will parse.
 _MAX_SIDECAR = 64 << 20
 
@@ -71,6 +69,7 @@ class C2paSummary:
 class C2paReading:
     summary: C2paSummary
     evidence: tuple[Evidence, ...]
+    sidecar: C2paSummary | None = None  # the sidecar's store, when there is an embedded one too
 
 
 def sidecar_path(path: Path) -> Path:
@@ -78,9 +77,12 @@ def sidecar_path(path: Path) -> Path:
 
 
 def read_c2pa(path: Path, media_type: str, config: Config, *, embedded: bool) -> C2paReading | None:
-    """Read and validate the file's manifest store, embedded or in a sidecar; None if neither.
+    """Read and validate the file's manifest stores, embedded and sidecar; None if neither.
 
-    Raises ManifestError when a manifest is present but cannot be parsed, so callers fail closed.
+    Both are read when both exist: a sidecar adds evidence, it never hides the embedded store.
+    The reading's `summary` is the embedded store's (else the sidecar's), `sidecar` the
+    sidecar's when there are both. Raises ManifestError when a manifest is present but cannot
+    be parsed, so callers fail closed.
     """
     manifest_data: bytes | None = None
     if os.path.isfile(os.fspath(path) + SIDECAR_SUFFIX):  # cheap: most files have none
@@ -93,13 +95,30 @@ def read_c2pa(path: Path, media_type: str, config: Config, *, embedded: bool) ->
             raise UnreadableAsset(f"sidecar unreadable: {exc.strerror}", sidecar) from exc
     if not embedded and manifest_data is None:
         return None
+    inside = _read_store(path, media_type, None, config) if embedded else None
+    beside = (
+        _read_store(path, media_type, manifest_data, config) if manifest_data is not None else None
+    )
+    if inside is None or beside is None:
+        return inside or beside
+    return C2paReading(
+        summary=inside.summary, evidence=inside.evidence + beside.evidence, sidecar=beside.summary
+    )
+
+
+def _read_store(
+    path: Path, media_type: str, manifest_data: bytes | None, config: Config
+) -> C2paReading | None:
+    """One manifest store: the embedded one (`manifest_data` None) or a sidecar's bytes."""
     import c2pa  # imported on use (~20 ms of start-up): most files carry no manifest
 
     ctx = c2pa_context(config)
-    mime = media_type if media_type != "application/octet-stream" or manifest_data else None
     try:
         with open(path, "rb") as fh:
-            reader = _open_reader(fh, mime or media_type, manifest_data, ctx, embedded)
+            if manifest_data is not None:  # validated against these bytes
+                reader = c2pa.Reader(media_type, fh, manifest_data, ctx)
+            else:
+                reader = c2pa.Reader.try_create(media_type, fh, None, ctx)
             if reader is None:
                 return None
             with reader:
@@ -108,22 +127,31 @@ def read_c2pa(path: Path, media_type: str, config: Config, *, embedded: bool) ->
     except OSError as exc:
         raise UnreadableAsset(exc.strerror or str(exc), path) from exc
     except c2pa.C2paError as exc:
-        raise ManifestError(f"C2PA manifest cannot be read: {_one_line(exc)}", path) from exc
+        where = "sidecar C2PA manifest" if manifest_data is not None else "C2PA manifest"
+        raise ManifestError(f"{where} cannot be read: {_one_line(exc)}", path) from exc
     except (ValueError, TypeError) as exc:
         raise ManifestError(f"C2PA manifest is not valid JSON: {exc}", path) from exc
-    source = "c2pa-sidecar" if manifest_data is not None else "c2pa"
-    return _interpret(store, state, source)
+    return _interpret(store, state, "c2pa-sidecar" if manifest_data is not None else "c2pa")
 
 
-def _open_reader(
-    fh: Any, mime: str, manifest_data: bytes | None, ctx: c2pa.Context, embedded: bool
-) -> c2pa.Reader | None:
+def read_manifest_store(path: Path, config: Config) -> C2paReading:
+    """A `.c2pa` file judged as itself: it must be a readable manifest store.
+
+    Its declarations are evidence about its neighbour (read with it), not about itself.
+    Raises ManifestError when it is not a manifest store c2pa can parse."""
     import c2pa
 
-    if manifest_data is not None:
-        # A sidecar wins over an embedded remote reference; it is validated against these bytes.
-        return c2pa.Reader(mime, fh, manifest_data, ctx)
-    return c2pa.Reader.try_create(mime, fh, None, ctx)
+    try:
+        with open(path, "rb") as fh:
+            reader = c2pa.Reader(MANIFEST_STORE_TYPE, fh, None, c2pa_context(config))
+            with reader:
+                store = json.loads(reader.json())
+                state = reader.get_validation_state()
+    except OSError as exc:
+        raise UnreadableAsset(exc.strerror or str(exc), path) from exc
+    except (c2pa.C2paError, ValueError, TypeError) as exc:
+        raise ManifestError(f"not a readable C2PA manifest store: {_one_line(exc)}", path) from exc
+    return _interpret(store, state, "c2pa-sidecar")
 
 
 def _one_line(exc: BaseException) -> str:

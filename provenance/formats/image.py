@@ -26,6 +26,7 @@ C2PA_JUMBF_UUID = bytes.fromhex("6332706100110010800000aa00389b71")
 """The JUMBF description type of a C2PA manifest store ('c2pa' + ISO suffix)."""
 
 _PNG_CHUNK = struct.Struct(">I4s")
+_WINDOW = 64 * 1024
 _PNG_TEXT_CHUNKS = (b"tEXt", b"zTXt", b"iTXt")
 _PNG_XMP_KEY = "XML:com.adobe.xmp"
 _STEALTH_MAGICS = (b"stealth_pnginfo", b"stealth_pngcomp")
@@ -40,7 +41,7 @@ def walk_png(src: Source, found: Findings) -> None:
     ihdr = b""
     idat_spans: list[tuple[int, int]] = []
     while True:
-        header = src.read(offset, 8)
+        header = src.read(offset, 8, ahead=_WINDOW)  # a chunk flood costs one read a window
         if not header:
             raise StructureError(f"truncated PNG: file ends at offset {offset} without IEND")
         if len(header) < 8:
@@ -64,11 +65,11 @@ def walk_png(src: Source, found: Findings) -> None:
         else:
             found.count_item()
             if ctype in _PNG_TEXT_CHUNKS:
-                _png_text(ctype, src.read(body, min(length, MAX_ITEM_BYTES)), found)
+                _png_text(ctype, src.read(body, found.item_length(length)), found)
             elif ctype == b"IHDR":
                 ihdr = src.read(body, 13)
             elif ctype == b"eXIf":
-                parse_exif_blob(src.read(body, min(length, MAX_ITEM_BYTES)), found, "PNG eXIf")
+                parse_exif_blob(src.read(body, found.item_length(length)), found, "PNG eXIf")
             elif ctype == b"caBX":
                 found.mark_c2pa()
             elif ctype == b"IEND":
@@ -89,7 +90,7 @@ def _png_text(ctype: bytes, data: bytes, found: Findings) -> None:
     if ctype == b"tEXt":
         payload = rest
     elif ctype == b"zTXt":
-        payload = inflate(rest[1:]) if rest else None
+        payload = inflate(rest[1:], found=found) if rest else None
     else:
         if len(rest) < 2:
             found.note_metadata()
@@ -98,7 +99,7 @@ def _png_text(ctype: bytes, data: bytes, found: Findings) -> None:
         _lang, _, rest = rest[2:].partition(b"\x00")
         _translated, _, payload = rest.partition(b"\x00")
         if compressed:
-            payload = inflate(payload)
+            payload = inflate(payload, found=found)
     if payload is None:
         found.note_metadata()
         return
@@ -332,7 +333,7 @@ def walk_psd(src: Source, found: Findings) -> None:
         if data_at + data_len > end:
             raise StructureError(f"truncated PSD: image resource at offset {offset}")
         if resource_id == 0x0424:
-            found.add_xmp("PSD XMP", src.read(data_at, min(data_len, MAX_ITEM_BYTES)))
+            found.add_xmp("PSD XMP", src.read(data_at, found.item_length(data_len)))
         elif resource_id == 0x0422:
-            parse_exif_blob(src.read(data_at, min(data_len, MAX_ITEM_BYTES)), found, "PSD EXIF")
+            parse_exif_blob(src.read(data_at, found.item_length(data_len)), found, "PSD EXIF")
         offset = data_at + data_len + (data_len & 1)

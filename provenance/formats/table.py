@@ -87,4 +87,6 @@ def walk_container(src: Source, media_type: str) -> Findings:
         found.incomplete = exc.reason
     except _PARSE_ERRORS as exc:
         found.incomplete = f"unreadable metadata skipped ({type(exc).__name__})"
+    if found.clipped and not found.incomplete:
+        found.incomplete = found.clipped
     return found

@@ -8,6 +8,7 @@ from datetime import date
 from pathlib import Path
 from typing import IO, Any
 
+from provenance.c2pa.reader import MANIFEST_STORE_TYPE
 from provenance.config import Config
 from provenance.errors import ProvgateError
 from provenance.gate.members import Member
@@ -15,7 +16,7 @@ from provenance.gate.packages import iter_packages
 from provenance.gate.timelines import TimelineOptions, TimelineReader, TimelineView
 from provenance.history.recorder import save_asset
 from provenance.history.registry import Registry
-from provenance.model import UNKNOWN_TOOL, Origin, Validation
+from provenance.model import UNKNOWN_TOOL, Origin, Signal, Validation
 from provenance.pipeline.classify import AssetReading, needs_fingerprint, read_asset
 from provenance.pipeline.phash import image_phash
 from provenance.pipeline.workers import map_files
@@ -64,6 +65,11 @@ class AssetVerdict:
     def origin(self) -> str:
         return self.reading.origin.value if self.reading else "unknown"
 
+    @property
+    def is_manifest_store(self) -> bool:
+        """A `.c2pa` file: evidence about its neighbour, not content of its own."""
+        return self.reading is not None and self.reading.media_type == MANIFEST_STORE_TYPE
+
     def to_json(self) -> dict[str, Any]:
         r = self.reading
         return {
@@ -99,7 +105,10 @@ class CheckReport:
             "blocked": sum(a.decision == "block" for a in self.assets),
             "ai": sum(a.origin in ("ai-generated", "ai-modified") for a in self.assets),
             "approved": sum(a.approval is not None for a in self.assets),
-            "unknown": sum(a.origin == "unknown" and a.error is None for a in self.assets),
+            "unknown": sum(
+                a.origin == "unknown" and a.error is None and not a.is_manifest_store
+                for a in self.assets
+            ),
             "errors": sum(a.error is not None for a in self.assets),
         }
 
@@ -279,13 +288,21 @@ class DeliveryGate:
             return AssetVerdict(
                 member.name, "block", [f"cannot be checked: {reason}"], error=reason
             )
+        if prepared.reading.media_type == MANIFEST_STORE_TYPE and not member.flags:
+            # A readable `.c2pa` store: evidence about its neighbour, judged with it.
+            return AssetVerdict(
+                member.name,
+                "pass",
+                [prepared.reading.evidence[0].detail],
+                prepared.reading,
+            )
         reading = self.registry.judge(prepared.reading, phash=prepared.phash)
         reasons: list[str] = list(member.flags)
         block = bool(member.flags)
         verdict_approval = None
         clear = None
-        c2pa = reading.c2pa
-        if reading.remote_manifest and (c2pa is None or c2pa.source != "c2pa-sidecar"):
+        stores = reading.manifest_stores
+        if reading.remote_manifest and not any(s.source == "c2pa-sidecar" for s in stores):
             block = True
             reasons.append(
                 f"its C2PA manifest is remote ({reading.remote_manifest}) and provgate"
@@ -326,21 +343,24 @@ class DeliveryGate:
         if tool_problem:
             block = block or strict
             reasons.append(tool_problem + ("" if strict else "; blocks under --strict"))
-        if c2pa is not None and c2pa.validation is Validation.INVALID:
+        conflict = _conflict(reading)
+        if conflict:
+            reasons.append(conflict)
+        for c2pa in stores:
+            if c2pa.validation is not Validation.INVALID:
+                continue
             why = ", ".join(c2pa.failures) or "validation failed"
             if strict and not block:
                 block = True
+            where = "sidecar C2PA manifest" if c2pa.source == "c2pa-sidecar" else "C2PA manifest"
             reasons.append(
-                f"C2PA manifest does not validate ({why})"
+                f"{where} does not validate ({why})"
                 + ("" if reading.origin.is_ai else "; blocks under --strict" if not strict else "")
             )
         if reading.incomplete:
-            if strict and not block:
-                block = True
-            reasons.append(
-                f"metadata only partly read ({reading.incomplete})"
-                + ("" if strict else "; blocks under --strict")
-            )
+            # What was not read may hold an AI declaration: a limit reached blocks.
+            block = True
+            reasons.append(f"metadata only partly read ({reading.incomplete}): cannot be judged")
         if reading.origin is Origin.UNKNOWN:
             if strict:
                 block = True
@@ -384,11 +404,18 @@ class DeliveryGate:
 
         It counts only when its signer is trusted, and never for a use that needs a consent
         reference (consent references live in the store's approvals)."""
-        c2pa = reading.c2pa
-        tag = c2pa.provgate_tag if c2pa else None
-        if not tag or tag.get("status") != "approved" or not tag.get("approval_ref"):
+        tagged = [
+            s
+            for s in reading.manifest_stores
+            if s.provgate_tag
+            and s.provgate_tag.get("status") == "approved"
+            and s.provgate_tag.get("approval_ref")
+        ]
+        if not tagged:
             return None, None
-        assert c2pa is not None
+        c2pa = next((s for s in tagged if s.validation is Validation.TRUSTED), tagged[0])
+        tag = c2pa.provgate_tag
+        assert tag is not None
         ref = tag["approval_ref"]
         if c2pa.validation is not Validation.TRUSTED:
             return None, (
@@ -406,6 +433,20 @@ class DeliveryGate:
             "use": tag.get("use"),
             "source": "trusted manifest",
         }, None
+
+
+def _conflict(reading: AssetReading) -> str | None:
+    """Sources that disagree about origin: an AI declaration from any of them stands."""
+    ai = {
+        e.source for e in reading.evidence if e.signal in (Signal.AI_GENERATED, Signal.AI_MODIFIED)
+    }
+    human = {e.source for e in reading.evidence if e.signal is Signal.NON_AI}
+    if not ai or not human:
+        return None
+    return (
+        f"evidence conflicts: {', '.join(sorted(ai))} declare AI, {', '.join(sorted(human))} "
+        "declare non-AI; the AI declaration stands"
+    )
 
 
 def _tag_use(reading: AssetReading) -> str | None:

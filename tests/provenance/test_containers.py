@@ -16,7 +16,7 @@ import pytest
 from PIL import Image, PngImagePlugin
 
 from provenance.errors import MalformedAsset, UnreadableAsset
-from provenance.formats.base import MAX_ITEM_BYTES
+from provenance.formats.base import MAX_ITEM_BYTES, MAX_ITEMS
 from provenance.formats.sniff import sniff_media_type
 from provenance.formats.table import Source, walk_container
 from provenance.markers.metadata import scan_metadata
@@ -523,7 +523,7 @@ def test_hostile_structure_counts_finish_quickly(tmp_path: Path, name: str) -> N
 
 def test_hostile_walk_reports_it_stopped_early(tmp_path: Path) -> None:
     found = walk_file(write(tmp_path, "m.png", HOSTILE["million_text_chunks.png"]()))
-    assert found.incomplete == "stopped after 10000 structures"
+    assert found.incomplete == f"stopped after {MAX_ITEMS} structures"
 
 
 # ---------------------------------------------------------------- errors
