@@ -274,8 +274,7 @@ def _declaration_for(store: Store, reference: str, cid: str, tool: str | None, r
     found = declarations.get_declaration(store, reference)
     if not found.live:
         raise ApprovalError(f"declaration {found.reference} is {found.state}", ref)
-    paths = [f.path for f in store.files_with_content(cid, everywhere=True)]
-    if not found.covers(tool, paths):
+    if found.reference not in {d.reference for d in declarations.covering(store, cid)}:
         scope = "; ".join(map(str, found.scope))
         raise ApprovalError(
             f"declaration {found.reference} ({found.tool_label}: {scope}) does not cover this"

@@ -18,6 +18,7 @@ from starlette.routing import Route
 
 from provenance import api
 from provenance.errors import ProvgateError
+from provenance.history import declarations
 from provenance.history.approvals import Approval
 from provenance.history.disclosure import render_disclosure_html
 from provenance.history.registry import Registry
@@ -25,7 +26,7 @@ from provenance.history.status import approval_state, refresh_expired
 from provenance.model import USE_CATEGORIES
 from provenance.stores import Store
 
-from . import queries
+from . import declared, queries
 from .app import HERE, checked_form, current_user, render, require_approver, review_of
 from .auth import verify_password
 
@@ -172,6 +173,8 @@ def _asset_context(store: Store, request: Request, cid: str) -> dict[str, Any]:
         "active_refs": sorted({a["reference"] for a in approvals if not a["revoked_at"]}),
         "successors": successors if not any(not f.gone for f in files) else [],
         "history": api.history(cid, store),
+        "declared_under": [d.to_json() for d in declarations.covering(store, cid)] if is_ai else [],
+        "tool_problem": config.policy.tool_problem(asset["tool"]) if is_ai else None,
         "checks": queries.checks(store, mentioning=linked, limit=25),
         "uses": USE_CATEGORIES,
         "consent_uses": sorted(config.policy.consent_required),
@@ -367,4 +370,5 @@ ROUTES = [
     Route("/report", report_page, methods=["GET"]),
     Route("/report.csv", report_csv, methods=["GET"]),
     Route("/report.html", report_html, methods=["GET"]),
+    *declared.ROUTES,
 ]

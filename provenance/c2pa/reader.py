@@ -15,6 +15,7 @@ from typing import Any
 from provenance.c2pa.context import PROVGATE_ASSERTION, c2pa_context
 from provenance.config import Config
 from provenance.errors import ManifestError, UnreadableAsset
+from provenance.markers.generators import c2pa_generator_marks
 from provenance.model import Evidence, Validation
 from provenance.pipeline.walk import SIDECAR_SUFFIX
 
@@ -271,13 +272,25 @@ def _manifest_evidence(
     found: list[Evidence] = []
     generator = _generator_name(manifest)
     extra = {"manifest": label, "relationship": relationship}
+    named_actions: list[tuple[str, str, list[str]]] = []
+    labels: list[str] = []
     for assertion in manifest.get("assertions") or []:
+        if isinstance(assertion, dict):
+            labels.append(str(assertion.get("label", "")))
         if not isinstance(assertion, dict) or assertion.get("label") not in _ACTION_LABELS:
             continue
         data = assertion.get("data") or {}
         for action in data.get("actions") or [] if isinstance(data, dict) else []:
             if not isinstance(action, dict):
                 continue
+            params = action.get("parameters")
+            named_actions.append(
+                (
+                    str(action.get("action", "action")),
+                    _agent_name(action.get("softwareAgent")) or "",
+                    [str(k) for k in params] if isinstance(params, dict) else [],
+                )
+            )
             dst = action.get("digitalSourceType")
             if not isinstance(dst, str) or not dst:
                 continue
@@ -299,7 +312,21 @@ def _manifest_evidence(
                     extra=extra,
                 )
             )
-    if generator and any(k in generator.lower() for k in _AI_CLAIM_GENERATORS):
+    if not found:  # no digital source type anywhere: the generator may still name itself
+        claims = [str(manifest.get("claim_generator") or ""), generator or ""]
+        for marker, tool, why in c2pa_generator_marks(claims, named_actions, labels):
+            found.append(
+                Evidence(
+                    source=source,
+                    detail=f"{why} names {tool}, without a digital source type ({role})",
+                    marker=marker,
+                    validation=validation,
+                    tool=tool,
+                    extra=extra,
+                )
+            )
+    strong = any(e.marker.startswith(("c2pa-generator:", "c2pa-generative-edit:")) for e in found)
+    if generator and not strong and any(k in generator.lower() for k in _AI_CLAIM_GENERATORS):
         found.append(
             Evidence(
                 source=source,

@@ -42,7 +42,7 @@ class Prepared:
 def prepare(path: Path, config: Config) -> Prepared:
     """Read one file for the gate; runs in worker processes, so it never touches the store."""
     try:
-        return Prepared(read_asset(path, config))
+        return Prepared(read_asset(path, config, pixels=True))
     except ProvgateError as exc:
         return Prepared(None, exc.reason)
 

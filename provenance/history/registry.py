@@ -277,4 +277,4 @@ def inspect_file(path: Path, config: Config, store: Store) -> dict[str, Any]:
     from provenance.pipeline.classify import read_asset
 
     registry = Registry(store, config)
-    return registry.describe(registry.judge(read_asset(path, config)))
+    return registry.describe(registry.judge(read_asset(path, config, pixels=True)))

@@ -22,6 +22,7 @@ from provenance.c2pa.reader import (
 from provenance.config import Config, Policy
 from provenance.errors import AssetError, MalformedAsset, ProvgateError, UnreadableAsset
 from provenance.markers.metadata import OPEN_FLAGS, scan_metadata
+from provenance.markers.watermark import WATERMARK_MEDIA, watermark_evidence
 from provenance.model import Evidence, Origin, Signal, Validation, made
 from provenance.pipeline.content import digest_fd
 from provenance.pipeline.walk import SIDECAR_SUFFIX
@@ -77,15 +78,18 @@ class AssetReading:
         return replace(self, origin=origin, evidence=evidence, tool=tool_of(evidence))
 
 
-def read_asset(path: Path, config: Config) -> AssetReading:
+def read_asset(path: Path, config: Config, *, pixels: bool = False) -> AssetReading:
     """Read a file's content id and every piece of evidence in it, and decide its origin.
+
+    With `pixels`, lossless stills are also decoded for invisible watermarks (1-2 ms a still,
+    some 40x the metadata read): the gate and `inspect` ask for it, a scan does not.
 
     Raises AssetError subclasses (naming the file) for unreadable, empty or corrupt files, for
     a manifest that is present but cannot be parsed, for a file that changed while it was read,
     and for any failure a reader did not foresee: callers that gate must block on them.
     """
     try:
-        return _read_asset(path, config)
+        return _read_asset(path, config, pixels)
     except ProvgateError:
         raise
     except Exception as exc:  # noqa: BLE001 - a reader's bug must block the file, not the run
@@ -94,7 +98,7 @@ def read_asset(path: Path, config: Config) -> AssetReading:
         ) from exc
 
 
-def _read_asset(path: Path, config: Config) -> AssetReading:
+def _read_asset(path: Path, config: Config, pixels: bool) -> AssetReading:
     try:
         # Non-blocking: a FIFO on a watched share cannot hang the scan (it is refused below).
         fd = os.open(path, OPEN_FLAGS)
@@ -138,6 +142,8 @@ def _read_asset(path: Path, config: Config) -> AssetReading:
                 f"offline; place it beside the file as {path.name}.c2pa)",
             )
         )
+    if pixels and meta.media_type in WATERMARK_MEDIA:
+        evidence.extend(watermark_evidence(path, meta.media_type))
     try:
         after = os.stat(path)
     except OSError as exc:

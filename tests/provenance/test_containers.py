@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import random
 import struct
 import sys
 import time
@@ -225,21 +226,45 @@ def test_png_length_field_claiming_4gb_is_refused_without_allocating(tmp_path: P
         scan_metadata(write(tmp_path, "huge2.png", data))
 
 
-def _stealth_png(magic: bytes) -> bytes:
-    image = Image.new("RGBA", (3, 128), (10, 20, 30, 254))
+def _stealth_png(magic: bytes, size: tuple[int, int] = (3, 128), mode: str = "RGBA") -> bytes:
+    """A PNG whose alpha low bits carry `magic` + a 32-bit length + a payload, column by column
+    as the stealth-pnginfo extension writes them, over noisy pixels (so the encoder picks every
+    scanline filter, not only None)."""
+    width, height = size
+    rng = random.Random(width * 7919 + height)
     bits = "".join(f"{byte:08b}" for byte in magic)
-    for y, bit in enumerate(bits):  # column-major: the first column carries the first bits
-        image.putpixel((0, y), (10, 20, 30, 254 | int(bit)))
+    payload = b"Steps: 20, Sampler: Euler a"
+    bits += f"{len(payload) * 8:032b}" + "".join(f"{byte:08b}" for byte in payload)
+    image = Image.new(mode, size)
+    channels = len(mode)
+    for x in range(width):
+        for y in range(height):
+            at = x * height + y
+            alpha = rng.randrange(0, 256) & 0xFE | (int(bits[at]) if at < len(bits) else 1)
+            colour = tuple(rng.randrange(0, 256) for _ in range(channels - 1))
+            image.putpixel((x, y), (*colour, alpha))
     out = io.BytesIO()
     image.save(out, "PNG")
     return out.getvalue()
 
 
-def test_png_stealth_pnginfo_magic_in_alpha_channel(tmp_path: Path) -> None:
-    assert markers(write(tmp_path, "s.png", _stealth_png(b"stealth_pnginfo"))) == {
-        "generator:stealth-pnginfo"
-    }
-    assert markers(write(tmp_path, "n.png", _stealth_png(b"not_stealthinfo"))) == set()
+@pytest.mark.parametrize(
+    "size", [(3, 128), (64, 64), (40, 3), (2000, 1), (1, 120), (11, 11)], ids=str
+)
+@pytest.mark.parametrize("mode", ["RGBA", "LA"])
+def test_png_stealth_pnginfo_magic_in_alpha_channel(tmp_path: Path, size, mode) -> None:
+    """Short images carry the magic over several columns; small ones are no exception."""
+    for magic in (b"stealth_pnginfo", b"stealth_pngcomp"):
+        png = write(tmp_path, "s.png", _stealth_png(magic, size, mode))
+        assert markers(png) == {"generator:stealth-pnginfo"}
+    assert markers(write(tmp_path, "n.png", _stealth_png(b"not_stealthinfo", size, mode))) == set()
+
+
+def test_png_too_small_to_hold_the_stealth_magic_reads_nothing(tmp_path: Path) -> None:
+    image = Image.new("RGBA", (10, 11), (0, 0, 0, 255))  # 110 pixels < 120 bits
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    assert markers(write(tmp_path, "tiny.png", out.getvalue())) == set()
 
 
 # ---------------------------------------------------------------- JPEG
