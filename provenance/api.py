@@ -260,9 +260,8 @@ def approve(
             declaration=declaration,
         )
         with store.transaction():
-            insert_approval(store, approval)
+            approval = insert_approval(store, approval)
             refresh_status(store, config, cid)
-            store.append_event("approved", content_id=cid, detail=approval.to_json())
         rewritten = _rewrite_tags(cid, config, store, Status.APPROVED, approval)
         results.append({"content_id": cid, "approval": approval.to_json(), "rewritten": rewritten})
     return results
@@ -398,6 +397,11 @@ def _carry_revoked(store: Store, old: str, new: str, reference: str, by: str, re
             lapsed = replace(Approval.from_row(row), content_id=new, carried_from=old)
             insert_approval(store, lapsed)
             mark_revoked(store, new, reference, by, reason)
+            store.append_event(
+                "revoked",
+                content_id=new,
+                detail={"reference": reference, "by": by, "reason": reason, "carried_from": old},
+            )
             return
 
 

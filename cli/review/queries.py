@@ -178,15 +178,6 @@ def tools(store: Store, limit: int = 300) -> list[str]:
     ]
 
 
-def approvals_of(store: Store, cids: list[str]) -> list[dict[str, Any]]:
-    """Every approval (and its revocation) on these content ids, oldest first."""
-    marks = ",".join("?" * len(cids))
-    rows = store.query(
-        f"SELECT * FROM approvals WHERE content_id IN ({marks}) ORDER BY approved_at, id", cids
-    )
-    return [{**dict(r), "consent": json.loads(r["consent"] or "[]")} for r in rows]
-
-
 def checks(
     store: Store,
     *,

@@ -560,7 +560,9 @@ def test_approving_on_the_page_records_the_cli_event_and_clears_the_gate(client,
     assert response.status_code == 303
     current = response.headers["location"].rsplit("/", 1)[-1]
     approved = events(ws, "approved")
-    assert len(approved) == 1 and approved[0]["content_id"] == cid
+    # the approval, then its carry onto the bytes the tag rewrite made (an event of its own)
+    assert [e["content_id"] for e in approved] == [cid, current]
+    assert approved[1]["detail"]["carried_from"] == cid
     detail = approved[0]["detail"]
     assert (detail["reference"], detail["approver"], detail["use"], detail["expires"]) == (
         "LEGAL-42",
