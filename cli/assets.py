@@ -22,6 +22,7 @@ from .main import (
     json_option,
 )
 from .render import echo, echo_json, progress_bar, shown, table
+from .signals import stop_on_signals
 
 ORIGINS = ("ai-generated", "ai-modified", "non-ai", "unknown")
 
@@ -102,7 +103,7 @@ def scan(
         if as_json and change.kind != "touched":
             echo_json(change.to_json(), indent=None)
 
-    with progress_bar("scanning", quiet=quiet) as advance:
+    with stop_on_signals() as stop, progress_bar("scanning", quiet=quiet) as advance:
         summary = api.scan(
             list(paths),
             app.workspace.config,
@@ -111,6 +112,7 @@ def scan(
             on_change=show,
             progress=advance,
             shard=shard,
+            stop=stop,
         )
     for path, reason in summary.failures:
         echo(f"provgate: {shown(path)}: {reason}", err=True)
@@ -118,6 +120,14 @@ def scan(
         echo_json(summary.to_json(), indent=None)
     elif not quiet:
         echo(summary.line())
+    if summary.interrupted:
+        echo(
+            f"provgate: interrupted ({stop.signum.name if stop.signum else 'signal'}): every "
+            "file read so far is recorded, with any tag written; deletions were not decided. "
+            "Run the scan again to finish.",
+            err=True,
+        )
+        ctx.exit(stop.exit_code)
     if summary.errors:
         ctx.exit(EXIT_ERROR)
 

@@ -8,6 +8,7 @@ import os
 import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import Protocol
 
 from provenance.config import Config
 from provenance.errors import PackageError, ProvgateError
@@ -28,6 +29,10 @@ _BATCH = 500
 ProgressFn = Callable[[int], None]
 
 
+class StopFlag(Protocol):
+    def is_set(self) -> bool: ...
+
+
 def scan_paths(
     paths: Iterable[Path],
     config: Config,
@@ -37,9 +42,14 @@ def scan_paths(
     on_change: Callable[[Change], None] | None = None,
     progress: ProgressFn | None = None,
     shard: Shard | None = None,
+    stop: StopFlag | None = None,
 ) -> ScanSummary:
     """Index, classify and tag every file under `paths`; re-scans skip unchanged files.
-    With `shard`, only this shard's share of each tree (files and deletions alike)."""
+    With `shard`, only this shard's share of each tree (files and deletions alike).
+
+    Once `stop` is set (SIGINT, SIGTERM), no new file is started; the files in hand are
+    finished and recorded (so the store knows every tag written), deletions are not decided
+    (the walk did not finish), and the summary says `interrupted`."""
     summary = ScanSummary()
     roots = [Path(os.path.abspath(p)) for p in paths]
     for root in roots:
@@ -66,6 +76,9 @@ def scan_paths(
             bad_paths.update(bad)
             on_error = functools.partial(walk_error, root)
             for st in walk_files(root, config.ignore_globs, on_error=on_error):
+                if stop is not None and stop.is_set():
+                    summary.interrupted = True
+                    return
                 if st.path in seen:
                     continue
                 seen.add(st.path)
@@ -110,7 +123,14 @@ def scan_paths(
     store.begin()
     try:
         outcomes = map_files(
-            process_file, changed_files(), config, tag, near, weigh=_size, large_apart=True
+            process_file,
+            changed_files(),
+            config,
+            tag,
+            near,
+            weigh=_size,
+            large_apart=True,
+            stop=stop,
         )
         for outcome in outcomes:
             pending.append(outcome)
@@ -122,7 +142,8 @@ def scan_paths(
                 store.begin()
                 since = time.monotonic()
         flush()
-        for path in unmet:
+        summary.interrupted = summary.interrupted or bool(stop is not None and stop.is_set())
+        for path in [] if summary.interrupted else unmet:
             if path in seen or os.path.lexists(path):
                 continue
             row = store.file(path)
