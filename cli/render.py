@@ -56,12 +56,17 @@ def unshown(text: str) -> str:
     return _ESCAPED.sub(char, text)
 
 
+def terminal_text(text: str) -> str:
+    """`text` with characters that are not printable (but newlines and tabs) and undecodable
+    bytes escaped."""
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() or ch in "\n\t" else _escaped_char(ch) for ch in text)
+
+
 def echo(text: str = "", *, err: bool = False, nl: bool = True) -> None:
-    """click.echo for text that may hold names: characters that are not printable (but
-    newlines and tabs) and undecodable bytes are escaped, never written raw."""
-    if not text.isprintable():
-        text = "".join(ch if ch.isprintable() or ch in "\n\t" else _escaped_char(ch) for ch in text)
-    click.echo(text, err=err, nl=nl)
+    """click.echo for text that may hold names: never a raw control character or byte."""
+    click.echo(terminal_text(text), err=err, nl=nl)
 
 
 def dumps_json(obj: Any, *, indent: int | None = 2) -> str:

@@ -15,7 +15,7 @@ from provenance.errors import PackageError, ProvgateError
 from provenance.history.recorder import Change, record_many
 from provenance.history.registry import Registry
 from provenance.pipeline.shard import Shard
-from provenance.pipeline.walk import FileStat, walk_files
+from provenance.pipeline.walk import FileStat, own_folders, walk_files
 from provenance.pipeline.workers import FileOutcome, ScanSummary, map_files, process_file
 from provenance.stores import Store
 
@@ -67,6 +67,8 @@ def scan_paths(
         summary.fail(path, reason)
         store.append_event("error", path=path, detail={"reason": reason})
 
+    own = own_folders(config.root)
+
     def changed_files() -> Iterator[FileStat]:
         """The files to read: new, or changed since the store saw them. Drawn by the workers
         as they free up, so reading starts while the walk goes on."""
@@ -75,7 +77,8 @@ def scan_paths(
             bad = store.unreadable_under(str(root))
             bad_paths.update(bad)
             on_error = functools.partial(walk_error, root)
-            for st in walk_files(root, config.ignore_globs, on_error=on_error):
+            walk = walk_files(root, config.ignore_globs, on_error=on_error, skip_folders=own)
+            for st in walk:
                 if stop is not None and stop.is_set():
                     summary.interrupted = True
                     return
