@@ -12,8 +12,10 @@ from typing import Any
 
 import click
 
+from provenance.names import printable_lines
+
 from .main import EXIT_ERROR, cli, get_app, globals_of
-from .render import Progress, dumps_json, progress_bar, shown, terminal_text
+from .render import Progress, dumps_json, progress_bar, shown
 
 
 class _JsonFormatter(logging.Formatter):
@@ -38,7 +40,7 @@ class _TextFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         at = dt.datetime.fromtimestamp(record.created, dt.UTC)
         stamp = at.isoformat(timespec="seconds").replace("+00:00", "Z")
-        return terminal_text(f"{stamp} {record.levelname} {record.getMessage()}")
+        return printable_lines(f"{stamp} {record.levelname} {record.getMessage()}")
 
 
 class _UnderProgress(logging.StreamHandler):  # type: ignore[type-arg]

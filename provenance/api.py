@@ -156,9 +156,7 @@ def tag_by_hand(
     with store.transaction():
         saved = save_asset(store, reading, config, phash=None, extra=[stated])
         if use:
-            store.execute(
-                "UPDATE assets SET use_category = ? WHERE content_id = ?", (use, reading.content_id)
-            )
+            store.set_use(reading.content_id, use)
         st = stat_of(str(path))
         store.upsert_file(str(path), reading.content_id, st.size, st.mtime_ns, st.inode)
     result: dict[str, Any] = {
@@ -269,9 +267,8 @@ def approve(
             declaration=declaration,
         )
         with store.transaction():
-            insert_approval(store, approval)
+            approval = insert_approval(store, approval)
             refresh_status(store, config, cid)
-            store.append_event("approved", content_id=cid, detail=approval.to_json())
         rewritten = _rewrite_tags(cid, config, store, Status.APPROVED, approval)
         results.append({"content_id": cid, "approval": approval.to_json(), "rewritten": rewritten})
     return results
@@ -283,8 +280,7 @@ def _declaration_for(store: Store, reference: str, cid: str, tool: str | None, r
     found = declarations.get_declaration(store, reference)
     if not found.live:
         raise ApprovalError(f"declaration {found.reference} is {found.state}", ref)
-    paths = [f.path for f in store.files_with_content(cid, everywhere=True)]
-    if not found.covers(tool, paths):
+    if found.reference not in {d.reference for d in declarations.covering(store, cid)}:
         scope = "; ".join(map(str, found.scope))
         raise ApprovalError(
             f"declaration {found.reference} ({found.tool_label}: {scope}) does not cover this"
@@ -320,16 +316,26 @@ def revoke(
             raise ApprovalError(f"no active approval {reference!r} on this asset", ref)
         rewritten = []
         for linked in store.linked(cid):
-            rewritten += _rewrite_tags(linked, config, store, Status.REVOKED, None)
+            rewritten += _rewrite_tags(
+                linked, config, store, Status.REVOKED, None, revoked=(reference, by, reason)
+            )
         results.append({"content_id": cid, "revoked": total, "rewritten": rewritten})
     return results
 
 
 def _rewrite_tags(
-    cid: str, config: Config, store: Store, status: Status, approval: Approval | None
+    cid: str,
+    config: Config,
+    store: Store,
+    status: Status,
+    approval: Approval | None,
+    *,
+    revoked: tuple[str, str, str] | None = None,
 ) -> list[str]:
     """Write the new status into every live file holding this content at this facility
-    (another site's files are rewritten by its own watcher or scan); approvals follow."""
+    (another site's files are rewritten by its own watcher or scan); approvals follow, and
+    so does a revocation (`revoked`: reference, by, reason), so the rewritten bytes read
+    `revoked` with its reason, not `temporary`."""
     if config.tag_mode == "off":
         return []
     written = []
@@ -384,9 +390,26 @@ def _rewrite_tags(
             if approval is not None:
                 carried = replace(approval, content_id=outcome.content_id, carried_from=cid)
                 insert_approval(store, carried)
+            if revoked is not None:
+                _carry_revoked(store, cid, outcome.content_id, *revoked)
             refresh_status(store, config, outcome.content_id)
         written.append(row.path)
     return written
+
+
+def _carry_revoked(store: Store, old: str, new: str, reference: str, by: str, reason: str) -> None:
+    """The revoked approval `reference` of `old`, recorded on the bytes written from it."""
+    for row in store.approval_rows([old]).get(old, []):
+        if row["reference"] == reference and row["revoked_at"]:
+            lapsed = replace(Approval.from_row(row), content_id=new, carried_from=old)
+            insert_approval(store, lapsed)
+            mark_revoked(store, new, reference, by, reason)
+            store.append_event(
+                "revoked",
+                content_id=new,
+                detail={"reference": reference, "by": by, "reason": reason, "carried_from": old},
+            )
+            return
 
 
 def verify_log(store: Store) -> tuple[int, ChainBreak | None]:

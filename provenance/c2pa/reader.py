@@ -10,16 +10,14 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from provenance.c2pa.context import PROVGATE_ASSERTION, c2pa_context
 from provenance.config import Config
 from provenance.errors import ManifestError, UnreadableAsset
+from provenance.markers.generators import c2pa_generator_marks
 from provenance.model import Evidence, Validation
 from provenance.pipeline.walk import SIDECAR_SUFFIX
-
-if TYPE_CHECKING:
-    import c2pa
 
 _ACTION_LABELS = ("c2pa.actions", "c2pa.actions.v2")
 # Claim generators of known AI services: a weak signal on their own (the actions decide).
@@ -37,6 +35,7 @@ _AI_CLAIM_GENERATORS = (
     "runway",
     "leonardo",
 )
+MANIFEST_STORE_TYPE = "application/c2pa"
 # Sidecar manifests are small; anything larger than this is not one we will parse.
 _MAX_SIDECAR = 64 << 20
 
@@ -71,6 +70,7 @@ class C2paSummary:
 class C2paReading:
     summary: C2paSummary
     evidence: tuple[Evidence, ...]
+    sidecar: C2paSummary | None = None  # the sidecar's store, when there is an embedded one too
 
 
 def sidecar_path(path: Path) -> Path:
@@ -78,9 +78,12 @@ def sidecar_path(path: Path) -> Path:
 
 
 def read_c2pa(path: Path, media_type: str, config: Config, *, embedded: bool) -> C2paReading | None:
-    """Read and validate the file's manifest store, embedded or in a sidecar; None if neither.
+    """Read and validate the file's manifest stores, embedded and sidecar; None if neither.
 
-    Raises ManifestError when a manifest is present but cannot be parsed, so callers fail closed.
+    Both are read when both exist: a sidecar adds evidence, it never hides the embedded store.
+    The reading's `summary` is the embedded store's (else the sidecar's), `sidecar` the
+    sidecar's when there are both. Raises ManifestError when a manifest is present but cannot
+    be parsed, so callers fail closed.
     """
     manifest_data: bytes | None = None
     if os.path.isfile(os.fspath(path) + SIDECAR_SUFFIX):  # cheap: most files have none
@@ -93,13 +96,30 @@ def read_c2pa(path: Path, media_type: str, config: Config, *, embedded: bool) ->
             raise UnreadableAsset(f"sidecar unreadable: {exc.strerror}", sidecar) from exc
     if not embedded and manifest_data is None:
         return None
+    inside = _read_store(path, media_type, None, config) if embedded else None
+    beside = (
+        _read_store(path, media_type, manifest_data, config) if manifest_data is not None else None
+    )
+    if inside is None or beside is None:
+        return inside or beside
+    return C2paReading(
+        summary=inside.summary, evidence=inside.evidence + beside.evidence, sidecar=beside.summary
+    )
+
+
+def _read_store(
+    path: Path, media_type: str, manifest_data: bytes | None, config: Config
+) -> C2paReading | None:
+    """One manifest store: the embedded one (`manifest_data` None) or a sidecar's bytes."""
     import c2pa  # imported on use (~20 ms of start-up): most files carry no manifest
 
     ctx = c2pa_context(config)
-    mime = media_type if media_type != "application/octet-stream" or manifest_data else None
     try:
         with open(path, "rb") as fh:
-            reader = _open_reader(fh, mime or media_type, manifest_data, ctx, embedded)
+            if manifest_data is not None:  # validated against these bytes
+                reader = c2pa.Reader(media_type, fh, manifest_data, ctx)
+            else:
+                reader = c2pa.Reader.try_create(media_type, fh, None, ctx)
             if reader is None:
                 return None
             with reader:
@@ -108,22 +128,31 @@ def read_c2pa(path: Path, media_type: str, config: Config, *, embedded: bool) ->
     except OSError as exc:
         raise UnreadableAsset(exc.strerror or str(exc), path) from exc
     except c2pa.C2paError as exc:
-        raise ManifestError(f"C2PA manifest cannot be read: {_one_line(exc)}", path) from exc
+        where = "sidecar C2PA manifest" if manifest_data is not None else "C2PA manifest"
+        raise ManifestError(f"{where} cannot be read: {_one_line(exc)}", path) from exc
     except (ValueError, TypeError) as exc:
         raise ManifestError(f"C2PA manifest is not valid JSON: {exc}", path) from exc
-    source = "c2pa-sidecar" if manifest_data is not None else "c2pa"
-    return _interpret(store, state, source)
+    return _interpret(store, state, "c2pa-sidecar" if manifest_data is not None else "c2pa")
 
 
-def _open_reader(
-    fh: Any, mime: str, manifest_data: bytes | None, ctx: c2pa.Context, embedded: bool
-) -> c2pa.Reader | None:
+def read_manifest_store(path: Path, config: Config) -> C2paReading:
+    """A `.c2pa` file judged as itself: it must be a readable manifest store.
+
+    Its declarations are evidence about its neighbour (read with it), not about itself.
+    Raises ManifestError when it is not a manifest store c2pa can parse."""
     import c2pa
 
-    if manifest_data is not None:
-        # A sidecar wins over an embedded remote reference; it is validated against these bytes.
-        return c2pa.Reader(mime, fh, manifest_data, ctx)
-    return c2pa.Reader.try_create(mime, fh, None, ctx)
+    try:
+        with open(path, "rb") as fh:
+            reader = c2pa.Reader(MANIFEST_STORE_TYPE, fh, None, c2pa_context(config))
+            with reader:
+                store = json.loads(reader.json())
+                state = reader.get_validation_state()
+    except OSError as exc:
+        raise UnreadableAsset(exc.strerror or str(exc), path) from exc
+    except (c2pa.C2paError, ValueError, TypeError) as exc:
+        raise ManifestError(f"not a readable C2PA manifest store: {_one_line(exc)}", path) from exc
+    return _interpret(store, state, "c2pa-sidecar")
 
 
 def _one_line(exc: BaseException) -> str:
@@ -186,7 +215,8 @@ def _interpret(store: dict[str, Any], state: str | None, source: str) -> C2paRea
             detail=detail,
             marker="c2pa:store",
             validation=validation,
-            tool=summary.claim_generator,
+            # No tool: the claim generator signed the manifest; the tool that made the
+            # content is named by its actions (softwareAgent) or an AI claim generator.
         ),
     )
     return C2paReading(summary=summary, evidence=tuple(evidence))
@@ -242,18 +272,34 @@ def _manifest_evidence(
     found: list[Evidence] = []
     generator = _generator_name(manifest)
     extra = {"manifest": label, "relationship": relationship}
+    named_actions: list[tuple[str, str, list[str]]] = []
+    labels: list[str] = []
     for assertion in manifest.get("assertions") or []:
+        if isinstance(assertion, dict):
+            labels.append(str(assertion.get("label", "")))
         if not isinstance(assertion, dict) or assertion.get("label") not in _ACTION_LABELS:
             continue
         data = assertion.get("data") or {}
         for action in data.get("actions") or [] if isinstance(data, dict) else []:
             if not isinstance(action, dict):
                 continue
+            params = action.get("parameters")
+            named_actions.append(
+                (
+                    str(action.get("action", "action")),
+                    _agent_name(action.get("softwareAgent")) or "",
+                    [str(k) for k in params] if isinstance(params, dict) else [],
+                )
+            )
             dst = action.get("digitalSourceType")
             if not isinstance(dst, str) or not dst:
                 continue
             kind = dst.rstrip("/").rsplit("/", 1)[-1]
-            agent = _agent_name(action.get("softwareAgent")) or generator
+            # A claim generator is the tool that signed the manifest; provgate signs what it
+            # records and generates nothing, so it never stands in for an unnamed AI tool.
+            agent = _agent_name(action.get("softwareAgent")) or (
+                None if generator and generator.lower().startswith("provgate") else generator
+            )
             found.append(
                 Evidence(
                     source=source,
@@ -266,7 +312,21 @@ def _manifest_evidence(
                     extra=extra,
                 )
             )
-    if generator and any(k in generator.lower() for k in _AI_CLAIM_GENERATORS):
+    if not found:  # no digital source type anywhere: the generator may still name itself
+        claims = [str(manifest.get("claim_generator") or ""), generator or ""]
+        for marker, tool, why in c2pa_generator_marks(claims, named_actions, labels):
+            found.append(
+                Evidence(
+                    source=source,
+                    detail=f"{why} names {tool}, without a digital source type ({role})",
+                    marker=marker,
+                    validation=validation,
+                    tool=tool,
+                    extra=extra,
+                )
+            )
+    strong = any(e.marker.startswith(("c2pa-generator:", "c2pa-generative-edit:")) for e in found)
+    if generator and not strong and any(k in generator.lower() for k in _AI_CLAIM_GENERATORS):
         found.append(
             Evidence(
                 source=source,

@@ -58,7 +58,7 @@ def read_id3(src: Source, base: int, found: Findings) -> int:
     start = base + 10
     tag_src = src
     if flags & 0x80 and version < 4:  # whole-tag unsynchronisation: undo it in memory
-        data = src.read(start, min(tag_len, MAX_ITEM_BYTES)).replace(b"\xff\x00", b"\xff")
+        data = src.read(start, found.item_length(tag_len)).replace(b"\xff\x00", b"\xff")
         tag_src, start = Source.from_bytes(data), 0
         tag_end = len(data)
     else:
@@ -97,7 +97,7 @@ def _id3_frames(src: Source, pos: int, end: int, version: int, found: Findings) 
         if frame_id in (b"TXXX", b"TXX", b"COMM", b"COM", b"GEOB", b"GEO") or (
             frame_id in _ID3_TEXT_FRAMES
         ):
-            data = src.read(body, min(size, MAX_ITEM_BYTES))
+            data = src.read(body, found.item_length(size))
             data = _frame_payload(data, flags, version)
             if data:
                 _id3_frame(frame_id, data, found)
@@ -176,7 +176,7 @@ def walk_flac(src: Source, found: Findings, start: int = 0) -> None:
                 f"truncated FLAC: metadata block at offset {offset} runs past end of file"
             )
         if block_type == 4:
-            parse_vorbis_comments(src.read(body, min(length, MAX_ITEM_BYTES)), found, "FLAC")
+            parse_vorbis_comments(src.read(body, found.item_length(length)), found, "FLAC")
         offset = body + length
         if header[0] & 0x80:
             return

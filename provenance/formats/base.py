@@ -16,8 +16,9 @@ from dataclasses import dataclass, field
 HEAD_BYTES = 64 * 1024
 """How much of a file is read up front; small files are served from this one read."""
 
-MAX_ITEMS = 10_000
-"""Chunks, segments, boxes, frames and tags visited per file."""
+MAX_ITEMS = 200_000
+"""Chunks, segments, boxes, frames and tags visited per file (real files use a few hundred;
+structures are read in windows, so the byte budget below is what usually binds)."""
 
 MAX_DATA_BLOCKS = 100_000
 """Image-data chunks stepped over per file (PNG IDAT runs, GIF sub-blocks)."""
@@ -25,11 +26,15 @@ MAX_DATA_BLOCKS = 100_000
 MAX_DEPTH = 16
 """Nesting depth of boxes followed."""
 
-MAX_ITEM_BYTES = 4 * 1024 * 1024
-"""Largest single metadata item read or inflated; longer items are read as a prefix."""
+MAX_ITEM_BYTES = 16 * 1024 * 1024
+"""Largest single metadata item read or inflated; a longer one is read as a prefix, and the
+walk is then marked incomplete (what was not read may hold a declaration)."""
 
-MAX_TOTAL_BYTES = 32 * 1024 * 1024
+MAX_TOTAL_BYTES = 64 * 1024 * 1024
 """Bytes read from disk per file beyond the head."""
+
+MAX_XMP_BYTES = 32 * 1024 * 1024
+"""XMP read per file, all packets together: every packet is read within it."""
 
 
 class StructureError(Exception):
@@ -145,6 +150,7 @@ class Findings:
     media_type: str | None = None
     incomplete: str | None = None
     items_read: int = 0
+    clipped: str | None = None  # an item read only in part (a limit), reported as incomplete
     _items: int = 0
     _data_blocks: int = 0
 
@@ -159,6 +165,16 @@ class Findings:
         self._data_blocks += 1
         if self._data_blocks > MAX_DATA_BLOCKS:
             raise LimitReached(f"stopped after {MAX_DATA_BLOCKS} image-data blocks")
+
+    def item_length(self, length: int, what: str = "metadata item") -> int:
+        """How much of an item of `length` bytes to read: all of it up to `MAX_ITEM_BYTES`;
+        a longer item is read as a prefix and the walk is marked incomplete."""
+        if length > MAX_ITEM_BYTES:
+            self.clipped = self.clipped or (
+                f"a {length}-byte {what} was read only to its first {MAX_ITEM_BYTES} bytes"
+            )
+            return MAX_ITEM_BYTES
+        return length
 
     def add_field(self, source: str, where: str, key: str, value: str) -> None:
         self.items_read += 1
@@ -189,9 +205,16 @@ def decode_text(raw: bytes) -> str:
         return raw.decode("latin-1")
 
 
-def inflate(data: bytes, limit: int = MAX_ITEM_BYTES) -> bytes | None:
-    """Decompress zlib data to at most `limit` bytes (a bomb yields a prefix); None if corrupt."""
+def inflate(
+    data: bytes, limit: int = MAX_ITEM_BYTES, found: Findings | None = None
+) -> bytes | None:
+    """Decompress zlib data to at most `limit` bytes (a bomb yields a prefix, and marks
+    `found` incomplete); None if corrupt."""
     try:
-        return zlib.decompressobj().decompress(data, limit)
+        stream = zlib.decompressobj()
+        out = stream.decompress(data, limit)
     except zlib.error:
         return None
+    if stream.unconsumed_tail and found is not None:
+        found.clipped = found.clipped or f"compressed metadata inflating beyond {limit} bytes"
+    return out

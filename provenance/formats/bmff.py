@@ -13,7 +13,6 @@ import struct
 
 from provenance.formats.base import (
     MAX_DEPTH,
-    MAX_ITEM_BYTES,
     Findings,
     Source,
     StructureError,
@@ -93,7 +92,7 @@ class _BoxWalk:
                 found.mark_c2pa()
             elif kind == XMP_UUID:
                 found.add_xmp(
-                    f"{self.label} XMP", src.read(body + 16, min(length - 16, MAX_ITEM_BYTES))
+                    f"{self.label} XMP", src.read(body + 16, found.item_length(length - 16))
                 )
         elif box_type in _DESCEND or box_type == b"meta":
             if depth + 1 >= MAX_DEPTH:
@@ -106,19 +105,19 @@ class _BoxWalk:
         elif box_type == b"ilst":
             self.ilst(body, end)
         elif box_type == b"keys":
-            self.read_keys(src.read(body, min(length, MAX_ITEM_BYTES)))
+            self.read_keys(src.read(body, found.item_length(length)))
         elif parent == b"udta" and box_type[:1] == b"\xa9":
             self.quicktime_text(box_type, body, end)
         elif box_type == b"XMP_" and parent == b"udta":
-            found.add_xmp(f"{self.label} XMP", src.read(body, min(length, MAX_ITEM_BYTES)))
+            found.add_xmp(f"{self.label} XMP", src.read(body, found.item_length(length)))
         elif parent == b"meta" and box_type in (b"iinf", b"iloc", b"idat"):
             self.heif_box(box_type, body, end)
         elif depth == 0 and box_type == b"Exif":  # JPEG XL
             parse_exif_blob(
-                src.read(body + 4, min(length - 4, MAX_ITEM_BYTES)), found, "JPEG XL EXIF"
+                src.read(body + 4, found.item_length(length - 4)), found, "JPEG XL EXIF"
             )
         elif depth == 0 and box_type == b"xml ":
-            found.add_xmp("JPEG XL XMP", src.read(body, min(length, MAX_ITEM_BYTES)))
+            found.add_xmp("JPEG XL XMP", src.read(body, found.item_length(length)))
         elif (
             depth == 0
             and box_type == b"jumb"
@@ -161,13 +160,13 @@ class _BoxWalk:
                 key = self.keys[index - 1]
             else:
                 key = item_type.decode("latin-1")
-            data = self.src.read(offset + 8, min(size - 8, MAX_ITEM_BYTES))
+            data = self.src.read(offset + 8, self.found.item_length(size - 8))
             key, value = _item_value(key, data)
             self.found.add_field("container-tag", f"{self.label} metadata", key, value)
             offset += size
 
     def quicktime_text(self, box_type: bytes, body: int, end: int) -> None:
-        data = self.src.read(body, min(end - body, MAX_ITEM_BYTES))
+        data = self.src.read(body, self.found.item_length(end - body))
         key = box_type.decode("latin-1")
         if data[4:8] == b"data":
             key, value = _item_value(key, data)
@@ -182,7 +181,7 @@ class _BoxWalk:
         if box_type == b"idat":
             self.idat = (body, end - body)
             return
-        data = self.src.read(body, min(end - body, MAX_ITEM_BYTES))
+        data = self.src.read(body, self.found.item_length(end - body))
         try:
             if box_type == b"iinf":
                 self.items = _item_infos(data)
@@ -204,7 +203,7 @@ class _BoxWalk:
                 offset += self.idat[0]
             elif method != 0:
                 continue
-            data = self.src.read(offset, min(length, MAX_ITEM_BYTES))
+            data = self.src.read(offset, self.found.item_length(length))
             if is_xmp:
                 self.found.add_xmp(f"{self.label} XMP", data)
             elif len(data) > 4:

@@ -26,6 +26,7 @@ C2PA_JUMBF_UUID = bytes.fromhex("6332706100110010800000aa00389b71")
 """The JUMBF description type of a C2PA manifest store ('c2pa' + ISO suffix)."""
 
 _PNG_CHUNK = struct.Struct(">I4s")
+_WINDOW = 64 * 1024
 _PNG_TEXT_CHUNKS = (b"tEXt", b"zTXt", b"iTXt")
 _PNG_XMP_KEY = "XML:com.adobe.xmp"
 _STEALTH_MAGICS = (b"stealth_pnginfo", b"stealth_pngcomp")
@@ -40,7 +41,7 @@ def walk_png(src: Source, found: Findings) -> None:
     ihdr = b""
     idat_spans: list[tuple[int, int]] = []
     while True:
-        header = src.read(offset, 8)
+        header = src.read(offset, 8, ahead=_WINDOW)  # a chunk flood costs one read a window
         if not header:
             raise StructureError(f"truncated PNG: file ends at offset {offset} without IEND")
         if len(header) < 8:
@@ -64,11 +65,11 @@ def walk_png(src: Source, found: Findings) -> None:
         else:
             found.count_item()
             if ctype in _PNG_TEXT_CHUNKS:
-                _png_text(ctype, src.read(body, min(length, MAX_ITEM_BYTES)), found)
+                _png_text(ctype, src.read(body, found.item_length(length)), found)
             elif ctype == b"IHDR":
                 ihdr = src.read(body, 13)
             elif ctype == b"eXIf":
-                parse_exif_blob(src.read(body, min(length, MAX_ITEM_BYTES)), found, "PNG eXIf")
+                parse_exif_blob(src.read(body, found.item_length(length)), found, "PNG eXIf")
             elif ctype == b"caBX":
                 found.mark_c2pa()
             elif ctype == b"IEND":
@@ -89,7 +90,7 @@ def _png_text(ctype: bytes, data: bytes, found: Findings) -> None:
     if ctype == b"tEXt":
         payload = rest
     elif ctype == b"zTXt":
-        payload = inflate(rest[1:]) if rest else None
+        payload = inflate(rest[1:], found=found) if rest else None
     else:
         if len(rest) < 2:
             found.note_metadata()
@@ -98,7 +99,7 @@ def _png_text(ctype: bytes, data: bytes, found: Findings) -> None:
         _lang, _, rest = rest[2:].partition(b"\x00")
         _translated, _, payload = rest.partition(b"\x00")
         if compressed:
-            payload = inflate(payload)
+            payload = inflate(payload, found=found)
     if payload is None:
         found.note_metadata()
         return
@@ -111,19 +112,22 @@ def _png_text(ctype: bytes, data: bytes, found: Findings) -> None:
 def _stealth_magic(src: Source, ihdr: bytes, idat_spans: list[tuple[int, int]]) -> str:
     """The stealth-pnginfo magic, if the alpha channel's low bits start with it.
 
-    The extension writes bits column by column, so the magic sits in the first pixel of the
-    first 120 rows. The first pixel of a row un-filters from the row above alone (its left
-    neighbours are zero), so only those rows need inflating: a bounded, cheap check, done only
-    for 8-bit non-interlaced RGBA and grey+alpha images.
+    The extension (and NovelAI) writes bits column by column, top to bottom, so the 120-bit
+    magic fills the first column of a tall image, and the first ceil(120 / height) columns of
+    a short one. Pixels un-filter from their left and upper neighbours only, so just those
+    columns of the first min(height, 120) rows are un-filtered: a bounded, cheap check, done
+    for 8-bit non-interlaced RGBA and grey+alpha images of any size that can hold the magic.
     """
     if len(ihdr) < 13 or not idat_spans:
         return ""
     width, height, depth, colour, _c, _f, interlace = struct.unpack(">IIBBBBB", ihdr)
-    if depth != 8 or interlace or colour not in (4, 6) or height < _STEALTH_ROWS or width < 1:
+    if depth != 8 or interlace or colour not in (4, 6) or width * height < _STEALTH_ROWS:
         return ""
     channels = 4 if colour == 6 else 2
+    rows = min(height, _STEALTH_ROWS)
+    columns = -(-_STEALTH_ROWS // rows)
     row_bytes = 1 + width * channels
-    need = row_bytes * _STEALTH_ROWS
+    need = row_bytes * rows
     if need > _STEALTH_MAX_INFLATED:
         return ""
     inflater = zlib.decompressobj()
@@ -140,23 +144,47 @@ def _stealth_magic(src: Source, ihdr: bytes, idat_spans: list[tuple[int, int]]) 
         return ""
     if len(pixels) < need:
         return ""
-    previous = bytes(channels)
-    magic = bytearray(len(_STEALTH_MAGICS[0]))
-    for y in range(_STEALTH_ROWS):
+    span = columns * channels
+    previous = bytearray(span)
+    alpha = [bytearray(rows) for _ in range(columns)]  # alpha[x][y]
+    for y in range(rows):
         at = y * row_bytes
-        filter_type = pixels[at]
-        raw = pixels[at + 1 : at + 1 + channels]
-        if filter_type in (0, 1):
-            current = bytes(raw)
-        elif filter_type in (2, 4):
-            current = bytes((r + p) & 0xFF for r, p in zip(raw, previous, strict=True))
-        elif filter_type == 3:
-            current = bytes((r + (p >> 1)) & 0xFF for r, p in zip(raw, previous, strict=True))
-        else:
+        current = _unfilter(pixels[at], pixels[at + 1 : at + 1 + span], previous, channels)
+        if current is None:
             return ""
-        magic[y >> 3] |= (current[channels - 1] & 1) << (7 - (y & 7))
+        for x in range(columns):
+            alpha[x][y] = current[x * channels + channels - 1]
         previous = current
-    return magic.decode("ascii") if bytes(magic) in _STEALTH_MAGICS else ""
+    bits = [a & 1 for column in alpha for a in column][:_STEALTH_ROWS]
+    magic = bytes(
+        sum(bit << (7 - i) for i, bit in enumerate(bits[k : k + 8])) for k in range(0, 120, 8)
+    )
+    return magic.decode("ascii") if magic in _STEALTH_MAGICS else ""
+
+
+def _unfilter(kind: int, raw: bytes, above: bytearray, bpp: int) -> bytearray | None:
+    """The first len(raw) bytes of a PNG scanline with its filter undone (None: bad filter)."""
+    out = bytearray(len(raw))
+    for i, x in enumerate(raw):
+        a = out[i - bpp] if i >= bpp else 0
+        b = above[i]
+        if kind == 0:
+            value = x
+        elif kind == 1:
+            value = x + a
+        elif kind == 2:
+            value = x + b
+        elif kind == 3:
+            value = x + ((a + b) >> 1)
+        elif kind == 4:
+            c = above[i - bpp] if i >= bpp else 0
+            p = a + b - c
+            pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+            value = x + (a if pa <= pb and pa <= pc else b if pb <= pc else c)
+        else:
+            return None
+        out[i] = value & 0xFF
+    return out
 
 
 _JPEG_STANDALONE = frozenset({0x01, *range(0xD0, 0xD8)})
@@ -332,7 +360,7 @@ def walk_psd(src: Source, found: Findings) -> None:
         if data_at + data_len > end:
             raise StructureError(f"truncated PSD: image resource at offset {offset}")
         if resource_id == 0x0424:
-            found.add_xmp("PSD XMP", src.read(data_at, min(data_len, MAX_ITEM_BYTES)))
+            found.add_xmp("PSD XMP", src.read(data_at, found.item_length(data_len)))
         elif resource_id == 0x0422:
-            parse_exif_blob(src.read(data_at, min(data_len, MAX_ITEM_BYTES)), found, "PSD EXIF")
+            parse_exif_blob(src.read(data_at, found.item_length(data_len)), found, "PSD EXIF")
         offset = data_at + data_len + (data_len & 1)

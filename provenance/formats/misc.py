@@ -106,7 +106,7 @@ def walk_exr(src: Source, found: Findings) -> None:
             raise StructureError(f"truncated OpenEXR: header attribute at offset {offset}")
         if block[name_end + 1 : type_end] == b"string":
             name = block[:name_end].decode("latin-1")
-            value = decode_text(src.read(value_at, min(size, MAX_ITEM_BYTES)))
+            value = decode_text(src.read(value_at, found.item_length(size)))
             found.add_field("container-tag", "OpenEXR header", name, value)
         else:
             found.note_metadata()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import struct
 
 from provenance.formats.audio import read_id3
-from provenance.formats.base import MAX_ITEM_BYTES, Findings, Source, StructureError, decode_text
+from provenance.formats.base import Findings, Source, StructureError, decode_text
 from provenance.formats.tiff import parse_exif_blob
 
 _CHUNK = struct.Struct("<4sI")
@@ -91,13 +91,13 @@ def _chunk(
     if chunk_id == b"C2PA":
         found.mark_c2pa()
     elif chunk_id in (b"XMP ", b"_PMX"):
-        found.add_xmp(f"{label} XMP", src.read(body, min(length, MAX_ITEM_BYTES)))
+        found.add_xmp(f"{label} XMP", src.read(body, found.item_length(length)))
     elif chunk_id == b"EXIF":
-        parse_exif_blob(src.read(body, min(length, MAX_ITEM_BYTES)), found, f"{label} EXIF")
+        parse_exif_blob(src.read(body, found.item_length(length)), found, f"{label} EXIF")
     elif chunk_id == b"LIST" and src.read(body, 4) == b"INFO":
-        _info(src.read(body + 4, min(length - 4, MAX_ITEM_BYTES)), found, label)
+        _info(src.read(body + 4, found.item_length(length - 4)), found, label)
     elif chunk_id in (b"id3 ", b"ID3 "):
-        tag = Source.from_bytes(src.read(body, min(length, MAX_ITEM_BYTES)))
+        tag = Source.from_bytes(src.read(body, found.item_length(length)))
         try:
             read_id3(tag, 0, found)
         except StructureError:

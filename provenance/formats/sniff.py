@@ -35,6 +35,43 @@ _SIMPLE_MAGICS: tuple[tuple[bytes, str], ...] = (
     (b"\xff\x0a", "image/jxl"),
     (_JXL_CONTAINER, "image/jxl"),
     (b"PK\x03\x04", "application/zip"),
+    (b"PK\x05\x06", "application/zip"),  # an empty zip: its end record alone
+    (b"\x1f\x8b\x08", "application/gzip"),
+    (b"BZh", "application/x-bzip2"),
+    (b"\xfd7zXZ\x00", "application/x-xz"),
+    (b"7z\xbc\xaf\x27\x1c", "application/x-7z-compressed"),
+    (b"Rar!\x1a\x07", "application/vnd.rar"),
+    (b"\x28\xb5\x2f\xfd", "application/zstd"),
+    (b"\x04\x22\x4d\x18", "application/x-lz4"),
+    (b"LZIP", "application/x-lzip"),
+    (b"MSCF", "application/vnd.ms-cab-compressed"),
+    (b"xar!", "application/x-xar"),
+    (b"!<arch>\n", "application/x-archive"),
+    (b"070701", "application/x-cpio"),
+    (b"070702", "application/x-cpio"),
+    (b"070707", "application/x-cpio"),
+    (b"hsqs", "application/x-squashfs"),
+)
+
+# Archive and compression formats the delivery gate opens; the others in ARCHIVE_TYPES it
+# cannot read, and blocks.
+READABLE_ARCHIVES = frozenset(
+    {
+        "application/zip",
+        "application/x-tar",
+        "application/gzip",
+        "application/x-bzip2",
+        "application/x-xz",
+    }
+)
+ARCHIVE_TYPES = (
+    READABLE_ARCHIVES
+    | {
+        media_type
+        for _, media_type in _SIMPLE_MAGICS
+        if media_type.startswith("application/") and media_type not in ("application/pdf",)
+    }
+    | {"application/x-iso9660-image"}
 )
 
 
@@ -60,6 +97,10 @@ def sniff_media_type(head: bytes) -> str:
         return "audio/mpeg"
     if head[:2] == b"BM" and len(head) >= 14 and head[6:10] == b"\x00\x00\x00\x00":
         return "image/bmp"
+    if head[257:262] == b"ustar" or (len(head) >= 512 and _is_v7_tar(head)):
+        return "application/x-tar"
+    if head[32769:32774] == b"CD001":
+        return "application/x-iso9660-image"
     if b"%PDF-" in head[:1024]:  # PDF allows leading junk before the header
         return "application/pdf"
     return _text_type(head)
@@ -84,6 +125,15 @@ def _bmff_type(head: bytes) -> str:
     if major in _AUDIO_MP4_BRANDS:
         return "audio/mp4"
     return "video/mp4"
+
+
+def _is_v7_tar(head: bytes) -> bool:
+    """A pre-POSIX tar header: its checksum field matches the header's bytes."""
+    field = head[148:156].split(b"\x00", 1)[0].strip()
+    if not field or not all(48 <= c <= 55 for c in field) or not head[0]:
+        return False
+    total = sum(head[:148]) + 8 * 32 + sum(head[156:512])
+    return int(field, 8) == total
 
 
 def _is_mpeg_audio(head: bytes) -> bool:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import struct
 
-from provenance.formats.base import MAX_ITEM_BYTES, Findings, Source, StructureError, decode_text
+from provenance.formats.base import Findings, Source, StructureError, decode_text
 
 TAG_EXIF_IFD = 0x8769
 TAG_XMP = 0x02BC
@@ -139,7 +139,7 @@ def _read_ifd(
             raw = value[:length]
         else:
             (at,) = struct.unpack(offset_fmt, value)
-            raw = src.read(base + at, min(length, MAX_ITEM_BYTES))
+            raw = src.read(base + at, found.item_length(length))
         if tag == TAG_XMP:
             found.add_xmp(f"{where} XMP", raw)
         else:

@@ -8,6 +8,7 @@ from datetime import date
 from pathlib import Path
 from typing import IO, Any
 
+from provenance.c2pa.reader import MANIFEST_STORE_TYPE
 from provenance.config import Config
 from provenance.errors import ProvgateError
 from provenance.gate.members import Member
@@ -15,9 +16,9 @@ from provenance.gate.packages import iter_packages
 from provenance.gate.timelines import TimelineOptions, TimelineReader, TimelineView
 from provenance.history.recorder import save_asset
 from provenance.history.registry import Registry
-from provenance.model import UNKNOWN_TOOL, Origin, Validation
+from provenance.model import UNKNOWN_TOOL, Origin, Signal, Validation
 from provenance.pipeline.classify import AssetReading, needs_fingerprint, read_asset
-from provenance.pipeline.phash import image_phash
+from provenance.pipeline.phash import Fingerprint, fingerprint
 from provenance.pipeline.workers import map_files
 from provenance.stores import Store, now_iso
 
@@ -36,18 +37,19 @@ class Prepared:
     reading: AssetReading | None
     error: str | None = None
     phash: str | None = None
+    phash_problem: str | None = None  # why the image could not be fingerprinted
 
 
 def prepare(path: Path, config: Config) -> Prepared:
     """Read one file for the gate; runs in worker processes, so it never touches the store."""
     try:
-        return Prepared(read_asset(path, config))
+        return Prepared(read_asset(path, config, pixels=True))
     except ProvgateError as exc:
         return Prepared(None, exc.reason)
 
 
-def _phash(item: tuple[Path, str]) -> str | None:
-    return image_phash(*item)
+def _phash(item: tuple[Path, str]) -> Fingerprint:
+    return fingerprint(*item)
 
 
 @dataclass
@@ -63,6 +65,11 @@ class AssetVerdict:
     @property
     def origin(self) -> str:
         return self.reading.origin.value if self.reading else "unknown"
+
+    @property
+    def is_manifest_store(self) -> bool:
+        """A `.c2pa` file: evidence about its neighbour, not content of its own."""
+        return self.reading is not None and self.reading.media_type == MANIFEST_STORE_TYPE
 
     def to_json(self) -> dict[str, Any]:
         r = self.reading
@@ -99,7 +106,10 @@ class CheckReport:
             "blocked": sum(a.decision == "block" for a in self.assets),
             "ai": sum(a.origin in ("ai-generated", "ai-modified") for a in self.assets),
             "approved": sum(a.approval is not None for a in self.assets),
-            "unknown": sum(a.origin == "unknown" and a.error is None for a in self.assets),
+            "unknown": sum(
+                a.origin == "unknown" and a.error is None and not a.is_manifest_store
+                for a in self.assets
+            ),
             "errors": sum(a.error is not None for a in self.assets),
         }
 
@@ -249,7 +259,7 @@ class DeliveryGate:
                 ]
                 items = [(paths[i], ready[i].reading.media_type) for i in unknown]  # type: ignore[union-attr]
                 for i, value in zip(unknown, map_files(_phash, items), strict=True):
-                    ready[i] = replace(ready[i], phash=value)
+                    ready[i] = replace(ready[i], phash=value.value, phash_problem=value.problem)
             try:
                 yield from zip(batch, ready, strict=True)
             finally:
@@ -279,13 +289,35 @@ class DeliveryGate:
             return AssetVerdict(
                 member.name, "block", [f"cannot be checked: {reason}"], error=reason
             )
-        reading = self.registry.judge(prepared.reading, phash=prepared.phash)
+        if prepared.reading.media_type == MANIFEST_STORE_TYPE and not member.flags:
+            # A readable `.c2pa` store: evidence about its neighbour, judged with it.
+            return AssetVerdict(
+                member.name,
+                "pass",
+                [prepared.reading.evidence[0].detail],
+                prepared.reading,
+            )
+        phash, unprinted = prepared.phash, prepared.phash_problem
+        if (
+            phash is None
+            and unprinted is None
+            and self.registry.has_hashes
+            and not prepared.reading.origin.is_ai
+            and needs_fingerprint(prepared.reading)
+        ):  # an archive member, read here rather than in a worker
+            found = fingerprint(prepared.reading.path, prepared.reading.media_type)
+            phash, unprinted = found.value, found.problem
+        reading = self.registry.judge(prepared.reading, phash=phash)
         reasons: list[str] = list(member.flags)
         block = bool(member.flags)
+        if unprinted and not reading.origin.is_ai:
+            # The near-duplicate test could not run: it may be a copy of a known AI image.
+            block = True
+            reasons.append(f"cannot be compared with the known AI images: {unprinted}")
         verdict_approval = None
         clear = None
-        c2pa = reading.c2pa
-        if reading.remote_manifest and (c2pa is None or c2pa.source != "c2pa-sidecar"):
+        stores = reading.manifest_stores
+        if reading.remote_manifest and not any(s.source == "c2pa-sidecar" for s in stores):
             block = True
             reasons.append(
                 f"its C2PA manifest is remote ({reading.remote_manifest}) and provgate"
@@ -302,7 +334,7 @@ class DeliveryGate:
                 if manifest_problem:
                     problems.append(manifest_problem)
             if approval is None:
-                self._remember(reading, prepared.phash)
+                self._remember(reading, phash)
             tool = f" ({reading.tool or UNKNOWN_TOOL})"
             if approval is None:
                 block = True
@@ -326,21 +358,24 @@ class DeliveryGate:
         if tool_problem:
             block = block or strict
             reasons.append(tool_problem + ("" if strict else "; blocks under --strict"))
-        if c2pa is not None and c2pa.validation is Validation.INVALID:
+        conflict = _conflict(reading)
+        if conflict:
+            reasons.append(conflict)
+        for c2pa in stores:
+            if c2pa.validation is not Validation.INVALID:
+                continue
             why = ", ".join(c2pa.failures) or "validation failed"
             if strict and not block:
                 block = True
+            where = "sidecar C2PA manifest" if c2pa.source == "c2pa-sidecar" else "C2PA manifest"
             reasons.append(
-                f"C2PA manifest does not validate ({why})"
+                f"{where} does not validate ({why})"
                 + ("" if reading.origin.is_ai else "; blocks under --strict" if not strict else "")
             )
         if reading.incomplete:
-            if strict and not block:
-                block = True
-            reasons.append(
-                f"metadata only partly read ({reading.incomplete})"
-                + ("" if strict else "; blocks under --strict")
-            )
+            # What was not read may hold an AI declaration: a limit reached blocks.
+            block = True
+            reasons.append(f"metadata only partly read ({reading.incomplete}): cannot be judged")
         if reading.origin is Origin.UNKNOWN:
             if strict:
                 block = True
@@ -384,11 +419,18 @@ class DeliveryGate:
 
         It counts only when its signer is trusted, and never for a use that needs a consent
         reference (consent references live in the store's approvals)."""
-        c2pa = reading.c2pa
-        tag = c2pa.provgate_tag if c2pa else None
-        if not tag or tag.get("status") != "approved" or not tag.get("approval_ref"):
+        tagged = [
+            s
+            for s in reading.manifest_stores
+            if s.provgate_tag
+            and s.provgate_tag.get("status") == "approved"
+            and s.provgate_tag.get("approval_ref")
+        ]
+        if not tagged:
             return None, None
-        assert c2pa is not None
+        c2pa = next((s for s in tagged if s.validation is Validation.TRUSTED), tagged[0])
+        tag = c2pa.provgate_tag
+        assert tag is not None
         ref = tag["approval_ref"]
         if c2pa.validation is not Validation.TRUSTED:
             return None, (
@@ -406,6 +448,20 @@ class DeliveryGate:
             "use": tag.get("use"),
             "source": "trusted manifest",
         }, None
+
+
+def _conflict(reading: AssetReading) -> str | None:
+    """Sources that disagree about origin: an AI declaration from any of them stands."""
+    ai = {
+        e.source for e in reading.evidence if e.signal in (Signal.AI_GENERATED, Signal.AI_MODIFIED)
+    }
+    human = {e.source for e in reading.evidence if e.signal is Signal.NON_AI}
+    if not ai or not human:
+        return None
+    return (
+        f"evidence conflicts: {', '.join(sorted(ai))} declare AI, {', '.join(sorted(human))} "
+        "declare non-AI; the AI declaration stands"
+    )
 
 
 def _tag_use(reading: AssetReading) -> str | None:

@@ -169,6 +169,7 @@ class Declaration:
             "talent": self.talent,
             "personal_data": self.personal_data,
             "third_party": self.third_party,
+            "involves": self.involves,
             "note": self.note,
             "state_at": self.state_at,
             "state_by": self.state_by,
@@ -330,6 +331,20 @@ def declaration_history(store: Store, reference: str) -> list[dict[str, Any]]:
     """The declaration's events, oldest first."""
     ref = get_declaration(store, reference).reference
     return [e for e in sql.declaration_events(store) if e["detail"].get("reference") == ref]
+
+
+def covering(store: Store, content_id: str, *, live_only: bool = True) -> list[Declaration]:
+    """The declarations whose tool and scope cover one asset (by its recorded tool and every
+    place it lives, at every facility)."""
+    asset = store.asset(content_id)
+    if asset is None:
+        return []
+    paths = [f.path for f in store.files_with_content(content_id, everywhere=True)]
+    return [
+        d
+        for d in list_declarations(store)
+        if (d.live or not live_only) and d.covers(_recorded_tool(asset), paths)
+    ]
 
 
 def annotate(

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from provenance.config import Config
-from provenance.history.approvals import Approval
+from provenance.history.approvals import Approval, approvals_of
 from provenance.history.status import AssetStatus, approval_state, status_of
 from provenance.model import UNKNOWN_TOOL, Evidence, Origin, Signal, Validation
 from provenance.pipeline.classify import AssetReading, decide_origin, needs_fingerprint, tool_of
@@ -223,8 +223,7 @@ class Registry:
     # -- approvals and status ------------------------------------------------------------------
 
     def approvals(self, content_id: str) -> list[Approval]:
-        rows = self.store.approval_rows([content_id]).get(content_id, [])
-        return [Approval.from_row(r) for r in rows]
+        return approvals_of(self.store, [content_id]).get(content_id, [])
 
     def use_category(self, content_id: str) -> str | None:
         asset = self.asset(content_id)
@@ -236,13 +235,10 @@ class Registry:
 
     def statuses(self, uses: dict[str, str | None]) -> dict[str, AssetStatus]:
         """`status` for many contents at once (content id → its use category)."""
-        rows = self.store.approval_rows(uses)
+        found = approvals_of(self.store, uses)
         policy = self.config.policy
         return {
-            cid: status_of(
-                [Approval.from_row(r) for r in rows.get(cid, [])], policy, use, self.today
-            )
-            for cid, use in uses.items()
+            cid: status_of(found.get(cid, []), policy, use, self.today) for cid, use in uses.items()
         }
 
     def describe(self, reading: AssetReading) -> dict[str, Any]:
@@ -277,4 +273,4 @@ def inspect_file(path: Path, config: Config, store: Store) -> dict[str, Any]:
     from provenance.pipeline.classify import read_asset
 
     registry = Registry(store, config)
-    return registry.describe(registry.judge(read_asset(path, config)))
+    return registry.describe(registry.judge(read_asset(path, config, pixels=True)))

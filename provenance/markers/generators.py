@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from provenance.formats.base import Field
@@ -131,6 +132,11 @@ def _comfyui(scan: _Scan) -> None:
         key, value = found.key.lower(), found.value
         if found.source == "exif" and value.startswith(("prompt:{", "workflow:{")):
             by_source.setdefault(found.source, {})[index] = value.split(":", 1)[1]
+        elif value[:1] == "{" and key in _COMFY_EXIF_KEYS:
+            # Savers that put the graph in EXIF write it bare into UserComment (in the Exif IFD
+            # or in IFD0), or wrapped as {"prompt": ..., "workflow": ...}: parse to be sure.
+            if ("class_type" in value or "nodes" in value) and _is_comfy_graph(_json(value)):
+                by_source.setdefault(found.source, {})[index] = value
         elif value[:1] == "{" and any(mark in value for mark in _COMFY_NODE_MARKS):
             comment = key in ("comment", "©cmt", "description") and '"workflow"' in value
             if key in ("prompt", "workflow") or comment:
@@ -138,6 +144,26 @@ def _comfyui(scan: _Scan) -> None:
     for hits in by_source.values():
         summary, prompt = _comfy_summary(list(hits.values()))
         scan.add(hits, "generator:comfyui", "ComfyUI", summary, prompt)
+
+
+_COMFY_EXIF_KEYS = ("usercomment", "imagedescription", "xpcomment")
+
+
+def _is_comfy_graph(data: Any) -> bool:
+    """A ComfyUI workflow ({"nodes": [...], "links": [...]}), an API prompt (node id -> node
+    with a class_type), or a {"prompt": ..., "workflow": ...} wrapper of either."""
+    if not isinstance(data, dict):
+        return False
+    if isinstance(data.get("nodes"), list) and "links" in data:
+        return True
+    nodes = [node for node in data.values() if isinstance(node, dict)]
+    if nodes and all("class_type" in node for node in nodes):
+        return True
+    return any(
+        _is_comfy_graph(_json(inner) if isinstance(inner, str) else inner)
+        for inner in (data.get("prompt"), data.get("workflow"))
+        if inner is not None and inner is not data
+    )
 
 
 def _comfy_summary(payloads: list[str]) -> tuple[str, str]:
@@ -337,3 +363,91 @@ _RECOGNISERS: tuple[Callable[[_Scan], None], ...] = (
     _fooocus_software,
     _stealth,
 )
+
+
+# ------------------------------------------------------------------ C2PA generators
+#
+# Manifests that declare generation without an IPTC digital source type (written before the
+# field existed, or by services that leave it out) still name the generator: in the claim
+# generator, in an action's softwareAgent, or in vendor-namespaced generative-AI assertions or
+# action parameters. One row per generator; `c2pa/reader.py` applies them to every manifest.
+
+
+@dataclass(frozen=True)
+class C2paGenerator:
+    """How one generative service names itself in a C2PA manifest (lower-case prefixes)."""
+
+    slug: str
+    tool: str
+    claim_generators: tuple[str, ...] = ()
+    agents: tuple[str, ...] = ()
+    vendor_labels: tuple[str, ...] = ()  # assertion labels or action parameter keys
+
+
+C2PA_GENERATORS: tuple[C2paGenerator, ...] = (
+    C2paGenerator(
+        "microsoft-designer",
+        "Microsoft Designer / Bing Image Creator",
+        claim_generators=("microsoft_responsible_ai", "microsoft responsible ai"),
+        agents=("image creator from designer", "bing image creator", "microsoft designer"),
+    ),
+    C2paGenerator(
+        "firefly",
+        "Adobe Firefly",
+        claim_generators=("adobe_firefly", "adobe firefly"),
+        agents=("adobe firefly",),
+        vendor_labels=("com.adobe.firefly", "firefly.", "com.adobe.generative"),
+    ),
+    # The ChatGPT claim generator also wraps uploads it only converted: the agent decides.
+    C2paGenerator("openai", "OpenAI", agents=("dall·e", "dall-e", "gpt-4o", "gpt-image", "sora")),
+)
+_CREATING_ACTIONS = ("c2pa.created",)
+
+
+def c2pa_generator_marks(
+    claim_generators: Sequence[str],
+    actions: Sequence[tuple[str, str, Sequence[str]]],
+    assertion_labels: Sequence[str],
+) -> list[tuple[str, str, str]]:
+    """(marker, tool, why) for each known generator one manifest names.
+
+    `actions` are (action, softwareAgent, parameter keys). A generator named by the claim
+    generator, a creating action or a vendor assertion made the content (`c2pa-generator:`);
+    one named only by an editing action edited it with generative AI (`c2pa-generative-edit:`).
+    """
+    found: list[tuple[str, str, str]] = []
+    for gen in C2PA_GENERATORS:
+        why = ""
+        edited = ""
+        claim = next(
+            (c for c in claim_generators if c.lower().startswith(gen.claim_generators)), ""
+        )
+        if gen.claim_generators and claim:
+            why = f"claim generator {claim!r}"
+        for action, agent, keys in actions:
+            named = bool(gen.agents) and agent.lower().startswith(gen.agents)
+            by_params = bool(gen.vendor_labels) and any(
+                k.lower().startswith(gen.vendor_labels) for k in keys
+            )
+            if not (named or by_params):
+                continue
+            what = f"{action} by {agent!r}" if named else f"{action} with {gen.tool} parameters"
+            if action in _CREATING_ACTIONS:
+                why = why or what
+            else:
+                edited = edited or what
+        label = next(
+            (
+                a
+                for a in assertion_labels
+                if gen.vendor_labels and a.lower().startswith(gen.vendor_labels)
+            ),
+            "",
+        )
+        if label and not why:
+            why = f"vendor assertion {label!r}"
+        if why:
+            found.append((f"c2pa-generator:{gen.slug}", gen.tool, why))
+        elif edited:
+            found.append((f"c2pa-generative-edit:{gen.slug}", gen.tool, edited))
+    return found

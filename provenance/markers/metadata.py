@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from provenance.errors import MalformedAsset, UnreadableAsset
+from provenance.formats.base import MAX_XMP_BYTES
 from provenance.formats.sniff import sniff_media_type
 from provenance.formats.table import (
     HEAD_BYTES,
@@ -75,7 +76,13 @@ def scan_metadata(
     evidence: list[Evidence] = []
     fields: list[Field] = list(found.fields)
     remote: str | None = None
-    for where, packet in found.xmp[:_MAX_XMP_PACKETS]:
+    incomplete = found.incomplete
+    xmp_bytes = 0
+    for where, packet in found.xmp:
+        xmp_bytes += len(packet)
+        if xmp_bytes > MAX_XMP_BYTES:
+            incomplete = incomplete or f"XMP beyond {MAX_XMP_BYTES} bytes was not read"
+            break
         properties = parse_xmp(packet)
         evidence.extend(_xmp_evidence(properties, where, store_prompts))
         fields.extend(
@@ -94,11 +101,10 @@ def scan_metadata(
         has_c2pa=found.has_c2pa,
         remote_manifest=remote,
         evidence=tuple(dict.fromkeys(evidence)),
-        incomplete=found.incomplete,
+        incomplete=incomplete,
     )
 
 
-_MAX_XMP_PACKETS = 8
 OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_NONBLOCK", 0)
 
 

@@ -1,4 +1,5 @@
-"""Which files provgate looks at: one walk and one ignore rule for scan, watch and check."""
+"""Which files provgate looks at: one walk and one ignore rule for scan and watch, and the
+package walk for the delivery gate, which ignores nothing."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import fnmatch
 import functools
 import os
 import re
+import stat as statmod
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import NamedTuple
@@ -95,12 +97,14 @@ def walk_files(
     include_all: bool = False,
     skip_folders: frozenset[str] = frozenset(),
 ) -> Iterator[FileStat]:
-    """Every regular file under `root` (or `root` itself), with one stat each.
+    """Every regular file under `root` (or `root` itself), with one stat each: what scan and
+    watch record.
 
     Symlinked folders are not followed (they loop, and point outside the show); unreadable
     folders are reported through `on_error(path, reason)` and skipped, and so are the
-    `skip_folders` (absolute paths: the workspace). `include_all` (the gate) skips only our
-    sidecars and temporaries: a delivery package is checked whole.
+    `skip_folders` (absolute paths: the workspace). `include_all` keeps the temporary and
+    system names a watcher ignores, but still skips our sidecars and temporaries: the
+    delivery gate uses `walk_package`, which skips nothing.
     """
     globs = tuple(extra_globs)
 
@@ -137,3 +141,98 @@ def walk_files(
         except OSError as exc:
             if callable(on_error):
                 on_error(folder, exc.strerror or str(exc))
+
+
+class PackageEntry(NamedTuple):
+    """One entry of a delivery package: a regular file to judge, or why it cannot be."""
+
+    path: str  # as met in the package (a link keeps its own name)
+    stat: FileStat | None
+    problem: str | None = None
+
+
+_SPECIAL_KINDS = (
+    (statmod.S_ISFIFO, "a FIFO"),
+    (statmod.S_ISSOCK, "a socket"),
+    (statmod.S_ISCHR, "a character device"),
+    (statmod.S_ISBLK, "a block device"),
+)
+
+
+def special_kind(mode: int) -> str:
+    """What a non-regular, non-folder file is, in words."""
+    return next((name for test, name in _SPECIAL_KINDS if test(mode)), "not a regular file")
+
+
+def _inside(real: str, real_top: str) -> bool:
+    return real == real_top or real.startswith(os.path.join(real_top, ""))
+
+
+def walk_package(root: Path) -> Iterator[PackageEntry]:
+    """Every entry of a delivery package, whatever its name: nothing is ignored.
+
+    Links that stay inside the package are followed once (a folder reached twice is walked
+    once; a link back into its own ancestors is a loop and is refused); links that leave the
+    package, dangling links, FIFOs, sockets and devices, and folders that cannot be read are
+    entries with a problem: the gate blocks them. Files come in a stable order (sorted per
+    folder).
+    """
+    top = os.path.abspath(root)
+    real_top = os.path.realpath(top)
+    if not os.path.isdir(top):
+        yield _file_entry(top, os.path.islink(top))
+        return
+    walked = {real_top}
+    stack: list[tuple[str, str, frozenset[str]]] = [(top, real_top, frozenset({real_top}))]
+    while stack:
+        folder, real_folder, ancestors = stack.pop()
+        try:
+            with os.scandir(folder) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except OSError as exc:
+            yield PackageEntry(folder, None, f"folder cannot be read: {exc.strerror or exc}")
+            continue
+        subdirs: list[tuple[str, str, frozenset[str]]] = []
+        for entry in entries:
+            try:
+                if entry.is_symlink():
+                    target = os.path.realpath(entry.path)
+                    if not _inside(target, real_top):
+                        yield PackageEntry(
+                            entry.path,
+                            None,
+                            f"link that leaves the package (to {os.readlink(entry.path)}): refused",
+                        )
+                    elif os.path.isdir(target):
+                        if target in ancestors:
+                            yield PackageEntry(
+                                entry.path, None, "link loop (points to a folder above it): refused"
+                            )
+                        elif target not in walked:  # else its files are judged where they are
+                            walked.add(target)
+                            subdirs.append((entry.path, target, ancestors | {target}))
+                    else:
+                        yield _file_entry(entry.path, True)
+                elif entry.is_dir(follow_symlinks=False):
+                    real = os.path.join(real_folder, entry.name)
+                    if real not in walked:
+                        walked.add(real)
+                        subdirs.append((entry.path, real, ancestors | {real}))
+                else:
+                    yield _file_entry(entry.path, False, entry.stat(follow_symlinks=False))
+            except OSError as exc:
+                yield PackageEntry(entry.path, None, f"cannot be read: {exc.strerror or exc}")
+        stack.extend(reversed(subdirs))
+
+
+def _file_entry(path: str, link: bool, st: os.stat_result | None = None) -> PackageEntry:
+    try:
+        st = st or os.stat(path)
+    except FileNotFoundError:
+        target = os.readlink(path) if link else path
+        return PackageEntry(path, None, f"link to a missing file ({target})")
+    except OSError as exc:
+        return PackageEntry(path, None, f"cannot be read: {exc.strerror or exc}")
+    if not statmod.S_ISREG(st.st_mode):
+        return PackageEntry(path, None, f"{special_kind(st.st_mode)}, not a file: refused")
+    return PackageEntry(path, FileStat(path, st.st_size, st.st_mtime_ns, st.st_ino))

@@ -15,27 +15,40 @@ def _chunk(kind: bytes, data: bytes) -> bytes:
     return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
 
-def test_a_png_with_endless_chunks_is_reported_partly_read_and_blocks_under_strict(
-    tmp_path: Path, workspace, store
-) -> None:
+def _padded_png(path: Path, chunks: int) -> None:
     ihdr = struct.pack(">IIBBBBB", 1, 1, 8, 0, 0, 0, 0)
-    body = b"".join(_chunk(b"tEXt", b"k\0v") for _ in range(30_000))
-    # The generator's marker sits after the bound: the walk cannot see it.
+    body = _chunk(b"tEXt", b"k\0v") * chunks
     marker = _chunk(b"tEXt", b"parameters\0a castle\nSteps: 20, Sampler: Euler a, Seed: 1")
     idat = _chunk(b"IDAT", zlib.compress(b"\0\0"))
-    path = tmp_path / "pkg" / "padded.png"
-    path.parent.mkdir()
+    path.parent.mkdir(exist_ok=True)
     path.write_bytes(
         b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", ihdr) + body + marker + idat + _chunk(b"IEND", b"")
     )
+
+
+def test_a_png_with_many_chunks_is_read_to_its_generator_marker(
+    tmp_path: Path, workspace, store
+) -> None:
+    path = tmp_path / "pkg" / "padded.png"
+    _padded_png(path, 30_000)
+    report = DeliveryGate(workspace.config, store).check([str(path.parent)])
+    (asset,) = report.assets
+    assert asset.origin == "ai-generated" and asset.decision == "block"
+
+
+def test_a_png_with_endless_chunks_blocks_naming_the_limit_without_strict(
+    tmp_path: Path, workspace, store
+) -> None:
+    # The generator's marker sits after the bound: the walk cannot see it, so it blocks.
+    path = tmp_path / "pkg" / "padded.png"
+    _padded_png(path, 210_000)
     gate = DeliveryGate(workspace.config, store)
     started = time.monotonic()
     relaxed = gate.check([str(path.parent)])
     assert time.monotonic() - started < 5
     (asset,) = relaxed.assets
-    assert any("partly read" in r for r in asset.reasons)
-    strict = gate.check([str(path.parent)], strict=True)
-    assert strict.verdict == "blocked"
+    assert asset.decision == "block"
+    assert any("partly read (stopped after 200000 structures)" in r for r in asset.reasons)
 
 
 def test_a_reader_failure_nobody_foresaw_blocks_the_file_not_the_check(

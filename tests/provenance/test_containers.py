@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import random
 import struct
 import sys
 import time
@@ -16,7 +17,7 @@ import pytest
 from PIL import Image, PngImagePlugin
 
 from provenance.errors import MalformedAsset, UnreadableAsset
-from provenance.formats.base import MAX_ITEM_BYTES
+from provenance.formats.base import MAX_ITEM_BYTES, MAX_ITEMS
 from provenance.formats.sniff import sniff_media_type
 from provenance.formats.table import Source, walk_container
 from provenance.markers.metadata import scan_metadata
@@ -225,21 +226,45 @@ def test_png_length_field_claiming_4gb_is_refused_without_allocating(tmp_path: P
         scan_metadata(write(tmp_path, "huge2.png", data))
 
 
-def _stealth_png(magic: bytes) -> bytes:
-    image = Image.new("RGBA", (3, 128), (10, 20, 30, 254))
+def _stealth_png(magic: bytes, size: tuple[int, int] = (3, 128), mode: str = "RGBA") -> bytes:
+    """A PNG whose alpha low bits carry `magic` + a 32-bit length + a payload, column by column
+    as the stealth-pnginfo extension writes them, over noisy pixels (so the encoder picks every
+    scanline filter, not only None)."""
+    width, height = size
+    rng = random.Random(width * 7919 + height)
     bits = "".join(f"{byte:08b}" for byte in magic)
-    for y, bit in enumerate(bits):  # column-major: the first column carries the first bits
-        image.putpixel((0, y), (10, 20, 30, 254 | int(bit)))
+    payload = b"Steps: 20, Sampler: Euler a"
+    bits += f"{len(payload) * 8:032b}" + "".join(f"{byte:08b}" for byte in payload)
+    image = Image.new(mode, size)
+    channels = len(mode)
+    for x in range(width):
+        for y in range(height):
+            at = x * height + y
+            alpha = rng.randrange(0, 256) & 0xFE | (int(bits[at]) if at < len(bits) else 1)
+            colour = tuple(rng.randrange(0, 256) for _ in range(channels - 1))
+            image.putpixel((x, y), (*colour, alpha))
     out = io.BytesIO()
     image.save(out, "PNG")
     return out.getvalue()
 
 
-def test_png_stealth_pnginfo_magic_in_alpha_channel(tmp_path: Path) -> None:
-    assert markers(write(tmp_path, "s.png", _stealth_png(b"stealth_pnginfo"))) == {
-        "generator:stealth-pnginfo"
-    }
-    assert markers(write(tmp_path, "n.png", _stealth_png(b"not_stealthinfo"))) == set()
+@pytest.mark.parametrize(
+    "size", [(3, 128), (64, 64), (40, 3), (2000, 1), (1, 120), (11, 11)], ids=str
+)
+@pytest.mark.parametrize("mode", ["RGBA", "LA"])
+def test_png_stealth_pnginfo_magic_in_alpha_channel(tmp_path: Path, size, mode) -> None:
+    """Short images carry the magic over several columns; small ones are no exception."""
+    for magic in (b"stealth_pnginfo", b"stealth_pngcomp"):
+        png = write(tmp_path, "s.png", _stealth_png(magic, size, mode))
+        assert markers(png) == {"generator:stealth-pnginfo"}
+    assert markers(write(tmp_path, "n.png", _stealth_png(b"not_stealthinfo", size, mode))) == set()
+
+
+def test_png_too_small_to_hold_the_stealth_magic_reads_nothing(tmp_path: Path) -> None:
+    image = Image.new("RGBA", (10, 11), (0, 0, 0, 255))  # 110 pixels < 120 bits
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    assert markers(write(tmp_path, "tiny.png", out.getvalue())) == set()
 
 
 # ---------------------------------------------------------------- JPEG
@@ -523,7 +548,7 @@ def test_hostile_structure_counts_finish_quickly(tmp_path: Path, name: str) -> N
 
 def test_hostile_walk_reports_it_stopped_early(tmp_path: Path) -> None:
     found = walk_file(write(tmp_path, "m.png", HOSTILE["million_text_chunks.png"]()))
-    assert found.incomplete == "stopped after 10000 structures"
+    assert found.incomplete == f"stopped after {MAX_ITEMS} structures"
 
 
 # ---------------------------------------------------------------- errors
@@ -572,3 +597,38 @@ def test_head_given_by_the_caller_is_used(tmp_path: Path) -> None:
     assert markers(path) == {"generator:novelai"}
     scan = scan_metadata(path, head=data[:40])  # the rest is read from the file
     assert [e.marker for e in scan.evidence] == ["generator:novelai"]
+
+
+def _ebml(ident: int, body: bytes, unknown: bool = False) -> bytes:
+    id_bytes = ident.to_bytes((ident.bit_length() + 7) // 8, "big")
+    size = (
+        b"\x01\xff\xff\xff\xff\xff\xff\xff" if unknown else b"\x01" + len(body).to_bytes(7, "big")
+    )
+    return id_bytes + size + body
+
+
+def _mkv(*segment: bytes, unknown: bool = False) -> bytes:
+    header = _ebml(0x1A45DFA3, _ebml(0x4282, b"matroska"))
+    return header + _ebml(0x18538067, b"".join(segment), unknown=unknown)
+
+
+def _simple_tag(name: str, value: str) -> bytes:
+    return _ebml(0x67C8, _ebml(0x45A3, name.encode()) + _ebml(0x4487, value.encode()))
+
+
+def test_matroska_tags_after_an_unsized_cluster_are_read(tmp_path: Path) -> None:
+    block = _ebml(0xA3, b"\x81\x00\x00\x80" + b"\x00" * 100)
+    cluster = _ebml(0x1F43B675, _ebml(0xE7, b"\x00") + block * 50, unknown=True)
+    tags = _ebml(0x1254C367, _ebml(0x7373, _simple_tag("WORKFLOW", '{"nodes": []}')))
+    info = _ebml(0x1549A966, _ebml(0x5741, b"Lavf60"))
+    path = write(tmp_path, "live.mkv", _mkv(info, cluster, tags, unknown=True))
+    found = walk_file(path)
+    assert found.incomplete is None
+    assert ("writingapp", "Lavf60") in {(f.key, f.value) for f in found.fields}
+    assert ("workflow", '{"nodes": []}') in {(f.key, f.value) for f in found.fields}
+
+
+def test_a_broken_matroska_header_is_a_structure_error(tmp_path: Path) -> None:
+    path = write(tmp_path, "bad.mkv", b"\x1aE\xdf\xa3" + b"\x00" * 16)
+    with pytest.raises(MalformedAsset):
+        scan_metadata(path)
