@@ -18,7 +18,7 @@ from provenance.history.recorder import save_asset
 from provenance.history.registry import Registry
 from provenance.model import UNKNOWN_TOOL, Origin, Signal, Validation
 from provenance.pipeline.classify import AssetReading, needs_fingerprint, read_asset
-from provenance.pipeline.phash import image_phash
+from provenance.pipeline.fingerprints import fingerprint
 from provenance.pipeline.workers import map_files
 from provenance.stores import Store, now_iso
 
@@ -48,7 +48,7 @@ def prepare(path: Path, config: Config) -> Prepared:
 
 
 def _phash(item: tuple[Path, str]) -> str | None:
-    return image_phash(*item)
+    return fingerprint(*item)
 
 
 @dataclass
