@@ -73,7 +73,7 @@ def _clip_job(job: tuple[str, int, float, tuple[int, int]]) -> str:
 
 
 def _print_job(job: tuple[str, str]) -> str | None:
-    return fingerprint(Path(job[0]), job[1])
+    return fingerprint(Path(job[0]), job[1]).value
 
 
 def stills(opts: argparse.Namespace, tmp: Path) -> tuple[list[tuple], bool]:
@@ -200,12 +200,12 @@ def sounds(opts: argparse.Namespace, tmp: Path) -> tuple[list[tuple], bool]:
         kind = kinds[i % len(kinds)]
         dest = tmp / f"ai{i}.{kind}"
         m.transcode(src, dest, m.AUDIO_TRANSCODES[kind])
-        refs.append(AudioPrint.decode(fingerprint(src, "audio/wav") or ""))
-        cop.append(AudioPrint.decode(fingerprint(dest, "audio/wav") or ""))
+        refs.append(AudioPrint.decode(fingerprint(src, "audio/wav").value or ""))
+        cop.append(AudioPrint.decode(fingerprint(dest, "audio/wav").value or ""))
     for i in range(opts.sounds):
         src = tmp / f"u{i}.wav"
         m.make_sound(src, 7000 + i, opts.sound_seconds)
-        unrel.append(AudioPrint.decode(fingerprint(src, "audio/wav") or ""))
+        unrel.append(AudioPrint.decode(fingerprint(src, "audio/wav").value or ""))
 
     def closest(q: AudioPrint) -> float:
         qa = np.asarray(q.items, dtype=np.uint32)
@@ -234,7 +234,7 @@ def cost(opts: argparse.Namespace, tmp: Path) -> tuple[list[tuple], bool]:
     rows, ok = [], True
     for label, path in (("H.264 1080p", src), ("ProRes 422 1080p", prores)):
         t = _cpu()
-        fp = fingerprint(path, "video/mp4")
+        fp = fingerprint(path, "video/mp4").value
         spent = _cpu() - t
         per_min = spent / opts.cost_seconds * 60
         n = len(VideoPrint.decode(fp).samples) if fp else 0

@@ -22,6 +22,7 @@ def verify(ctx: click.Context, as_json: bool) -> None:
     """Verify the event chain; report the first broken record (exit 1)."""
     app = get_app(ctx)
     count, broken = api.verify_log(app.store)
+    anchor = app.store.anchoring()
     if as_json:
         echo_json(
             {
@@ -30,14 +31,18 @@ def verify(ctx: click.Context, as_json: bool) -> None:
                 "first_bad": None
                 if broken is None
                 else {"seq": broken.seq, "reason": broken.reason},
+                **anchor,
             }
         )
     elif broken is None:
         echo(f"event log intact: {count} events verified")
+        if anchor["head"] > anchor["anchored"]:
+            echo(
+                f"note: events {anchor['anchored'] + 1}..{anchor['head']} are not yet covered by "
+                "a checkpoint signed by a key trusted here (no approval among them counts)"
+            )
     else:
-        echo(
-            f"event log BROKEN at event {broken.seq}: {broken.reason} "
-            f"({count} events before it verified)"
-        )
+        where = f"at event {broken.seq}" if broken.seq is not None else "(no single record)"
+        echo(f"event log BROKEN {where}: {broken.reason} ({count} events before it verified)")
     if broken is not None:
         ctx.exit(EXIT_BLOCKED)

@@ -147,9 +147,7 @@ def tag_by_hand(
     with store.transaction():
         saved = save_asset(store, reading, config, phash=None, extra=[stated])
         if use:
-            store.execute(
-                "UPDATE assets SET use_category = ? WHERE content_id = ?", (use, reading.content_id)
-            )
+            store.set_use(reading.content_id, use)
         st = stat_of(str(path))
         store.upsert_file(str(path), reading.content_id, st.size, st.mtime_ns, st.inode)
     result: dict[str, Any] = {
@@ -195,7 +193,7 @@ def tag_by_hand(
             saved,
             outcome.content_id,
             config,
-            phash=fingerprint(path, reading.media_type) if saved.origin.is_ai else None,
+            phash=fingerprint(path, reading.media_type).value if saved.origin.is_ai else None,
             reason="tagged",
             path=str(path),
             stat=outcome.stat,
@@ -260,9 +258,8 @@ def approve(
             declaration=declaration,
         )
         with store.transaction():
-            insert_approval(store, approval)
+            approval = insert_approval(store, approval)
             refresh_status(store, config, cid)
-            store.append_event("approved", content_id=cid, detail=approval.to_json())
         rewritten = _rewrite_tags(cid, config, store, Status.APPROVED, approval)
         results.append({"content_id": cid, "approval": approval.to_json(), "rewritten": rewritten})
     return results
@@ -398,6 +395,11 @@ def _carry_revoked(store: Store, old: str, new: str, reference: str, by: str, re
             lapsed = replace(Approval.from_row(row), content_id=new, carried_from=old)
             insert_approval(store, lapsed)
             mark_revoked(store, new, reference, by, reason)
+            store.append_event(
+                "revoked",
+                content_id=new,
+                detail={"reference": reference, "by": by, "reason": reason, "carried_from": old},
+            )
             return
 
 

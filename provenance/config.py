@@ -103,6 +103,8 @@ class Config:
     ignore_globs: tuple[str, ...] = ()
     store: str | None = None  # a postgresql:// URL; None: provgate.db in the workspace
     facility: str | None = None  # this site's name in a shared store; None: the host name
+    # Other facilities' log public keys whose checkpoints anchor the shared chain here.
+    log_trusted_keys: tuple[Path, ...] = ()
     digest: DigestConfig = DigestConfig()
 
     # The anchors' PEM text, read once when the configuration is loaded (every file with a
@@ -205,6 +207,9 @@ def _build(data: dict[str, Any], root: Path | None, source: Path | None) -> Conf
             ignore_globs=tuple(data["watch"].get("ignore", [])),
             store=store,
             facility=facility,
+            log_trusted_keys=tuple(rel(k) for k in (data.get("log") or {}).get("trusted_keys", []))
+            if root
+            else (),
             digest=_digest_settings(data.get("digest", {}), source),
         )
     except (KeyError, TypeError, ValueError) as exc:

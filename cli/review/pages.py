@@ -6,6 +6,7 @@ the same calls `provgate approve/revoke` make, so the events and rules are the C
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from datetime import date
 from typing import Any
@@ -19,14 +20,15 @@ from starlette.routing import Route
 from provenance import api
 from provenance.errors import ProvgateError
 from provenance.history import declarations
-from provenance.history.approvals import Approval
+from provenance.history.approvals import approvals_of
 from provenance.history.disclosure import render_disclosure_html
 from provenance.history.registry import Registry
 from provenance.history.status import approval_state, refresh_expired
 from provenance.model import USE_CATEGORIES
 from provenance.stores import Store
+from provenance.stores import review as queries
 
-from . import declared, queries
+from . import declared
 from .app import HERE, checked_form, current_user, render, require_approver, review_of
 from .auth import verify_password
 
@@ -154,9 +156,14 @@ def _asset_context(store: Store, request: Request, cid: str) -> dict[str, Any]:
     effective = current.approval if current is not None and current.cleared else None
     problems = list(current.problems) if current is not None else []
     status = current.status.value if current is not None else None
-    approvals = queries.approvals_of(store, linked)
-    for a in approvals:
-        a["state"] = approval_state(Approval.from_row(a), config.policy, use)
+    approvals = []
+    # Read through the library: a row without its event in the verified log shows as such.
+    for found in approvals_of(store, linked).values():
+        for approval in found:
+            row = dataclasses.asdict(approval)
+            row["state"] = approval_state(approval, config.policy, use)
+            approvals.append(row)
+    approvals.sort(key=lambda a: a["approved_at"])
     successors = [c for c in linked if c != cid and store.files_with_content(c)]
     return {
         "asset": asset,

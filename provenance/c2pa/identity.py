@@ -28,6 +28,11 @@ SIGNER_KEY = "signer-key.pem"
 
 CA_NAME = "provgate DEVELOPMENT CA - NOT FOR DELIVERY"
 SIGNER_NAME = "provgate development signer - NOT FOR DELIVERY"
+# The approval identity: the clearance side's, apart from the tagging key every watcher host
+# holds. Only manifests it signs can carry an approval (a studio uses its own, or a command).
+APPROVAL_CHAIN = "approval-chain.pem"
+APPROVAL_KEY = "approval-key.pem"
+APPROVAL_NAME = "provgate development APPROVAL signer - NOT FOR DELIVERY"
 
 CA_VALIDITY = dt.timedelta(days=10 * 365)
 SIGNER_VALIDITY = dt.timedelta(days=5 * 365)
@@ -53,15 +58,22 @@ def create_dev_identity(keys_dir: Path) -> None:
         message = f"{SIGNER_KEY} is missing; move {SIGNER_CHAIN} away to renew the identity"
         raise WorkspaceError(message, keys_dir)
 
+    from provenance.stores.anchor import create_log_key
+
+    create_log_key(keys_dir)
     ca_key = _load_or_create_key(keys_dir / CA_KEY)
     ca_cert = _load_or_create_ca_cert(keys_dir / CA_CERT, ca_key)
-    signer_key = _load_or_create_key(signer_key_path)
-    if not chain_path.exists():
-        leaf = _signer_certificate(signer_key, ca_cert, ca_key)
-        pem = leaf.public_bytes(serialization.Encoding.PEM) + ca_cert.public_bytes(
-            serialization.Encoding.PEM
-        )
-        _write_new(chain_path, pem, _CERT_MODE)
+    for chain, key_name, name in (
+        (SIGNER_CHAIN, SIGNER_KEY, SIGNER_NAME),
+        (APPROVAL_CHAIN, APPROVAL_KEY, APPROVAL_NAME),
+    ):
+        key = _load_or_create_key(keys_dir / key_name)
+        if not (keys_dir / chain).exists():
+            leaf = _signer_certificate(key, ca_cert, ca_key, name)
+            pem = leaf.public_bytes(serialization.Encoding.PEM) + ca_cert.public_bytes(
+                serialization.Encoding.PEM
+            )
+            _write_new(keys_dir / chain, pem, _CERT_MODE)
 
 
 def _load_or_create_key(path: Path) -> ec.EllipticCurvePrivateKey:
@@ -132,7 +144,10 @@ def _ca_certificate(key: ec.EllipticCurvePrivateKey) -> x509.Certificate:
 
 
 def _signer_certificate(
-    key: ec.EllipticCurvePrivateKey, ca_cert: x509.Certificate, ca_key: ec.EllipticCurvePrivateKey
+    key: ec.EllipticCurvePrivateKey,
+    ca_cert: x509.Certificate,
+    ca_key: ec.EllipticCurvePrivateKey,
+    name: str = SIGNER_NAME,
 ) -> x509.Certificate:
     now = dt.datetime.now(dt.UTC)
     ca_ski = ca_cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
@@ -141,7 +156,7 @@ def _signer_certificate(
         .subject_name(
             x509.Name(
                 [
-                    x509.NameAttribute(NameOID.COMMON_NAME, SIGNER_NAME),
+                    x509.NameAttribute(NameOID.COMMON_NAME, name),
                     x509.NameAttribute(NameOID.ORGANIZATION_NAME, "provgate (development)"),
                 ]
             )

@@ -4,7 +4,8 @@ consent references where the use category calls for them."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
@@ -28,6 +29,9 @@ class Approval:
     revoked_at: str | None = None
     revoked_by: str | None = None
     revoke_reason: str | None = None
+    # Why the event log does not back this approval (a row added with sqlite3, an event
+    # edited, a log that does not verify); such an approval never counts.
+    unattested: str | None = None
     declaration: str | None = None  # the declared use it answers (`approve --declaration`)
 
     @classmethod
@@ -75,6 +79,8 @@ class Approval:
 
     def problem(self, policy: Policy, asset_use: str | None, today: date) -> str | None:
         """Why this approval does not clear the asset, or None if it does."""
+        if self.unattested:
+            return f"approval {self.reference} does not count: {self.unattested}"
         if self.revoked_at:
             return (
                 f"approval {self.reference} was revoked by {self.revoked_by}: {self.revoke_reason}"
@@ -88,8 +94,100 @@ class Approval:
 
 
 def approvals_for(store: Store, content_id: str) -> list[Approval]:
-    rows = store.query("SELECT * FROM approvals WHERE content_id = ? ORDER BY id", (content_id,))
-    return [Approval.from_row(dict(r)) for r in rows]
+    return approvals_of(store, [content_id]).get(content_id, [])
+
+
+def approvals_of(store: Store, content_ids: Iterable[str]) -> dict[str, list[Approval]]:
+    """The approvals on record for these contents (oldest first), each checked against the
+    event log: it counts only when its `approved` event is in the chain, the chain verifies
+    and a signed checkpoint covers the event; a `revoked` event revokes it whatever its row
+    says. Every view and the gate read approvals through here."""
+    rows = store.approval_rows(content_ids)
+    if not rows:
+        return {}
+    state = store.chain_state()
+    wanted = set(rows)
+    for row_list in rows.values():
+        wanted.update(r["carried_from"] for r in row_list if r["carried_from"])
+    events: dict[str, list[dict[str, Any]]] = {}
+    for event in store.approval_events(sorted(wanted)):
+        events.setdefault(event["content_id"], []).append(event)
+    return {
+        cid: [_attested(store, state, Approval.from_row(r), events) for r in row_list]
+        for cid, row_list in rows.items()
+    }
+
+
+def _attested(
+    store: Store, state: Any, approval: Approval, events: dict[str, list[dict[str, Any]]]
+) -> Approval:
+    own = events.get(approval.content_id, [])
+    granted = next((e for e in own if e["kind"] == "approved" and _grants(e, approval)), None)
+    if granted is None and approval.carried_from:
+        # Carried before carries had events of their own: the original approval's event.
+        granted = next(
+            (
+                e
+                for e in events.get(approval.carried_from, [])
+                if e["kind"] == "approved"
+                and _grants(e, replace(approval, carried_from=None), carried=True)
+            ),
+            None,
+        )
+    problem = None
+    if state.broken is not None:
+        where = f"event {state.broken.seq}: " if state.broken.seq else ""
+        problem = f"the event log does not verify ({where}{state.broken.reason})"
+    elif granted is None:
+        problem = "no matching 'approved' event in the log (a row added outside provgate)"
+    elif not store.event_is_sound(granted):
+        problem = f"its event {granted['seq']} does not match its hash (edited)"
+    elif int(granted["seq"]) > state.anchored:
+        problem = f"its event {granted['seq']} is not covered by a signed checkpoint"
+    if granted is not None and not approval.revoked_at:
+        seq = int(granted["seq"])
+        for e in own:
+            detail = _detail(e)
+            if (
+                e["kind"] == "revoked"
+                and int(e["seq"]) > seq
+                and detail.get("reference") == approval.reference
+            ):
+                approval = replace(
+                    approval,
+                    revoked_at=e["at"],
+                    revoked_by=str(detail.get("by")),
+                    revoke_reason=str(detail.get("reason")),
+                )
+                break
+    return replace(approval, unattested=problem) if problem else approval
+
+
+def _detail(event: dict[str, Any]) -> dict[str, Any]:
+    try:
+        detail = json.loads(event["detail"])
+    except (TypeError, ValueError):
+        return {}
+    return detail if isinstance(detail, dict) else {}
+
+
+def _grants(event: dict[str, Any], approval: Approval, *, carried: bool = False) -> bool:
+    """Whether an `approved` event records exactly this approval."""
+    d = _detail(event)
+    same = (
+        d.get("reference") == approval.reference
+        and d.get("approver") == approval.approver
+        and d.get("use") == approval.use_category
+        and tuple(d.get("consent") or ()) == approval.consent
+        and d.get("expires") == approval.expires
+    )
+    if carried:
+        return same
+    return (
+        same
+        and d.get("approved_at") == approval.approved_at
+        and (d.get("carried_from") == approval.carried_from)
+    )
 
 
 def effective_approval(
@@ -156,29 +254,28 @@ def parse_day(text: str, what: str) -> date:
         raise ApprovalError(f"{what} {text!r} is not a date (YYYY-MM-DD)") from None
 
 
-def insert_approval(store: Store, approval: Approval) -> None:
-    store.execute(
-        "INSERT INTO approvals (content_id, reference, approver, approved_at, expires,"
-        " use_category, consent, note, carried_from, declaration) VALUES (?,?,?,?,?,?,?,?,?,?)",
-        (
-            approval.content_id,
-            approval.reference,
-            approval.approver,
-            approval.approved_at or now_iso(),
-            approval.expires,
-            approval.use_category,
-            json.dumps(list(approval.consent)),
-            approval.note,
-            approval.carried_from,
-            approval.declaration,
-        ),
-    )
+def insert_approval(store: Store, approval: Approval) -> Approval:
+    """Record an approval: its row and its `approved` event, in one transaction (the event is
+    what makes the row count; see `approvals_of`). Returns it as recorded."""
+    approval = replace(approval, approved_at=approval.approved_at or now_iso())
+    row = {
+        "content_id": approval.content_id,
+        "reference": approval.reference,
+        "approver": approval.approver,
+        "approved_at": approval.approved_at,
+        "expires": approval.expires,
+        "use_category": approval.use_category,
+        "consent": json.dumps(list(approval.consent)),
+        "note": approval.note,
+        "carried_from": approval.carried_from,
+        "declaration": approval.declaration,
+    }
+    with store.transaction():
+        store.insert_approval(row)
+        store.append_event("approved", content_id=approval.content_id, detail=approval.to_json())
+    return approval
 
 
 def mark_revoked(store: Store, content_id: str, reference: str, by: str, reason: str) -> int:
     """Revoke the named approval on this content; returns how many rows were revoked."""
-    return store.execute(
-        "UPDATE approvals SET revoked_at = ?, revoked_by = ?, revoke_reason = ?"
-        " WHERE content_id = ? AND reference = ? AND revoked_at IS NULL",
-        (now_iso(), by, reason, content_id, reference),
-    )
+    return store.mark_revoked(content_id, reference, by, reason)

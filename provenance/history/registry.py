@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from provenance.config import Config
-from provenance.history.approvals import Approval
+from provenance.history.approvals import Approval, approvals_of
 from provenance.history.status import AssetStatus, approval_state, status_of
 from provenance.model import UNKNOWN_TOOL, Evidence, Origin, Signal, Validation
 from provenance.pipeline.ahash import AudioPrint, match_audio
@@ -208,7 +208,7 @@ class Registry:
         origin, weighed = decide_origin([*own, *known, *stated], policy)
         if near and reading.media_type in FINGERPRINT_MEDIA and self.has_hashes:
             if phash is None and needs_fingerprint(reading):
-                phash = fingerprint(reading.path, reading.media_type)
+                phash = fingerprint(reading.path, reading.media_type).value
             if phash is not None:
                 similar = self._near_evidence(cid, phash, weighed, asset)
                 if similar is not None:
@@ -292,8 +292,7 @@ class Registry:
     # -- approvals and status ------------------------------------------------------------------
 
     def approvals(self, content_id: str) -> list[Approval]:
-        rows = self.store.approval_rows([content_id]).get(content_id, [])
-        return [Approval.from_row(r) for r in rows]
+        return approvals_of(self.store, [content_id]).get(content_id, [])
 
     def use_category(self, content_id: str) -> str | None:
         asset = self.asset(content_id)
@@ -305,13 +304,10 @@ class Registry:
 
     def statuses(self, uses: dict[str, str | None]) -> dict[str, AssetStatus]:
         """`status` for many contents at once (content id → its use category)."""
-        rows = self.store.approval_rows(uses)
+        found = approvals_of(self.store, uses)
         policy = self.config.policy
         return {
-            cid: status_of(
-                [Approval.from_row(r) for r in rows.get(cid, [])], policy, use, self.today
-            )
-            for cid, use in uses.items()
+            cid: status_of(found.get(cid, []), policy, use, self.today) for cid, use in uses.items()
         }
 
     def describe(self, reading: AssetReading) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from datetime import date
 from typing import Any
 
 from provenance.config import Config, Policy
-from provenance.history.approvals import Approval
+from provenance.history.approvals import Approval, approvals_of
 from provenance.model import Status
 from provenance.stores import Store
 
@@ -91,8 +91,8 @@ def refresh_status(
     if asset is None or asset["origin"] not in AI_ORIGINS:
         return None
     use = asset["use_category"] or config.policy.default_use
-    rows = store.approval_rows([content_id]).get(content_id, [])
-    status = status_of([Approval.from_row(r) for r in rows], config.policy, use, today)
+    approvals = approvals_of(store, [content_id]).get(content_id, [])
+    status = status_of(approvals, config.policy, use, today)
     if asset["status"] != status.status.value:
         store.set_status(content_id, status.status.value)
     return status

@@ -12,23 +12,25 @@ from pathlib import Path
 
 from provenance.pipeline.ahash import AUDIO_MEDIA, audio_fingerprint
 from provenance.pipeline.ahash import PREFIX as AUDIO_PREFIX
-from provenance.pipeline.phash import PHASH_MEDIA, image_phash
+from provenance.pipeline.phash import PHASH_MEDIA, Fingerprint
+from provenance.pipeline.phash import fingerprint as image_fingerprint
 from provenance.pipeline.vhash import PREFIX as VIDEO_PREFIX
 from provenance.pipeline.vhash import VIDEO_MEDIA, video_fingerprint
 
 FINGERPRINT_MEDIA = PHASH_MEDIA | VIDEO_MEDIA | AUDIO_MEDIA
 
 
-def fingerprint(path: Path, media_type: str) -> str | None:
-    """The file's fingerprint for the store, or None when its kind has none or it cannot be
-    decoded (a video container without a video stream is fingerprinted by its sound)."""
+def fingerprint(path: Path, media_type: str) -> Fingerprint:
+    """The file's fingerprint for the store; its value is None when its kind has none or it
+    cannot be decoded (a video container without a video stream is fingerprinted by its
+    sound), with the reason when an image was refused (see `phash.fingerprint`)."""
     if media_type in PHASH_MEDIA:
-        return image_phash(path, media_type)
+        return image_fingerprint(path, media_type)
     if media_type in VIDEO_MEDIA:
-        return video_fingerprint(path) or audio_fingerprint(path)
+        return Fingerprint(video_fingerprint(path) or audio_fingerprint(path))
     if media_type in AUDIO_MEDIA:
-        return audio_fingerprint(path)
-    return None
+        return Fingerprint(audio_fingerprint(path))
+    return Fingerprint(None)
 
 
 def kind_of(value: str) -> str:

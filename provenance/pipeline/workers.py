@@ -133,7 +133,7 @@ def process_file(
     except ProvgateError as exc:
         return FileOutcome(stat=stat, error=exc.reason)
     fingerprint = reading.origin.is_ai or (near and needs_fingerprint(reading))
-    phash = fingerprint_of(Path(stat.path), reading.media_type) if fingerprint else None
+    phash = fingerprint_of(Path(stat.path), reading.media_type).value if fingerprint else None
     outcome = made(FileOutcome, stat=stat, reading=reading, error=None, phash=phash, tag=None)
     if tag and should_tag(reading, config):
         outcome = FileOutcome(

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Self, TypeVar
 
 from provenance.errors import StoreError
+from provenance.stores.anchor import LogKeys
 from provenance.stores.schema import MIGRATIONS
 
 # A row of a result: `row["name"]`, `row[0]`, `row.keys()` and `dict(row)` on every backend.
@@ -49,12 +50,22 @@ class StoreBase:
     dialect: ClassVar[str] = ""
     RETRIES: ClassVar[int] = 30
 
-    def __init__(self, location: str | Path, host: str | None, facility: str | None) -> None:
+    def __init__(
+        self,
+        location: str | Path,
+        host: str | None,
+        facility: str | None,
+        log_keys: LogKeys | None = None,
+    ) -> None:
         self.location = location
         self.host = host or socket.gethostname()
         self.facility = facility or self.host
+        self.log_keys = log_keys or LogKeys()
         self._depth = 0
         self._head: tuple[int, str] | None = None  # the chain head, valid inside a transaction
+        self._appended = False  # this transaction appended events: checkpoint them at commit
+        self._verified: tuple[int, str] | None = None  # the last chain head verified here
+        self._state: tuple[tuple[int, str], Any] | None = None  # chain_state at that head
 
     # -- what a backend provides -------------------------------------------------------
 
@@ -126,15 +137,28 @@ class StoreBase:
         """Start a write transaction, waiting for the other writers (every process, every
         host) in turn: one writer at a time, on both backends."""
         self._head = None
+        self._appended = False
         self._begin()
 
     def commit(self) -> None:
+        if self._appended and self.log_keys.signing is not None:
+            self._checkpoint()
         self._head = None
+        self._appended = False
         self._commit()
 
     def rollback(self) -> None:
         self._head = None
+        self._appended = False
         self._rollback()
+
+    def _checkpoint(self) -> None:
+        """Sign the chain head this transaction leaves (see stores/anchor.py)."""
+        raise NotImplementedError
+
+    def _triggers(self) -> set[str]:
+        """The names of the triggers on the events and checkpoints tables."""
+        raise NotImplementedError
 
     @contextmanager
     def transaction(self) -> Iterator[Self]:

@@ -66,14 +66,34 @@ def event_hash(
 
 @dataclass(frozen=True)
 class ChainBreak:
-    seq: int
+    """The first record lost or changed (`seq`; None when no one record is to blame, e.g. the
+    append-only triggers were dropped) and why."""
+
+    seq: int | None
     reason: str
 
 
-def verify_chain(rows: Iterable[dict[str, Any]]) -> tuple[int, ChainBreak | None]:
-    """Walk events in order; return how many verified and the first broken record, if any."""
-    prev = GENESIS
-    expected_seq = 1
+def row_hash(row: dict[str, Any], prev: str | None = None) -> str:
+    """The hash an event row should carry, recomputed from its fields."""
+    return event_hash(
+        row["prev_hash"] if prev is None else prev,
+        int(row["seq"]),
+        row["at"],
+        row["kind"],
+        row["content_id"],
+        row["path"],
+        row["host"],
+        row["detail"],
+        row.get("facility"),
+    )
+
+
+def verify_chain(
+    rows: Iterable[dict[str, Any]], after: tuple[int, str] = (0, GENESIS)
+) -> tuple[int, ChainBreak | None]:
+    """Walk events in order (those after `after`, the (seq, hash) of a verified event); return
+    how many verified and the first broken record, if any."""
+    expected_seq, prev = after[0] + 1, after[1]
     count = 0
     for row in rows:
         seq = int(row["seq"])
@@ -83,18 +103,7 @@ def verify_chain(rows: Iterable[dict[str, Any]]) -> tuple[int, ChainBreak | None
             )
         if row["prev_hash"] != prev:
             return count, ChainBreak(seq, "previous-hash link does not match the event before it")
-        want = event_hash(
-            prev,
-            seq,
-            row["at"],
-            row["kind"],
-            row["content_id"],
-            row["path"],
-            row["host"],
-            row["detail"],
-            row.get("facility"),
-        )
-        if want != row["hash"]:
+        if row_hash(row, prev) != row["hash"]:
             return count, ChainBreak(
                 seq, "contents do not match the recorded hash (edited after it was written)"
             )

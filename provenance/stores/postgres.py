@@ -24,6 +24,7 @@ from psycopg import errors as pg_errors
 from psycopg.pq import TransactionStatus
 
 from provenance.errors import StoreError
+from provenance.stores.anchor import LogKeys
 from provenance.stores.base import Row, TransientStoreError
 from provenance.stores.records import Store
 from provenance.stores.url import postgres_url_problem
@@ -91,11 +92,12 @@ class PostgresStore(Store):
         host: str | None = None,
         timeout: float = 60.0,
         facility: str | None = None,
+        log_keys: LogKeys | None = None,
     ) -> None:
         problem = postgres_url_problem(location)
         if problem:
             raise StoreError(problem, "store URL")
-        super().__init__(location, host, facility)
+        super().__init__(location, host, facility, log_keys)
         self.timeout = timeout
         self.conn, schema = _connect(location, timeout)
         # the write lock's key: stores kept side by side in one database do not wait for
@@ -224,6 +226,14 @@ class PostgresStore(Store):
         except psycopg.Error:
             pass  # the connection is gone: the server rolled back
 
+    def _triggers(self) -> set[str]:
+        rows = self.query(
+            "SELECT t.tgname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid"
+            " WHERE c.relname IN ('events', 'checkpoints') AND NOT t.tgisinternal"
+            " AND t.tgenabled <> 'D' AND pg_table_is_visible(c.oid)"
+        )
+        return {r[0] for r in rows}
+
     def _schema_version(self) -> int:
         self.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
         row = self.one("SELECT max(version) FROM schema_version")
@@ -235,7 +245,7 @@ class PostgresStore(Store):
 
     def reset_sequences(self) -> None:
         """After rows were copied in with their ids, number new rows after the highest."""
-        for table in ("evidence", "approvals"):
+        for table in ("evidence", "approvals", "checkpoints"):
             self.query(
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'),"
                 f" coalesce((SELECT max(id) FROM {table}), 0) + 1, false)"

@@ -7,14 +7,24 @@ tell which one it has.
 
 from __future__ import annotations
 
+import contextlib
+import hmac
 import json
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from provenance.stores.base import Row, StoreBase, now_iso
-from provenance.stores.chain import DETAIL_JSON, GENESIS, ChainBreak, event_hash, verify_chain
+from provenance.stores.anchor import checkpoint_body
+from provenance.stores.base import Row, StoreBase, noindex, now_iso
+from provenance.stores.chain import (
+    DETAIL_JSON,
+    GENESIS,
+    ChainBreak,
+    event_hash,
+    row_hash,
+    verify_chain,
+)
 from provenance.stores.url import is_postgres_url
 
 EVENT_COLUMNS = "seq, at, kind, content_id, path, host, facility, detail, prev_hash, hash"
@@ -23,6 +33,66 @@ _VERIFY_PAGE = 20_000
 _INSERT_EVENT = f"INSERT INTO events ({EVENT_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)"
 # Rows looked up per statement (SQLite allows 32,766 parameters; old builds 999).
 _IN_CHUNK = 500
+# An asset row, in the column order of `_UPSERT_ASSET` (see `AssetRow`). Re-recording content
+# keeps the richer of two answers: a tool and a fingerprint once known stay known, a tag once
+# written stays written, and the first sighting never moves.
+_UPSERT_ASSET = (
+    "INSERT INTO assets (content_id, media_type, size, origin, tool, use_category, status,"
+    " phash, tagged, first_seen, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)"
+    " ON CONFLICT(content_id) DO UPDATE SET media_type=excluded.media_type,"
+    " origin=excluded.origin, tool=COALESCE(excluded.tool, assets.tool),"
+    " use_category=excluded.use_category, status=excluded.status,"
+    " phash=COALESCE(excluded.phash, assets.phash),"
+    " tagged=CASE WHEN assets.tagged > excluded.tagged THEN assets.tagged"
+    " ELSE excluded.tagged END, updated_at=excluded.updated_at"
+)
+_INSERT_EVIDENCE = (
+    "INSERT INTO evidence (content_id, source, marker, signal, detail, validation)"
+    " VALUES (?,?,?,?,?,?)"
+)
+
+
+class AssetRow(NamedTuple):
+    """One `assets` row as the recorder writes it."""
+
+    content_id: str
+    media_type: str
+    size: int
+    origin: str
+    tool: str | None
+    use_category: str | None
+    status: str | None
+    phash: str | None
+    tagged: int
+    first_seen: str
+    updated_at: str
+
+
+class EvidenceRow(NamedTuple):
+    """One `evidence` row."""
+
+    content_id: str
+    source: str
+    marker: str
+    signal: str
+    detail: str
+    validation: str | None
+
+
+# The triggers that keep the log append-only (both backends name them alike).
+APPEND_ONLY_TRIGGERS = frozenset(
+    {"events_no_update", "events_no_delete", "checkpoints_no_update", "checkpoints_no_delete"}
+)
+
+
+@dataclass(frozen=True)
+class ChainState:
+    """What the gate may rely on: the chain verified to `head`, anchored (covered by a signed
+    checkpoint trusted here) up to `anchored`; `broken` says why nothing counts."""
+
+    head: int
+    anchored: int
+    broken: ChainBreak | None = None
 
 
 class NewEvent(NamedTuple):
@@ -105,16 +175,226 @@ class Store(StoreBase):
             else:
                 self.executemany(_INSERT_EVENT, rows)
             self._head = (seq, prev)
+            self._appended = True
             return seq
 
         return self.atomic(append)
 
-    def verify_events(self) -> tuple[int, ChainBreak | None]:
-        return verify_chain(self._all_events())
+    def _checkpoint(self) -> None:
+        head = self._head
+        if head is None:
+            last = self.one("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1")
+            if last is None:
+                return
+            head = (int(last[0]), str(last[1]))
+        at = now_iso()
+        kid, signature = self.log_keys.sign(self.facility, head[0], head[1], at)
+        self.execute(
+            "INSERT INTO checkpoints (facility, seq, hash, at, key_id, signature)"
+            " VALUES (?,?,?,?,?,?)",
+            (self.facility, head[0], head[1], at, kid, signature),
+        )
 
-    def _all_events(self) -> Iterator[dict[str, Any]]:
-        """Every event in order, a page at a time (a long log never sits in memory whole)."""
-        after = 0
+    def verify_events(self) -> tuple[int, ChainBreak | None]:
+        """Verify the whole chain against itself and against the signed checkpoints; how many
+        events verified and the first one lost or changed (see stores/anchor.py)."""
+        count, broken = verify_chain(self._all_events())
+        last = self.one("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1")
+        anchor_break = self._checkpoint_break(int(last[0]) if last else 0)
+        if anchor_break is not None and (
+            broken is None or (anchor_break.seq or 0) <= (broken.seq or 0)
+        ):
+            return min(count, (anchor_break.seq or 1) - 1), anchor_break
+        if broken is None:
+            broken = self._trigger_break()
+        return count, broken
+
+    def anchoring(self) -> dict[str, Any]:
+        """How far the chain is anchored: the last event covered by a checkpoint trusted here,
+        and how many checkpoints were signed by keys this workspace does not trust."""
+        anchored, untrusted = 0, 0
+        for cp in self.query(
+            "SELECT facility, seq, hash, at, key_id, signature FROM checkpoints ORDER BY seq"
+        ):
+            body = checkpoint_body(cp[0], int(cp[1]), cp[2], cp[3])
+            ok = self.log_keys.verifies(cp[4], cp[5], body)
+            if ok:
+                anchored = max(anchored, int(cp[1]))
+            elif ok is None:
+                untrusted += 1
+        last = self.one("SELECT max(seq) FROM events")
+        return {
+            "anchored": anchored,
+            "head": int(last[0]) if last and last[0] is not None else 0,
+            "untrusted_checkpoints": untrusted,
+            "can_sign": self.log_keys.signing is not None,
+        }
+
+    def _trigger_break(self) -> ChainBreak | None:
+        missing = sorted(APPEND_ONLY_TRIGGERS - self._triggers())
+        if not missing:
+            return None
+        return ChainBreak(
+            None,
+            f"the append-only triggers were dropped ({', '.join(missing)}): "
+            "the log and its checkpoints could have been edited",
+        )
+
+    def _checkpoint_break(self, last: int, since: int = 0) -> ChainBreak | None:
+        """The first event a trusted checkpoint (at or after event `since`) shows lost or
+        changed: a tail cut off, or events re-hashed under a signed head."""
+        good = since
+        rows = self.query(
+            "SELECT c.facility, c.seq, c.hash, c.at, c.key_id, c.signature, e.hash"
+            " FROM checkpoints c LEFT JOIN events e ON e.seq = c.seq"
+            " WHERE c.seq >= ? ORDER BY c.seq, c.id",
+            (since,),
+        )
+        for facility, seq, signed_hash, at, kid, signature, stored in rows:
+            seq = int(seq)
+            ok = self.log_keys.verifies(
+                kid, signature, checkpoint_body(facility, seq, signed_hash, at)
+            )
+            if ok is None:
+                continue  # another facility's key, not trusted here: it anchors nothing
+            if not ok:
+                return ChainBreak(
+                    seq, f"the checkpoint of event {seq} ({at}) has a bad signature: forged"
+                )
+            if stored is None and seq > last:
+                return ChainBreak(
+                    last + 1,
+                    f"event {last + 1} is missing: the log ends at event {last}, but event "
+                    f"{seq} was checkpointed by {facility} at {at} (the tail was deleted)",
+                )
+            if stored is not None and stored != signed_hash:
+                first = good + 1
+                span = f"event {first}" if first == seq else f"events {first}..{seq}"
+                return ChainBreak(
+                    first,
+                    f"{span} were rewritten and re-hashed: event {seq} no longer matches the "
+                    f"head {facility} signed at {at}"
+                    + ("" if first == seq else f"; the first that may have changed is {first}"),
+                )
+            good = seq
+        return None
+
+    def chain_state(self) -> ChainState:
+        """Verify what was appended since the last verified head (kept in memory and, under a
+        MAC with the log key, in `verified_heads`), and how far the chain is anchored. Cheap
+        when little has been appended: the gate calls it for every approval it relies on."""
+        last = self.one("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1")
+        head = (int(last[0]), str(last[1])) if last else (0, GENESIS)
+        if self._state is not None and self._state[0] == head and not self.in_transaction:
+            return self._state[1]  # type: ignore[no-any-return]
+        state = self._chain_state(head)
+        if not self.in_transaction:
+            self._state = (head, state)
+        return state
+
+    def _chain_state(self, head: tuple[int, str]) -> ChainState:
+        start = self._verified or self._stored_verified_head() or (0, GENESIS)
+        if start[0]:
+            row = self.one("SELECT hash FROM events WHERE seq = ?", (start[0],))
+            if row is None or row[0] != start[1]:
+                what = "is missing" if row is None else "has changed"
+                return ChainState(
+                    head[0], 0, ChainBreak(start[0], f"event {start[0]}, verified before, {what}")
+                )
+        if head != start:
+            _, broken = verify_chain(self._all_events(after=start[0]), after=start)
+            if broken is not None:
+                return ChainState(head[0], 0, broken)
+        broken = (
+            self._checkpoint_break(head[0], since=max(0, start[0] - 1)) or self._trigger_break()
+        )
+        if broken is not None:
+            return ChainState(head[0], 0, broken)
+        anchored = self._anchored_head(head[0])
+        if self._appended and self.log_keys.signing is not None:
+            anchored = head[0]  # what this transaction appended, it signs at commit
+        if head != start and not self.in_transaction:  # a transaction's events may roll back
+            self._verified = head
+            self._remember_verified(head)
+        return ChainState(head[0], anchored)
+
+    def _anchored_head(self, last: int) -> int:
+        for cp in self.query(
+            "SELECT facility, seq, hash, at, key_id, signature FROM checkpoints"
+            " WHERE seq <= ? ORDER BY seq DESC, id DESC LIMIT 64",
+            (last,),
+        ):
+            if self.log_keys.verifies(
+                cp[4], cp[5], checkpoint_body(cp[0], int(cp[1]), cp[2], cp[3])
+            ):
+                return int(cp[1])
+        return 0
+
+    def _stored_verified_head(self) -> tuple[int, str] | None:
+        row = self.one(
+            "SELECT seq, hash, mac FROM verified_heads WHERE facility = ?", (self.facility,)
+        )
+        if row is None:
+            return None
+        mac = self.log_keys.mac(f"{self.facility}\0{int(row[0])}\0{row[1]}")
+        if mac is None or not hmac.compare_digest(mac, str(row[2])):
+            return None  # not ours, or edited: verify from the start
+        return int(row[0]), str(row[1])
+
+    def _remember_verified(self, head: tuple[int, str]) -> None:
+        mac = self.log_keys.mac(f"{self.facility}\0{head[0]}\0{head[1]}")
+        if mac is None or self.in_transaction:
+            return
+
+        def save() -> None:
+            self.execute(
+                "INSERT INTO verified_heads (facility, seq, hash, mac) VALUES (?,?,?,?)"
+                " ON CONFLICT (facility) DO UPDATE SET seq = excluded.seq,"
+                " hash = excluded.hash, mac = excluded.mac",
+                (self.facility, head[0], head[1], mac),
+            )
+
+        self.atomic(save)
+
+    def event_is_sound(self, event: dict[str, Any]) -> bool:
+        """This event's fields hash to its stored hash, and the next event links to it: an
+        event the gate relies on cannot have been edited under a verified head."""
+        if row_hash(event) != event["hash"]:
+            return False
+        nxt = self.one("SELECT prev_hash FROM events WHERE seq = ?", (int(event["seq"]) + 1,))
+        return nxt is None or nxt[0] == event["hash"]
+
+    def approval_events(self, content_ids: Sequence[str]) -> list[dict[str, Any]]:
+        """The approved and revoked events of these contents, in order, with every field."""
+        found: list[dict[str, Any]] = []
+        for chunk, marks in _in_chunks(content_ids):
+            for kind in ("approved", "revoked"):
+                found += [
+                    dict(r)
+                    for r in self.query(
+                        f"SELECT {EVENT_COLUMNS} FROM events WHERE kind = ?"
+                        f" AND content_id IN ({marks})",
+                        (kind, *chunk),
+                    )
+                ]
+        return sorted(found, key=lambda e: int(e["seq"]))
+
+    def revoked_references(self) -> set[str]:
+        """Every approval reference the store has revoked, on any content (rows or events)."""
+        refs = {
+            r[0]
+            for r in self.query(
+                "SELECT DISTINCT reference FROM approvals WHERE revoked_at IS NOT NULL"
+            )
+        }
+        for r in self.query("SELECT detail FROM events WHERE kind = 'revoked'"):
+            with contextlib.suppress(ValueError, TypeError, AttributeError):
+                refs.add(str(json.loads(r[0]).get("reference")))
+        return refs
+
+    def _all_events(self, after: int = 0) -> Iterator[dict[str, Any]]:
+        """Every event (after `after`) in order, a page at a time (a long log never sits in
+        memory whole)."""
         while True:
             rows = self.query(
                 f"SELECT {EVENT_COLUMNS} FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
@@ -125,6 +405,30 @@ class Store(StoreBase):
             if len(rows) < _VERIFY_PAGE:
                 return
             after = rows[-1][0]
+
+    # -- approvals -----------------------------------------------------------------------
+
+    def insert_approval(self, row: dict[str, Any]) -> None:
+        self.execute(
+            "INSERT INTO approvals (content_id, reference, approver, approved_at, expires,"
+            " use_category, consent, note, carried_from, declaration)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?)",
+            tuple(
+                row.get(k)
+                for k in (
+                    "content_id", "reference", "approver", "approved_at", "expires",
+                    "use_category", "consent", "note", "carried_from", "declaration",
+                )
+            ),
+        )  # fmt: skip
+
+    def mark_revoked(self, content_id: str, reference: str, by: str, reason: str) -> int:
+        """Revoke the named approval on this content; how many rows were revoked."""
+        return self.execute(
+            "UPDATE approvals SET revoked_at = ?, revoked_by = ?, revoke_reason = ?"
+            " WHERE content_id = ? AND reference = ? AND revoked_at IS NULL",
+            (now_iso(), by, reason, content_id, reference),
+        )
 
     def events_for(
         self, content_ids: list[str], places: list[tuple[str, str]]
@@ -185,6 +489,92 @@ class Store(StoreBase):
             args.append(self.facility)
         order = " ORDER BY first_seen, facility, path"  # the first place it was seen first
         return [self._file_row(r) for r in self.query(sql + order, args)]
+
+    def file_listing(
+        self,
+        *,
+        origin: str | None = None,
+        status: str | None = None,
+        use: str | None = None,
+        tool: str | None = None,
+        under: str | None = None,
+        since: str | None = None,
+        include_gone: bool = False,
+        facility: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """Recorded files joined with their asset rows, in path order (`provgate ls`)."""
+        store = self
+        where, args = ["1=1"], []
+        if not include_gone:
+            where.append("f.gone = 0")
+        for column, value in (
+            ("a.origin", origin),
+            ("a.status", status),
+            ("a.use_category", use),
+            ("f.facility", facility),
+        ):
+            if value:
+                where.append(f"{column} = ?")
+                args.append(value)
+        if tool:
+            where.append("lower(a.tool) LIKE ?")
+            args.append(f"%{tool.lower()}%")
+        if under:
+            prefix = under.rstrip("/") + "/"
+            where.append("f.path >= ? AND f.path < ?")
+            args += [prefix, prefix[:-1] + "0"]
+        if since:
+            where.append("f.first_seen >= ?")
+            args.append(since)
+        # Filtered by what the asset is, the few matching assets drive the query through their
+        # indexes and their files are sorted after; unfiltered, the files are walked in path order.
+        by_asset = any((origin, status, use, tool))
+        order = f"{noindex('f.path')}, f.facility" if by_asset else "f.path, f.facility"
+        rows = store.query(
+            "SELECT f.path, f.content_id, a.media_type, a.origin, a.status, a.use_category, a.tool,"
+            " f.size, f.first_seen, f.last_seen, f.gone, f.facility FROM files f JOIN assets a"
+            f" ON a.content_id = f.content_id WHERE {' AND '.join(where)} ORDER BY {order}",
+            args,
+        )
+        names = rows[0].keys() if rows else []
+        return [dict(zip(names, r, strict=True)) for r in rows]  # a million rows: no per-key calls
+
+    def ai_assets(self) -> Iterator[dict[str, Any]]:
+        """Every AI asset row, oldest first."""
+        yield from self.query(
+            "SELECT * FROM assets WHERE origin IN ('ai-generated', 'ai-modified')"
+            " ORDER BY first_seen, content_id"
+        )
+
+    def save_assets(self, rows: Sequence[AssetRow]) -> None:
+        """Insert or update asset rows (see `_UPSERT_ASSET` for what an update keeps)."""
+        self.executemany(_UPSERT_ASSET, rows)
+
+    def add_evidence(self, rows: Sequence[EvidenceRow]) -> None:
+        self.executemany(_INSERT_EVIDENCE, rows)
+
+    def replace_evidence(self, content_id: str, rows: Sequence[EvidenceRow]) -> None:
+        """This content's evidence is now `rows` (a new judgement replaces the last one)."""
+        self.execute("DELETE FROM evidence WHERE content_id = ?", (content_id,))
+        self.executemany(_INSERT_EVIDENCE, rows)
+
+    def mark_tagged(self, content_id: str) -> None:
+        self.execute("UPDATE assets SET tagged = 1 WHERE content_id = ?", (content_id,))
+
+    def set_use(self, content_id: str, use: str | None) -> None:
+        """Set this content's use category (None leaves it as it is)."""
+        self.execute(
+            "UPDATE assets SET use_category = COALESCE(?, use_category) WHERE content_id = ?",
+            (use, content_id),
+        )
+
+    def link(self, from_id: str, to_id: str, reason: str) -> None:
+        """provgate wrote `to_id` from `from_id` (a tag rewrite): one lineage."""
+        self.execute(
+            "INSERT INTO links (from_id, to_id, reason) VALUES (?,?,?)"
+            " ON CONFLICT (from_id, to_id) DO NOTHING",
+            (from_id, to_id, reason),
+        )
 
     def upsert_file(self, path: str, content_id: str, size: int, mtime_ns: int, inode: int) -> None:
         self.upsert_files([(path, content_id, size, mtime_ns, inode)])

@@ -71,6 +71,35 @@ _FILES_V3 = """
     ALTER TABLE events ADD COLUMN facility {text};
 """
 
+_ANCHORS_V5 = """
+    CREATE TABLE checkpoints (
+        id {id},
+        facility {text} NOT NULL,
+        seq {int} NOT NULL,
+        hash {text} NOT NULL,
+        at {text} NOT NULL,
+        key_id {text} NOT NULL,
+        signature {text} NOT NULL
+    );
+    CREATE INDEX checkpoints_seq ON checkpoints(seq);
+    CREATE TABLE verified_heads (
+        facility {text} PRIMARY KEY,
+        seq {int} NOT NULL,
+        hash {text} NOT NULL,
+        mac {text} NOT NULL
+    );
+    CREATE TABLE intents (
+        id {id},
+        at {text} NOT NULL,
+        facility {text} NOT NULL,
+        path {text} NOT NULL,
+        old_id {text} NOT NULL,
+        new_id {text} NOT NULL,
+        detail {text} NOT NULL
+    );
+    CREATE INDEX events_kind_content ON events(kind, content_id)
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     # 1: the first schema
     Migration(
@@ -214,5 +243,25 @@ MIGRATIONS: tuple[Migration, ...] = (
         CREATE INDEX declarations_state ON declarations(state);
         ALTER TABLE approvals ADD COLUMN declaration {text};
         """
+    ),
+    # 5: signed checkpoints of the chain head (a truncated tail or a re-hashed rewrite shows
+    # against them), the gate's last verified head per facility, and tag writes in flight
+    # (recorded before the rename, resolved by the next open: see history/intents.py)
+    Migration(
+        _ANCHORS_V5,
+        sqlite=(
+            "CREATE TRIGGER checkpoints_no_update BEFORE UPDATE ON checkpoints\n"
+            "    BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only'); END",
+            "CREATE TRIGGER checkpoints_no_delete BEFORE DELETE ON checkpoints\n"
+            "    BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only'); END",
+        ),
+        postgresql=(
+            "CREATE TRIGGER checkpoints_no_update BEFORE UPDATE ON checkpoints\n"
+            "    FOR EACH ROW EXECUTE FUNCTION events_append_only()",
+            "CREATE TRIGGER checkpoints_no_delete BEFORE DELETE ON checkpoints\n"
+            "    FOR EACH ROW EXECUTE FUNCTION events_append_only()",
+            "CREATE TRIGGER checkpoints_no_truncate BEFORE TRUNCATE ON checkpoints\n"
+            "    FOR EACH STATEMENT EXECUTE FUNCTION events_append_only()",
+        ),
     ),
 )

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from provenance.errors import StoreError
+from provenance.stores.anchor import LogKeys, load_log_keys
 from provenance.stores.base import Row
 from provenance.stores.records import Store
 from provenance.stores.text import from_store_bytes, storable, storable_rows
@@ -29,8 +30,11 @@ class SQLiteStore(Store):
         host: str | None = None,
         timeout: float = 60.0,
         facility: str | None = None,
+        log_keys: LogKeys | None = None,
     ) -> None:
-        super().__init__(Path(location), host, facility)
+        if log_keys is None:  # a workspace's store: provgate.db beside keys/
+            log_keys = load_log_keys(Path(location).parent / "keys")
+        super().__init__(Path(location), host, facility, log_keys)
         self.path = Path(location)
         try:
             conn = sqlite3.connect(
@@ -156,6 +160,13 @@ class SQLiteStore(Store):
                 self.conn.execute("ROLLBACK")
         except sqlite3.Error:
             pass  # the connection already rolled back (SQLite does on disk-full errors)
+
+    def _triggers(self) -> set[str]:
+        rows = self.query(
+            "SELECT name FROM sqlite_master WHERE type = 'trigger'"
+            " AND tbl_name IN ('events', 'checkpoints')"
+        )
+        return {r[0] for r in rows}
 
     def _schema_version(self) -> int:
         return int(self.conn.execute("PRAGMA user_version").fetchone()[0])

@@ -438,7 +438,7 @@ def test_the_queue_filters_by_tool_use_status_and_show_path(client, setup, query
 
 def test_a_broad_path_prefix_takes_the_index_walk_and_finds_the_same(client, setup, monkeypatch):
     _, show, cid = setup
-    monkeypatch.setattr("cli.review.queries.NARROW_PATHS", 0)
+    monkeypatch.setattr("provenance.stores.review.NARROW_PATHS", 0)
     sign_in(client)
     assert f"/asset/{cid}" in client.get("/", params={"path": str(show)}).text
     assert f"/asset/{cid}" not in client.get("/", params={"path": "/elsewhere/"}).text
@@ -560,7 +560,9 @@ def test_approving_on_the_page_records_the_cli_event_and_clears_the_gate(client,
     assert response.status_code == 303
     current = response.headers["location"].rsplit("/", 1)[-1]
     approved = events(ws, "approved")
-    assert len(approved) == 1 and approved[0]["content_id"] == cid
+    # the approval, then its carry onto the bytes the tag rewrite made (an event of its own)
+    assert [e["content_id"] for e in approved] == [cid, current]
+    assert approved[1]["detail"]["carried_from"] == cid
     detail = approved[0]["detail"]
     assert (detail["reference"], detail["approver"], detail["use"], detail["expires"]) == (
         "LEGAL-42",

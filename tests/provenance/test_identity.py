@@ -18,6 +18,8 @@ from PIL import Image
 
 from provenance.c2pa.context import c2pa_settings
 from provenance.c2pa.identity import (
+    APPROVAL_CHAIN,
+    APPROVAL_KEY,
     CA_CERT,
     CA_KEY,
     SIGNER_CHAIN,
@@ -45,10 +47,18 @@ def _mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
 
 
-def test_writes_the_four_files_and_nothing_else(keys: Path) -> None:
+def test_writes_the_two_identities_the_log_key_and_nothing_else(keys: Path) -> None:
     assert sorted(p.name for p in keys.iterdir()) == sorted(
-        [CA_CERT, CA_KEY, SIGNER_CHAIN, SIGNER_KEY]
-    )
+        [
+            CA_CERT, CA_KEY, SIGNER_CHAIN, SIGNER_KEY, APPROVAL_CHAIN, APPROVAL_KEY,
+            "log-key.pem", "log-key.pub.pem",
+        ]
+    )  # fmt: skip
+    approval = x509.load_pem_x509_certificates((keys / APPROVAL_CHAIN).read_bytes())[0]
+    assert "APPROVAL" in approval.subject.rfc4514_string()
+    assert "NOT FOR DELIVERY" in approval.subject.rfc4514_string()
+    assert approval.public_key() != _chain(keys)[0].public_key()
+    assert _mode(keys / APPROVAL_KEY) == _mode(keys / "log-key.pem") == 0o600
 
 
 def test_private_keys_are_0600_even_with_a_permissive_umask(tmp_path: Path) -> None:

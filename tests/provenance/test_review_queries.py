@@ -6,10 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from cli.review import queries
 from provenance import api
 from provenance.gate.decision import DeliveryGate
+from provenance.history.approvals import approvals_of
 from provenance.stores import open_store
+from provenance.stores import review as queries
 from tests.conftest import copy_fixture
 
 
@@ -53,7 +54,9 @@ def test_checks_and_approvals_of_an_asset_on_every_backend(recorded) -> None:
     assert len(checks) == 1 and checks[0]["verdict"] == "blocked" and checks[0]["facility"]
     assert queries.checks(store, before=checks[0]["seq"]) == []
     approved = store.file(str(show / "sh010" / "comfyui.png")).content_id
-    approvals = queries.approvals_of(store, store.linked(approved))
-    assert [a["reference"] for a in approvals] == ["STU-5", "STU-5"]  # carried to the new tag
-    assert approvals[1]["carried_from"] == approvals[0]["content_id"]
+    found = approvals_of(store, store.linked(approved))
+    approvals = sorted((a for v in found.values() for a in v), key=lambda a: a.approved_at)
+    assert [a.reference for a in approvals] == ["STU-5", "STU-5"]  # carried to the new tag
+    assert approvals[1].carried_from == approvals[0].content_id
+    assert not any(a.unattested for a in approvals)  # both have their events in the log
     assert queries.live_paths(store, [cid]) == {cid: [str(show / "sh020" / "a1111.jpg")]}

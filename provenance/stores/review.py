@@ -1,4 +1,5 @@
-"""The review page's reads: paged SQL through the store, never a whole table.
+"""The review page's reads: paged SQL through the store, never a whole table (the page itself
+holds no SQL; it reads through this module and `provenance.history`).
 
 The queue is keyset-paged (newest first, on `(first_seen, content_id)`), so the thousandth
 page costs what the first does; evidence and paths are fetched for the rows of one page only.
@@ -176,15 +177,6 @@ def tools(store: Store, limit: int = 300) -> list[str]:
             (*AI_ORIGINS, *AI_ORIGINS, limit),
         )
     ]
-
-
-def approvals_of(store: Store, cids: list[str]) -> list[dict[str, Any]]:
-    """Every approval (and its revocation) on these content ids, oldest first."""
-    marks = ",".join("?" * len(cids))
-    rows = store.query(
-        f"SELECT * FROM approvals WHERE content_id IN ({marks}) ORDER BY approved_at, id", cids
-    )
-    return [{**dict(r), "consent": json.loads(r["consent"] or "[]")} for r in rows]
 
 
 def checks(
