@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from provenance.config import Config
+from provenance.content import content_id, looks_like_content_id
 from provenance.errors import AmbiguousAsset, ApprovalError, UnknownAsset, UnreadableAsset
 from provenance.history import declarations
 from provenance.history.approvals import (
@@ -29,14 +30,13 @@ from provenance.history.approvals import (
 from provenance.history.listings import history, list_files, report_rows, rows_to_csv
 from provenance.history.recorder import Change, record, record_rewrite, save_asset
 from provenance.history.registry import Registry, inspect_file
+from provenance.history.scan import ScanSummary, scan_paths
 from provenance.history.status import refresh_status
 from provenance.model import Evidence, Origin, Status
 from provenance.pipeline.classify import read_asset
-from provenance.pipeline.content import content_id, looks_like_content_id
-from provenance.pipeline.scan import scan_paths
 from provenance.pipeline.shard import Shard
 from provenance.pipeline.walk import stat_of
-from provenance.pipeline.workers import ScanSummary, process_file, write_status_tag
+from provenance.pipeline.workers import process_file, write_status_tag
 from provenance.sequences import group_sequences
 from provenance.stores import Store, now_iso, open_store
 from provenance.stores.chain import ChainBreak

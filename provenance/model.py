@@ -10,15 +10,6 @@ from typing import Any, TypeVar
 T = TypeVar("T")
 
 
-def made(cls: type[T], /, **fields: Any) -> T:
-    """`cls(**fields)` for a frozen dataclass, built as pickle builds one, without the
-    generated __init__ and its guarded setattr per field (3 us for a reading's ten). Every
-    field must be given. For the few values a scan makes for every file."""
-    obj = object.__new__(cls)
-    obj.__dict__.update(fields)
-    return obj
-
-
 class Origin(StrEnum):
     AI_GENERATED = "ai-generated"
     AI_MODIFIED = "ai-modified"
@@ -102,6 +93,9 @@ EVIDENCE_SOURCES = (
     "watermark",
     "user",
 )
+
+# A C2PA manifest store kept beside its asset is named `<file>.c2pa` (SPEC §7).
+SIDECAR_SUFFIX = ".c2pa"
 
 # The name shown where the tool that made AI material is not known (never provgate's own name:
 # provgate records provenance, it generates nothing).

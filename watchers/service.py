@@ -27,10 +27,12 @@ from provenance.config import Config
 from provenance.errors import ProvgateError
 from provenance.history.recorder import Change, record
 from provenance.history.registry import Registry
+from provenance.history.scan import ScanSummary, scan_paths
 from provenance.mounts import is_network_path
-from provenance.pipeline.scan import scan_paths
+from provenance.pipeline.pool import worker_count
+from provenance.pipeline.transport import FileOutcome
 from provenance.pipeline.walk import FileStat, own_folders, stat_of
-from provenance.pipeline.workers import FileOutcome, ScanSummary, process_file, worker_count
+from provenance.pipeline.workers import process_file
 from provenance.stores import Store
 
 from .events import FileEvent, Kind, translate

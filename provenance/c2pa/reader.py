@@ -17,8 +17,7 @@ from provenance.config import Config
 from provenance.errors import ManifestError, UnreadableAsset
 from provenance.markers.families import Families, families_of
 from provenance.markers.generators import c2pa_generator_marks
-from provenance.model import Evidence, Validation
-from provenance.pipeline.walk import SIDECAR_SUFFIX
+from provenance.model import SIDECAR_SUFFIX, Evidence, Validation
 
 _ACTION_LABELS = ("c2pa.actions", "c2pa.actions.v2")
 MANIFEST_STORE_TYPE = "application/c2pa"

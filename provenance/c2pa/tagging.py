@@ -31,16 +31,16 @@ from typing import Any, BinaryIO, Literal
 import c2pa
 
 from provenance import atomic
+from provenance.atomic import TEMP_MARKER as TAG_TEMP_MARKER
 from provenance.c2pa.context import PROVGATE_ASSERTION, c2pa_settings
 from provenance.c2pa.reader import sidecar_path
 from provenance.c2pa.signing import TagSigner
 from provenance.config import TAG_MODES, Config
+from provenance.content import content_id_of_stream
 from provenance.errors import ProvgateError, TagWriteError
+from provenance.formats.base import HEAD_BYTES
 from provenance.formats.sniff import sniff_media_type as sniff_bytes
-from provenance.model import Origin, Status
-from provenance.pipeline.classify import HEAD_BYTES
-from provenance.pipeline.content import content_id_of_stream
-from provenance.pipeline.walk import SIDECAR_SUFFIX, TAG_TEMP_MARKER
+from provenance.model import SIDECAR_SUFFIX, Origin, Status
 
 TagMode = Literal["embed", "sidecar", "off"]
 

@@ -21,7 +21,7 @@ from provenance.model import UNKNOWN_TOOL, Origin, Signal, Validation
 from provenance.pipeline.classify import AssetReading, needs_fingerprint, read_asset
 from provenance.pipeline.fingerprints import fingerprint
 from provenance.pipeline.phash import Fingerprint
-from provenance.pipeline.workers import map_files
+from provenance.pipeline.pool import map_files
 from provenance.stores import Store, now_iso
 
 SCHEMA = "provgate.check/1"

@@ -14,12 +14,12 @@ from pathlib import Path
 from typing import Any
 
 from provenance.config import Config
+from provenance.content import content_id, looks_like_content_id
 from provenance.errors import AmbiguousAsset, UnknownAsset
 from provenance.history.declarations import annotate, list_declarations
 from provenance.history.registry import Registry
 from provenance.history.status import refresh_expired
 from provenance.model import UNKNOWN_TOOL
-from provenance.pipeline.content import content_id, looks_like_content_id
 from provenance.stores import Store
 
 AI_ORIGINS = ("ai-generated", "ai-modified")

@@ -9,10 +9,11 @@ from typing import Any
 
 from provenance.config import Config
 from provenance.history.registry import Registry
-from provenance.model import Evidence, Status, made
+from provenance.model import Evidence, Status
 from provenance.pipeline.classify import AssetReading
+from provenance.pipeline.transport import FileOutcome, TagOutcome
 from provenance.pipeline.walk import FileStat
-from provenance.pipeline.workers import FileOutcome, TagOutcome, should_tag, write_status_tag
+from provenance.pipeline.workers import should_tag, write_status_tag
 from provenance.stores import NewEvent, Store, now_iso
 from provenance.stores.records import AssetRow, EvidenceRow
 
@@ -244,8 +245,7 @@ def _record_fresh(registry: Registry, fresh: list[FileOutcome], changes: list[Ch
         if ph is not None:
             registry.remember(ph, r.content_id, r.origin.value, now)
     changes.extend(
-        made(
-            Change,
+        Change(
             kind="seen",
             path=st.path,
             content_id=r.content_id,

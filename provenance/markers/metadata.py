@@ -33,7 +33,7 @@ from provenance.markers.families import Families
 from provenance.markers.generators import generator_evidence
 from provenance.markers.weak import filename_evidence, keyword_evidence
 from provenance.markers.xmp import XmpProperties, parse_xmp
-from provenance.model import Evidence, made
+from provenance.model import Evidence
 
 __all__ = ["OPEN_FLAGS", "MetadataScan", "scan_metadata"]
 
@@ -98,8 +98,7 @@ def scan_metadata(
     evidence.extend(generators)
     evidence.extend(keyword_evidence(fields, explained, families))
     evidence.extend(filename_evidence(path.name, families))
-    return made(
-        MetadataScan,
+    return MetadataScan(
         media_type=found.media_type or "application/octet-stream",
         has_c2pa=found.has_c2pa,
         remote_manifest=remote,

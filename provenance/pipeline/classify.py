@@ -20,15 +20,14 @@ from provenance.c2pa.reader import (
     read_manifest_store,
 )
 from provenance.config import Config, Policy
+from provenance.content import digest_fd
 from provenance.errors import AssetError, MalformedAsset, ProvgateError, UnreadableAsset
+from provenance.formats.base import HEAD_BYTES
 from provenance.markers.families import families_of
 from provenance.markers.metadata import OPEN_FLAGS, scan_metadata
 from provenance.markers.watermark import WATERMARK_MEDIA, watermark_evidence
-from provenance.model import Evidence, Origin, Signal, Validation, made
-from provenance.pipeline.content import digest_fd
+from provenance.model import Evidence, Origin, Signal, Validation
 from provenance.pipeline.walk import SIDECAR_SUFFIX
-
-HEAD_BYTES = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -161,8 +160,7 @@ def _read_asset(path: Path, config: Config, pixels: bool) -> AssetReading:
         # The content id and the evidence must describe the same bytes.
         raise UnreadableAsset("changed while being read (still being written?)", path)
     origin, decided = decide_origin(evidence, config.policy)
-    return made(
-        AssetReading,
+    return AssetReading(
         path=path,
         content_id=cid,
         size=size,
@@ -182,8 +180,7 @@ def _manifest_store_reading(path: Path, config: Config, cid: str, size: int) -> 
     blocks). What it declares is evidence about its neighbour, weighed there."""
     store = read_manifest_store(path, config)
     manifests = len(store.summary.manifests)
-    return made(
-        AssetReading,
+    return AssetReading(
         path=path,
         content_id=cid,
         size=size,

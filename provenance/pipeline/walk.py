@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from provenance.atomic import TEMP_MARKER
+from provenance.model import SIDECAR_SUFFIX
 
 # Temporary and system files (SPEC §6). Matched against the file name.
 DEFAULT_IGNORES = (
@@ -31,7 +32,6 @@ DEFAULT_IGNORES = (
 )
 # Our own temporary files while a tag is written, and our sidecars (read with their asset).
 TAG_TEMP_MARKER = TEMP_MARKER
-SIDECAR_SUFFIX = ".c2pa"
 SKIP_DIRS = frozenset(
     {
         ".provgate",

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from provenance.pipeline.content import CHUNK, content_id, digest_fd
+from provenance.content import CHUNK, content_id, digest_fd
 
 
 @pytest.mark.parametrize(

@@ -11,9 +11,11 @@ from pathlib import Path
 import pytest
 
 from provenance.config import Config
-from provenance.pipeline import workers as pipeline
+from provenance.pipeline import pool as pipeline
+from provenance.pipeline.pool import map_files
+from provenance.pipeline.transport import FileOutcome, TagOutcome
 from provenance.pipeline.walk import FileStat, stat_of
-from provenance.pipeline.workers import FileOutcome, TagOutcome, map_files, process_file
+from provenance.pipeline.workers import process_file
 from tests.conftest import copy_fixture
 
 

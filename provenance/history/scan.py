@@ -7,16 +7,19 @@ import functools
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from provenance.config import Config
 from provenance.errors import PackageError, ProvgateError
 from provenance.history.recorder import Change, record_many
 from provenance.history.registry import Registry
+from provenance.pipeline.pool import map_files
 from provenance.pipeline.shard import Shard
+from provenance.pipeline.transport import FileOutcome
 from provenance.pipeline.walk import FileStat, own_folders, walk_files
-from provenance.pipeline.workers import FileOutcome, ScanSummary, map_files, process_file
+from provenance.pipeline.workers import process_file
 from provenance.stores import Store
 
 # A scan commits once a second: other writers (an approve, the watcher) wait at most that
@@ -31,6 +34,44 @@ ProgressFn = Callable[[int], None]
 
 class StopFlag(Protocol):
     def is_set(self) -> bool: ...
+
+
+@dataclass
+class ScanSummary:
+    files: int = 0
+    unchanged: int = 0
+    new: int = 0
+    changed: int = 0
+    moved: int = 0
+    copied: int = 0
+    deleted: int = 0
+    ai: int = 0
+    tagged: int = 0
+    errors: int = 0
+    interrupted: bool = False  # stopped by a signal: the files in hand were still recorded
+    # Every file that could not be read, recorded or tagged: (path, reason), in the order met.
+    failures: list[tuple[str, str]] = field(default_factory=list)
+
+    def fail(self, path: str, reason: str) -> None:
+        self.errors += 1
+        self.failures.append((path, reason))
+
+    @property
+    def error_lines(self) -> list[str]:
+        return [f"{path}: {reason}" for path, reason in self.failures]
+
+    def to_json(self) -> dict[str, Any]:
+        """The summary object `scan --json` ends with."""
+        counts = {k: v for k, v in vars(self).items() if k != "failures"}
+        errors = [{"path": path, "reason": reason} for path, reason in self.failures]
+        return {"summary": counts, "errors": errors}
+
+    def line(self) -> str:
+        return (
+            f"{self.files} files: {self.new} new, {self.changed} changed, {self.moved} moved,"
+            f" {self.copied} copied, {self.deleted} deleted, {self.unchanged} unchanged;"
+            f" {self.ai} AI found, {self.tagged} tagged, {self.errors} errors"
+        )
 
 
 def scan_paths(
