@@ -174,7 +174,13 @@ def _report(
         matched += ok
         if found:
             own.append(measure(found))
-    false = sum(any(match(q, r) is not None for r in refs if r) for q in unrelated)
+    false = 0
+    for n, q in enumerate(unrelated):
+        hits = [(i, match(q, r)) for i, r in enumerate(refs) if r]
+        hits = [(i, f) for i, f in hits if f is not None]
+        false += bool(hits)
+        for i, f in hits:
+            print(f"false {label} match: unrelated #{n} ~ AI #{i}: {f}")
     nearest = [closest(q) for q in unrelated]
     share = matched / max(1, len(queries))
     rows = [

@@ -15,6 +15,7 @@ A read-only file, or one with several hard links, is never replaced: it gets a s
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import functools
 import io
@@ -91,6 +92,9 @@ class Tag:
     # When provgate rewrites an approved asset's tag, the content id the approval was given to;
     # those bytes become the new manifest's parent ingredient (SPEC §3).
     approved_content_id: str | None = None
+    # The content's fingerprint (`pipeline/fingerprints.py`), carried as a c2pa.soft-binding
+    # assertion so that a copy stripped of the manifest can be tied back to it.
+    fingerprint: str | None = None
 
     def __post_init__(self) -> None:
         if self.origin not in DIGITAL_SOURCE_TYPES:
@@ -398,16 +402,61 @@ def manifest_definition(tag: Tag, title: str, media_type: str, has_parent: bool)
     else:
         actions = [{"action": "c2pa.created", "digitalSourceType": dst, **agent}]
     entries = {use: {"use": "notAllowed"} for use in TRAINING_MINING_USES}
+    assertions: list[dict[str, Any]] = [
+        {"label": "c2pa.actions.v2", "data": {"actions": actions}},
+        {"label": "cawg.training-mining", "data": {"entries": entries}},
+        {"label": PROVGATE_ASSERTION, "data": tag.assertion_data()},
+    ]
+    if tag.fingerprint:
+        assertions.append(soft_binding_assertion(tag.fingerprint))
     return {
         "claim_generator_info": [{"name": "provgate", "version": provgate_version()}],
         "title": title,
         "format": media_type,
-        "assertions": [
-            {"label": "c2pa.actions.v2", "data": {"actions": actions}},
-            {"label": "cawg.training-mining", "data": {"entries": entries}},
-            {"label": PROVGATE_ASSERTION, "data": tag.assertion_data()},
-        ],
+        "assertions": assertions,
     }
+
+
+# Our fingerprints under our own algorithm names (the C2PA soft-binding list has no entry for
+# them); the value is the fingerprint's bytes, base64 as the assertion wants.
+SOFT_BINDING_ALGS = {
+    "image": "org.provgate.phash.1",
+    "video": "org.provgate.vhash.1",
+    "audio": "org.provgate.chromaprint.1",
+}
+
+
+def soft_binding_assertion(fingerprint: str) -> dict[str, Any]:
+    """A `c2pa.soft-binding` assertion carrying one of our fingerprints of the content."""
+    from provenance.pipeline.fingerprints import kind_of
+
+    kind = kind_of(fingerprint)
+    if kind == "image":
+        value = base64.b64encode(bytes.fromhex(fingerprint)).decode("ascii")
+    else:
+        value = fingerprint.split(":", 1)[1]
+    return {
+        "label": "c2pa.soft-binding",
+        "data": {"alg": SOFT_BINDING_ALGS[kind], "blocks": [{"scope": {}, "value": value}]},
+    }
+
+
+def soft_binding_of(manifest: dict[str, Any]) -> str | None:
+    """The fingerprint our soft-binding assertion carries in one manifest of a Reader's JSON."""
+    for assertion in manifest.get("assertions") or []:
+        if not isinstance(assertion, dict) or assertion.get("label") != "c2pa.soft-binding":
+            continue
+        data = assertion.get("data") or {}
+        kinds = {alg: kind for kind, alg in SOFT_BINDING_ALGS.items()}
+        kind = kinds.get(str(data.get("alg")))
+        blocks = data.get("blocks") or []
+        value = blocks[0].get("value") if blocks and isinstance(blocks[0], dict) else None
+        if kind is None or not isinstance(value, str):
+            continue
+        if kind == "image":
+            return base64.b64decode(value).hex()
+        return ("v1:" if kind == "video" else "a1:") + value
+    return None
 
 
 def temp_path(dest: Path) -> Path:
