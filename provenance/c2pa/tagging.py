@@ -32,6 +32,7 @@ from typing import Any, BinaryIO, Literal
 import c2pa
 
 from provenance import atomic
+from provenance.c2pa import tag_xmp
 from provenance.c2pa.context import PROVGATE_ASSERTION, c2pa_settings
 from provenance.c2pa.reader import sidecar_path
 from provenance.c2pa.signing import TagSigner
@@ -233,14 +234,18 @@ def _embed(job: _Job, ctx: c2pa.Context, signer: TagSigner) -> TagResult:
         parent = _sidecar_parent(job, ctx)
     parent = parent or _approved_parent(job)
     builder = _builder(job, ctx, parent)
+    # The tag's key facts as XMP, inserted before signing so that the manifest covers them.
+    with_xmp = tag_xmp.with_packet(job.src, job.media_type, tag_xmp.tag_packet(_xmp_facts(job.tag)))
     with (
         _atomic_file(job.target, job.before, job.path) as tmp,
         signer.session() as c2pa_signer,
+        with_xmp or contextlib.nullcontext(),
     ):
-        job.src.seek(0)
+        source = with_xmp or job.src
+        source.seek(0)
         sink = _WriteRecorder(tmp)
         try:
-            builder.sign(c2pa_signer, job.media_type, job.src, sink)
+            builder.sign(c2pa_signer, job.media_type, source, sink)
         except c2pa.C2paError:
             if sink.error is not None:  # c2pa reports a failed write only as a generic error
                 raise sink.error from None
@@ -253,6 +258,17 @@ def _embed(job: _Job, ctx: c2pa.Context, signer: TagSigner) -> TagResult:
         atomic.fsync_dir(job.target.parent)
     label = parent.label if parent else None
     return TagResult(job.path, job.target, "embed", job.media_type, new_id, label)
+
+
+def _xmp_facts(tag: Tag) -> dict[str, Any]:
+    return {
+        "digital_source_type": DIGITAL_SOURCE_TYPES[tag.origin],
+        "origin": tag.origin.value,
+        "status": tag.status.value,
+        "use": tag.use,
+        "approval_ref": tag.approval_ref,
+        "tool": tag.tool,
+    }
 
 
 def _sidecar(job: _Job, ctx: c2pa.Context, signer: TagSigner) -> TagResult:
