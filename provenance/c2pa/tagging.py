@@ -237,9 +237,9 @@ def _embed(job: _Job, ctx: c2pa.Context, signer: TagSigner) -> TagResult:
     # The tag's key facts as XMP, inserted before signing so that the manifest covers them.
     with_xmp = tag_xmp.with_packet(job.src, job.media_type, tag_xmp.tag_packet(_xmp_facts(job.tag)))
     with (
+        with_xmp or contextlib.nullcontext(),  # first: closed whatever fails after it
         _atomic_file(job.target, job.before, job.path) as tmp,
         signer.session() as c2pa_signer,
-        with_xmp or contextlib.nullcontext(),
     ):
         source = with_xmp or job.src
         source.seek(0)
