@@ -33,6 +33,10 @@ walk is then marked incomplete (what was not read may hold a declaration)."""
 MAX_TOTAL_BYTES = 64 * 1024 * 1024
 """Bytes read from disk per file beyond the head."""
 
+MAX_DECODE_PIXELS = 50_000_000
+"""Pixels decoded from one image (fingerprints, watermarks), after any reduced-size decode:
+about 200 MB of RGBA at most. An 8K frame (8192x4320) is 35 million pixels."""
+
 MAX_XMP_BYTES = 32 * 1024 * 1024
 """XMP read per file, all packets together: every packet is read within it."""
 
