@@ -9,8 +9,8 @@ against a one-file package checked in the same run.
   * nested.zip: zips nested 12 deep (over the depth bound of 8).
   * huge.png: a 300 KB PNG declaring 13000x13000 pixels, checked against a store that holds
     AI fingerprints (decoding it for the near-duplicate test cost ~850 MB a worker).
-  * flood.png: a PNG with 250,000 empty chunks before its generator text (over the structure
-    limit of 200,000: blocks, naming the limit).
+  * flood.png: a PNG with 150,000 empty chunks before its generator text (over the structure
+    limit of 100,000: blocks, naming the limit).
 
 Every package must block (exit 1) quickly and in bounded memory; the goal for each: under
 10 s and under 300 MB peak RSS (largest process) on this 2-core VM.
@@ -113,7 +113,7 @@ def huge_png(path: Path, width: int = 13000, height: int = 13000) -> None:
     )
 
 
-def flood_png(path: Path, chunks: int = 250_000) -> None:
+def flood_png(path: Path, chunks: int = 150_000) -> None:
     ihdr = struct.pack(">IIBBBBB", 1, 1, 8, 0, 0, 0, 0)
     text = _png_chunk(b"tEXt", b"parameters\0a castle\nSteps: 20, Sampler: Euler a, Seed: 1")
     path.write_bytes(

@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 HEAD_BYTES = 64 * 1024
 """How much of a file is read up front; small files are served from this one read."""
 
-MAX_ITEMS = 200_000
-"""Chunks, segments, boxes, frames and tags visited per file (real files use a few hundred;
-structures are read in windows, so the byte budget below is what usually binds)."""
+MAX_ITEMS = 100_000
+"""Chunks, segments, boxes, frames and tags visited per file (real files use at most a few
+thousand; a fragmented MP4 of two hours in one-second fragments, ~15,000)."""
 
 MAX_DATA_BLOCKS = 100_000
 """Image-data chunks stepped over per file (PNG IDAT runs, GIF sub-blocks)."""
