@@ -328,8 +328,8 @@ class Linker:
             for umid in dict.fromkeys(package_ids):
                 holders = self.index.mxf_with_package(umid)
                 if holders:
-                    items = [MediaItem(p) for p in holders]
-                    return self._choose(items, f"MXF package id {umid}", span, frames)
+                    mxf = [MediaItem(p) for p in holders]
+                    return self._choose(mxf, f"MXF package id {umid}", span, frames)
         if self.seen_paths is not None:
             for name in dict.fromkeys(names):
                 seen = [Path(p) for p in self.seen_paths(PurePosixPath(name).name)]
