@@ -10,6 +10,7 @@ Resolve or a render farm can call without it.
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from pathlib import Path
@@ -73,11 +74,19 @@ def scan(
     on_change: Callable[[Change], None] | None = None,
     progress: Callable[[int], None] | None = None,
     shard: Shard | None = None,
+    stop: threading.Event | None = None,
 ) -> ScanSummary:
     """Index, classify and (per the workspace's tag mode) tag every file under `paths` — or,
     with `shard`, this machine's share of them (see `provenance.pipeline.shard`)."""
     return scan_paths(
-        paths, config, store, tag=tag, on_change=on_change, progress=progress, shard=shard
+        paths,
+        config,
+        store,
+        tag=tag,
+        on_change=on_change,
+        progress=progress,
+        shard=shard,
+        stop=stop,
     )
 
 
