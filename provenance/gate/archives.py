@@ -369,7 +369,9 @@ def _v7_checksum_ok(head: bytes) -> bool:
     return True
 
 
-def _open_tar(path: Path) -> tarfile.TarFile:
+def open_tar(path: Path) -> tarfile.TarFile:
+    """A tar (plain or compressed) opened for reading with `BoundedTarInfo` headers: every
+    reader of delivery tars must open them so (tarfile alone holds a huge header whole)."""
     return tarfile.open(path, mode="r:*", tarinfo=BoundedTarInfo)  # noqa: SIM115
 
 
@@ -394,7 +396,7 @@ def _iter_tar(
     sidecars: dict[str, Path] = {}
     declared = 0
     try:
-        with _open_tar(path) as archive:
+        with open_tar(path) as archive:
             for info in _tar_members(archive):
                 budget.member()
                 name = safe_name(info.name)
@@ -426,7 +428,7 @@ def _iter_tar(
         if target:
             aliases.setdefault(target, []).append(prefix + name)
     try:
-        with _open_tar(path) as archive:
+        with open_tar(path) as archive:
             for info in _tar_members(archive):
                 name = safe_name(info.name)
                 member = prefix + info.name

@@ -380,7 +380,15 @@ def test_a_tar_with_a_huge_long_name_header_is_refused_without_reading_it(runner
         block = b"a" * (1 << 20)
         for _ in range(size >> 20):
             gz.write(block)
-    code, report = check(runner, ws, str(archive))
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        code, report = check(runner, ws, str(archive))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < size // 4  # the header was never read into memory (by any reader)
     assert code == 1
     ((path, reason),) = blocked(report).items()
     assert "GNU long-name header" in reason and "refused" in reason
