@@ -230,20 +230,27 @@ def _build(data: dict[str, Any], root: Path | None, source: Path | None) -> Conf
 
 def _extensions(data: dict[str, Any], source: Path | None) -> tuple[str, ...]:
     """`[extensions] enable`: the installed extension families this workspace reads with."""
+    from importlib.metadata import entry_points
+
     from provenance.markers.families import active, available_extensions
 
     names = (data.get("extensions") or {}).get("enable", [])
     if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
         raise ConfigError("extensions.enable must be a list of names", source)
-    missing = [n for n in names if n not in available_extensions()]
+    formats = {ep.name: ep for ep in entry_points(group="provgate.formats")}
+    known = {**available_extensions(), **{n: ep.value for n, ep in formats.items()}}
+    missing = [n for n in names if n not in known]
     if missing:
-        installed = ", ".join(sorted(available_extensions())) or "none"
+        installed = ", ".join(sorted(known)) or "none"
         raise ConfigError(
             f"extensions.enable: {missing[0]!r} is not installed (installed: {installed})",
             source,
         )
     try:
-        active(tuple(names))
+        for name in names:
+            if name in formats:
+                formats[name].load()  # a format module registers its walkers as it loads
+        active(tuple(n for n in names if n not in formats))
     except (ImportError, TypeError, ValueError) as exc:
         raise ConfigError(f"extensions.enable: cannot load: {exc}", source) from exc
     return tuple(names)

@@ -10,7 +10,14 @@ from __future__ import annotations
 
 import struct
 
-from provenance.formats.base import MAX_ITEM_BYTES, MAX_ITEMS, Findings, Source, StructureError
+from provenance.formats.base import (
+    MAX_ITEM_BYTES,
+    MAX_ITEMS,
+    Findings,
+    Source,
+    StructureError,
+    format_walker,
+)
 
 C2PA_GEOB_MIME_TYPES = ("application/c2pa", "application/x-c2pa-manifest-store")
 
@@ -30,6 +37,7 @@ _ID3_TEXT_FRAMES = {
 }
 
 
+@format_walker("audio/mpeg")
 def walk_mp3(src: Source, found: Findings) -> None:
     """The ID3v2 tag at the start of the file; an ID3-wrapped FLAC stream is walked on."""
     if src.read(0, 3) != b"ID3":
@@ -156,6 +164,7 @@ def _text(encoding: int, raw: bytes) -> str:
     return raw.decode(codec, "replace").strip("\x00").replace("\x00", " / ")
 
 
+@format_walker("audio/flac")
 def walk_flac(src: Source, found: Findings, start: int = 0) -> None:
     """FLAC metadata blocks up to the last one: Vorbis comments are read."""
     if src.read(start, 4) != b"fLaC":
@@ -214,6 +223,7 @@ def _utf8(raw: bytes) -> str:
 _OGG_MAX_PAGES = 256
 
 
+@format_walker("audio/ogg")
 def walk_ogg(src: Source, found: Findings) -> None:
     """The first logical stream's comment header (second packet): OpusTags, Vorbis or FLAC."""
     offset = 0

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 HEAD_BYTES = 64 * 1024
@@ -222,3 +223,29 @@ def inflate(
     if stream.unconsumed_tail and found is not None:
         found.clipped = found.clipped or f"compressed metadata inflating beyond {limit} bytes"
     return out
+
+
+Walker = Callable[[Source, Findings], None]
+# Every container walker, by the media type it reads. Each format module registers its own
+# walkers (`format_walker`); `provenance.formats.table` imports every module of the package.
+WALKERS: dict[str, Walker] = {}
+# Leading bytes that announce a format provgate walks, beyond the cases `sniff` knows itself.
+MAGICS: list[tuple[bytes, str]] = []
+
+
+def format_walker(
+    *media_types: str, magics: tuple[tuple[bytes, str], ...] = ()
+) -> Callable[[Walker], Walker]:
+    """Register a walker for these media types, and the magic bytes that announce them.
+
+    A container format is one module in this package whose walker says so here."""
+
+    def register(walker: Walker) -> Walker:
+        for media_type in media_types:
+            if media_type in WALKERS and WALKERS[media_type] is not walker:
+                raise ValueError(f"two walkers for {media_type}")
+            WALKERS[media_type] = walker
+        MAGICS.extend(m for m in magics if m not in MAGICS)
+        return walker
+
+    return register

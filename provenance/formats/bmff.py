@@ -17,6 +17,7 @@ from provenance.formats.base import (
     Source,
     StructureError,
     decode_text,
+    format_walker,
 )
 from provenance.formats.image import C2PA_JUMBF_UUID
 from provenance.formats.tiff import parse_exif_blob
@@ -37,6 +38,15 @@ _MAX_META_ITEMS = 1024
 _MAX_EXTENTS = 16
 
 
+@format_walker(
+    "image/heic",
+    "image/heif",
+    "image/avif",
+    "image/jxl",
+    "video/mp4",
+    "video/quicktime",
+    "audio/mp4",
+)
 def walk_bmff(src: Source, found: Findings) -> None:
     """Walk the box tree from the top of the file."""
     _BoxWalk(src, found, _LABELS.get(found.media_type or "", "MP4")).walk(0, src.size, 0, b"")

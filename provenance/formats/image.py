@@ -18,6 +18,7 @@ from provenance.formats.base import (
     Source,
     StructureError,
     decode_text,
+    format_walker,
     inflate,
 )
 from provenance.formats.tiff import parse_exif_blob
@@ -34,6 +35,7 @@ _STEALTH_ROWS = 8 * len(_STEALTH_MAGICS[0])
 _STEALTH_MAX_INFLATED = 8 * 1024 * 1024
 
 
+@format_walker("image/png")
 def walk_png(src: Source, found: Findings) -> None:
     """Every chunk from signature to IEND: text chunks, eXIf, caBX; IDAT is stepped over."""
     offset = 8
@@ -196,6 +198,7 @@ _XMP_SIGNATURE = b"http://ns.adobe.com/xap/1.0/\x00"
 _XMP_EXTENSION_SIGNATURE = b"http://ns.adobe.com/xmp/extension/\x00"
 
 
+@format_walker("image/jpeg")
 def walk_jpeg(src: Source, found: Findings) -> None:
     """Marker segments from SOI to the first SOS: APP1 EXIF/XMP, APP11 JUMBF, COM."""
     offset = 2
@@ -261,6 +264,7 @@ def _jpeg_app1(data: bytes, found: Findings, extended: dict[bytes, dict[int, byt
         found.note_metadata()
 
 
+@format_walker("image/gif")
 def walk_gif(src: Source, found: Findings) -> None:
     """GIF blocks: comment and application extensions (XMP, C2PA); image data stepped over."""
     header = src.read(0, 13)
@@ -336,6 +340,7 @@ def _skip_sub_blocks(
 _PSD_RESOURCE_SIGNATURES = (b"8BIM", b"MeSa", b"AgHg", b"PHUT", b"DCSR")
 
 
+@format_walker("image/vnd.adobe.photoshop")
 def walk_psd(src: Source, found: Findings) -> None:
     """Photoshop image resources: XMP (1060) and EXIF (1058)."""
     header = src.read(0, 30)

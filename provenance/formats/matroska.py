@@ -9,7 +9,14 @@ unknown size (live recordings) block by block.
 
 from __future__ import annotations
 
-from provenance.formats.base import MAX_DEPTH, Findings, Source, StructureError, decode_text
+from provenance.formats.base import (
+    MAX_DEPTH,
+    Findings,
+    Source,
+    StructureError,
+    decode_text,
+    format_walker,
+)
 
 _EBML = 0x1A45DFA3
 _SEGMENT = 0x18538067
@@ -33,6 +40,7 @@ _TEXT_MIMES = ("text/", "application/json", "application/xml")
 _UNKNOWN = -1
 
 
+@format_walker("video/webm", "video/x-matroska")
 def walk_matroska(src: Source, found: Findings) -> None:
     """The segment's info, tags and attachments, wherever they sit."""
     ident, size, body = _element(src, 0)

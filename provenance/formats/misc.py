@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import struct
 
-from provenance.formats.base import Findings, Source, StructureError, decode_text
+from provenance.formats.base import Findings, Source, StructureError, decode_text, format_walker
 
 _PDF_HEAD = 4 * 1024 * 1024
 _PDF_TAIL = 1024 * 1024
@@ -29,6 +29,7 @@ _PDF_ESCAPES = {b"n": b"\n", b"r": b"\r", b"t": b"\t", b"b": b"\b", b"f": b"\f"}
 _MAX_PACKETS = 16
 
 
+@format_walker("application/pdf")
 def walk_pdf(src: Source, found: Findings) -> None:
     """Search the head and tail of a PDF for XMP, Info strings and C2PA markers."""
     regions = [src.read(0, min(src.size, _PDF_HEAD))]
@@ -81,6 +82,7 @@ def find_xmp_packets(region: bytes, found: Findings, where: str) -> None:
         at = end
 
 
+@format_walker("image/svg+xml")
 def walk_svg(src: Source, found: Findings) -> None:
     """XMP packets and an embedded C2PA manifest in the first megabyte of an SVG."""
     region = src.read(0, min(src.size, 1024 * 1024))
@@ -89,6 +91,7 @@ def walk_svg(src: Source, found: Findings) -> None:
     find_xmp_packets(region, found, "SVG XMP")
 
 
+@format_walker("image/x-exr")
 def walk_exr(src: Source, found: Findings) -> None:
     """OpenEXR header attributes of type 'string' (the first part's header only)."""
     offset = 8
@@ -117,6 +120,7 @@ def walk_exr(src: Source, found: Findings) -> None:
 _DPX_TEXT_FIELDS = (("Creator", 160, 100), ("Project", 260, 200), ("Copyright", 460, 200))
 
 
+@format_walker("image/x-dpx")
 def walk_dpx(src: Source, found: Findings) -> None:
     """The DPX generic header's creator, project and copyright strings."""
     header = src.read(0, 660)
@@ -132,6 +136,7 @@ C2PA_ZIP_MEMBER = "META-INF/content_credential.c2pa"
 _C2PA_ZIP_NAME = C2PA_ZIP_MEMBER.encode()
 
 
+@format_walker("application/zip")
 def walk_zip(src: Source, found: Findings) -> None:
     """A zip's central directory, searched for c2pa's embedded manifest store member."""
     tail_len = min(src.size, 65536 + 22)

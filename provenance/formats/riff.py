@@ -9,7 +9,7 @@ from __future__ import annotations
 import struct
 
 from provenance.formats.audio import read_id3
-from provenance.formats.base import Findings, Source, StructureError, decode_text
+from provenance.formats.base import Findings, Source, StructureError, decode_text, format_walker
 from provenance.formats.tiff import parse_exif_blob
 
 _CHUNK = struct.Struct("<4sI")
@@ -31,6 +31,7 @@ _INFO_NAMES = {
 }
 
 
+@format_walker("image/webp", "video/x-msvideo", "audio/wav")
 def walk_riff(src: Source, found: Findings) -> None:
     """Top-level RIFF chunks; a payload chunk cut short by the end of the file ends the walk."""
     header = src.read(0, 12)

@@ -103,7 +103,17 @@ def sniff_media_type(head: bytes) -> str:
         return "application/x-iso9660-image"
     if b"%PDF-" in head[:1024]:  # PDF allows leading junk before the header
         return "application/pdf"
+    for magic, media_type in _registered_magics():
+        if head.startswith(magic):
+            return media_type
     return _text_type(head)
+
+
+def _registered_magics() -> list[tuple[bytes, str]]:
+    """Magic bytes declared by format modules beyond the cases above (`format_walker`)."""
+    from provenance.formats.table import MAGICS  # imports every format module once
+
+    return MAGICS
 
 
 def _bmff_type(head: bytes) -> str:

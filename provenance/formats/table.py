@@ -2,36 +2,41 @@
 
 `walk_container` runs the walker for a media type over a `Source` and returns its `Findings`:
 text fields, XMP packets, and whether a C2PA manifest store is embedded. Walkers live in one
-module per family (image, TIFF/EXIF, RIFF, BMFF, audio, misc); all of them share the limits in
-`containers_base`. A walk that hits a limit keeps what it found and says so in
-`Findings.incomplete`; a broken structure raises `StructureError` only when nothing had been
-read before it, since a file truncated after its metadata still tells us what it claims.
+module per container family (image, TIFF/EXIF, RIFF, BMFF, Matroska, audio, misc), each
+registering itself in one table (`formats.base.format_walker`); this module imports them all.
+All of them share the limits in `formats.base`. A walk that hits a limit keeps what it found
+and says so in `Findings.incomplete`; a broken structure raises `StructureError` only when
+nothing had been read before it, since a file truncated after its metadata still tells us
+what it claims.
 """
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 import struct
 import zlib
-from collections.abc import Callable
 
-from provenance.formats.audio import walk_flac, walk_mp3, walk_ogg
+from provenance.formats import __path__ as _package_path
 from provenance.formats.base import (
     HEAD_BYTES,
+    MAGICS,
+    WALKERS,
     Field,
     Findings,
     LimitReached,
     Source,
     StructureError,
 )
-from provenance.formats.bmff import walk_bmff
-from provenance.formats.image import walk_gif, walk_jpeg, walk_png, walk_psd
-from provenance.formats.matroska import walk_matroska
-from provenance.formats.misc import walk_dpx, walk_exr, walk_pdf, walk_svg, walk_zip
-from provenance.formats.riff import walk_riff
-from provenance.formats.tiff import walk_tiff
+
+# Every module of the package registers its walkers as it is imported.
+for _module in pkgutil.iter_modules(_package_path):
+    if _module.name not in ("base", "table", "sniff"):
+        importlib.import_module(f"provenance.formats.{_module.name}")
 
 __all__ = [
     "HEAD_BYTES",
+    "MAGICS",
     "WALKERS",
     "Field",
     "Findings",
@@ -39,36 +44,6 @@ __all__ = [
     "StructureError",
     "walk_container",
 ]
-
-Walker = Callable[[Source, Findings], None]
-
-WALKERS: dict[str, Walker] = {
-    "image/png": walk_png,
-    "image/jpeg": walk_jpeg,
-    "image/gif": walk_gif,
-    "image/webp": walk_riff,
-    "image/tiff": walk_tiff,
-    "image/heic": walk_bmff,
-    "image/heif": walk_bmff,
-    "image/avif": walk_bmff,
-    "image/jxl": walk_bmff,
-    "image/vnd.adobe.photoshop": walk_psd,
-    "image/x-exr": walk_exr,
-    "image/x-dpx": walk_dpx,
-    "image/svg+xml": walk_svg,
-    "video/mp4": walk_bmff,
-    "video/quicktime": walk_bmff,
-    "video/x-msvideo": walk_riff,
-    "video/webm": walk_matroska,
-    "video/x-matroska": walk_matroska,
-    "audio/mp4": walk_bmff,
-    "audio/wav": walk_riff,
-    "audio/mpeg": walk_mp3,
-    "audio/flac": walk_flac,
-    "audio/ogg": walk_ogg,
-    "application/pdf": walk_pdf,
-    "application/zip": walk_zip,
-}
 
 # Corrupt metadata inside an otherwise readable file is skipped, never raised: these are the
 # errors a parser of hostile bytes can still hit despite its checks.

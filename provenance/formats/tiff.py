@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import struct
 
-from provenance.formats.base import Findings, Source, StructureError, decode_text
+from provenance.formats.base import Findings, Source, StructureError, decode_text, format_walker
 
 TAG_EXIF_IFD = 0x8769
 TAG_XMP = 0x02BC
@@ -37,6 +37,7 @@ MAX_IFDS = 32
 MAX_ENTRIES = 4096
 
 
+@format_walker("image/tiff")
 def walk_tiff(src: Source, found: Findings) -> None:
     """Read a TIFF file's IFD chain (and its EXIF sub-IFD) for text tags, XMP and C2PA."""
     read_tiff(src, 0, found, where="TIFF", source="exif", follow_chain=True, label="TIFF")

@@ -16,7 +16,7 @@ from provenance.gate.packages import iter_packages
 from provenance.gate.timelines import TimelineOptions, TimelineReader, TimelineView
 from provenance.history.recorder import save_asset
 from provenance.history.registry import Registry
-from provenance.markers.families import families_of
+from provenance.markers.families import recognisers_of
 from provenance.model import UNKNOWN_TOOL, Origin, Signal, Validation
 from provenance.pipeline.classify import AssetReading, needs_fingerprint, read_asset
 from provenance.pipeline.fingerprints import fingerprint
@@ -208,7 +208,7 @@ class DeliveryGate:
         report = CheckReport(
             package=packages[0] if len(packages) == 1 else list(packages),
             strict=strict,
-            recognisers=families_of(self.config).names,
+            recognisers=recognisers_of(self.config),
         )
         reader = TimelineReader(
             timelines or TimelineOptions(), report.timelines, self.store.live_paths_named

@@ -123,7 +123,8 @@ def available_extensions() -> dict[str, str]:
 @lru_cache(maxsize=8)
 def active(extensions: tuple[str, ...] = ()) -> Families:
     """The built-in families plus the named extensions (`[extensions] enable` in
-    provgate.toml). Raises LookupError naming an extension that is not installed."""
+    provgate.toml; the configuration has checked that each is installed, and names that are
+    format extensions are skipped here)."""
     found = list(builtin())
     if extensions:
         from importlib.metadata import entry_points
@@ -131,7 +132,7 @@ def active(extensions: tuple[str, ...] = ()) -> Families:
         points = {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
         for name in extensions:
             if name not in points:
-                raise LookupError(name)
+                continue  # a format extension (`provgate.formats`), loaded by the config
             loaded = points[name].load()
             more = loaded() if callable(loaded) else loaded
             dist = points[name].dist
@@ -146,6 +147,15 @@ def active(extensions: tuple[str, ...] = ()) -> Families:
 def families_of(config: Config) -> Families:
     """The families a workspace reads with: the built-in ones and those it enabled."""
     return active(config.extensions)
+
+
+def recognisers_of(config: Config) -> tuple[str, ...]:
+    """What a recorded check names as the recognisers it ran with: every generator family
+    (extensions with the distribution they came from) and every enabled format extension."""
+    families = families_of(config)
+    declared = {f.name for f in families.families}
+    formats = tuple(f"{n} (format extension)" for n in config.extensions if n not in declared)
+    return families.names + formats
 
 
 def _with_origin(family: Family, origin: str) -> Family:
