@@ -23,8 +23,10 @@ from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 from typing import IO, Any
 
+from provenance.formats.misc import C2PA_ZIP_MEMBER
 from provenance.formats.sniff import ARCHIVE_TYPES, READABLE_ARCHIVES
 from provenance.gate.members import (
+    MAX_MEMBERS,
     MAX_NESTING,
     Budget,
     BudgetExceeded,
@@ -148,6 +150,10 @@ def _iter_zip(
     path: Path, prefix: str, spool: Spool, budget: Budget, depth: int
 ) -> Iterator[Member]:
     shown = prefix.rstrip("/") or path.name
+    listed = _zip_entry_count(path)
+    if listed is not None and listed > MAX_MEMBERS:  # before zipfile holds them all
+        yield Member(shown, None, f"zip lists {listed} members (more than {MAX_MEMBERS}): refused")
+        return
     try:
         archive = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
@@ -161,6 +167,10 @@ def _iter_zip(
         if problem:
             yield Member(shown, None, f"{problem}: refused")
             return
+        if any(i.filename == C2PA_ZIP_MEMBER for i in infos):
+            # c2pa embeds a store in the container itself (Office, EPUB): the container is
+            # an asset, read with that store; the store member is read with it.
+            yield Member(shown, path, spooled=depth > 0)
         files = {safe_name(i.filename) for i in infos if not i.is_dir()} - {None}
         dirs = {safe_name(i.filename.rstrip("/")) for i in infos if i.is_dir()}
         links: dict[str, tuple[str, bool]] = {}
@@ -188,7 +198,7 @@ def _iter_zip(
                 yield Member(member, None, "special file inside the archive: refused")
         for info in infos:
             name = safe_name(info.filename)
-            if info.is_dir() or name is None or name in links:
+            if info.is_dir() or name is None or name in links or info.filename == C2PA_ZIP_MEMBER:
                 continue
             mode = info.external_attr >> 16
             if statmod.S_IFMT(mode) and not statmod.S_ISREG(mode):
@@ -210,6 +220,22 @@ def _iter_zip(
                 continue
             _zip_sidecar(archive, info.filename, local, spool, budget)
             yield from _judge(local, member, spool, budget, depth, extra)
+
+
+def zip_lists_too_many(path: Path) -> bool:
+    """Whether the file is a zip whose end record declares more than `MAX_MEMBERS` members."""
+    listed = _zip_entry_count(path)
+    return listed is not None and listed > MAX_MEMBERS
+
+
+def _zip_entry_count(path: Path) -> int | None:
+    """The member count the zip's end record declares, read without parsing the directory."""
+    try:
+        with open(path, "rb") as fh:
+            end = zipfile._EndRecData(fh)  # type: ignore[attr-defined]  # noqa: SLF001
+    except (OSError, zipfile.BadZipFile, struct.error):
+        return None
+    return int(end[zipfile._ECD_ENTRIES_TOTAL]) if end else None  # type: ignore[attr-defined]
 
 
 def _zip_sidecar(
@@ -343,7 +369,9 @@ def _v7_checksum_ok(head: bytes) -> bool:
     return True
 
 
-def _open_tar(path: Path) -> tarfile.TarFile:
+def open_tar(path: Path) -> tarfile.TarFile:
+    """A tar (plain or compressed) opened for reading with `BoundedTarInfo` headers: every
+    reader of delivery tars must open them so (tarfile alone holds a huge header whole)."""
     return tarfile.open(path, mode="r:*", tarinfo=BoundedTarInfo)  # noqa: SIM115
 
 
@@ -368,7 +396,7 @@ def _iter_tar(
     sidecars: dict[str, Path] = {}
     declared = 0
     try:
-        with _open_tar(path) as archive:
+        with open_tar(path) as archive:
             for info in _tar_members(archive):
                 budget.member()
                 name = safe_name(info.name)
@@ -400,7 +428,7 @@ def _iter_tar(
         if target:
             aliases.setdefault(target, []).append(prefix + name)
     try:
-        with _open_tar(path) as archive:
+        with open_tar(path) as archive:
             for info in _tar_members(archive):
                 name = safe_name(info.name)
                 member = prefix + info.name

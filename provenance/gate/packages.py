@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import IO
 
 from provenance.errors import PackageError
-from provenance.gate.archives import is_archive, iter_archive
+from provenance.gate.archives import is_archive, iter_archive, zip_lists_too_many
 from provenance.gate.imf import archive_holds_imp, is_imp, iter_imp, iter_imp_archive
 from provenance.gate.members import Member, sniff_file
 from provenance.gate.timelines import TimelineOptions, TimelineReader, sniff_timeline
@@ -41,6 +41,9 @@ def iter_package(
     path = Path(spec)
     if not path.exists() and not path.is_symlink():
         raise PackageError("no such file or folder", spec)
+    if path.is_file() and zip_lists_too_many(path):  # refused before anything parses it all
+        yield from iter_archive(path)
+        return
     adapter = sniff_timeline(path)
     if adapter is not None:
         reader = timelines or TimelineReader(TimelineOptions(), [])
@@ -56,7 +59,7 @@ def iter_package(
         yield from _iter_path(path, display_root=path if path.is_dir() else path.parent)
 
 
-def _media_type(path: Path) -> str:
+def _media_type(path: Path | str) -> str:
     try:
         return sniff_file(path)
     except OSError:
@@ -76,12 +79,11 @@ def _iter_path(path: Path, display_root: Path | None) -> Iterator[Member]:
         if entry.stat is None:
             yield Member(name, None, entry.problem)
             continue
-        local = Path(entry.path)
-        media_type = _media_type(local)
+        media_type = _media_type(entry.path)
         if is_archive(media_type):
-            yield from iter_archive(local, name + "/", media_type)
+            yield from iter_archive(Path(entry.path), name + "/", media_type)
         else:
-            yield Member(name, local)
+            yield Member(name, Path(entry.path))
 
 
 def iter_packages(
