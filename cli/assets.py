@@ -10,6 +10,7 @@ import click
 
 from provenance import api
 from provenance.model import STATUSES, USE_CATEGORIES
+from provenance.names import one_line
 from provenance.pipeline.shard import Shard
 
 from .main import (
@@ -33,7 +34,7 @@ def _evidence_lines(evidence: list[dict[str, Any]]) -> list[str]:
             ev["signal"], "  "
         )
         valid = f" [{ev['validation']}]" if ev.get("validation") else ""
-        lines.append(f"  {flag:2} {ev['source']:<13} {ev['detail']}{valid}")
+        lines.append(f"  {flag:2} {ev['source']:<13} {one_line(ev['detail'])}{valid}")
     return lines
 
 
@@ -48,7 +49,7 @@ def inspect(ctx: click.Context, file: Path, as_json: bool) -> None:
     if as_json:
         echo_json(info)
         return
-    echo(f"{info['path']}")
+    echo(shown(info["path"]))
     echo(f"  content id  {info['content_id']}")
     echo(f"  media type  {info['media_type']}   {info['size']} bytes")
     echo(f"  origin      {info['origin']}" + (f"  (tool: {info['tool']})" if info["tool"] else ""))
@@ -151,8 +152,8 @@ def tag(
             echo_json(result, indent=None)
         else:
             echo(
-                f"{file}: tagged {origin}"
-                + (f" ({result['written']})" if result.get("written") else "")
+                f"{shown(file)}: tagged {origin}"
+                + (f" ({shown(result['written'])})" if result.get("written") else "")
             )
 
 
@@ -171,7 +172,7 @@ def history(ctx: click.Context, asset: str, as_json: bool) -> None:
         detail = ", ".join(f"{k}={v}" for k, v in sorted(ev["detail"].items()))
         where = ev.get("facility") or ev.get("host") or "-"
         echo(
-            f"{ev['at'][:19]}  {ev['kind']:<9} {where}  {ev['path'] or '-'}"
+            f"{ev['at'][:19]}  {ev['kind']:<9} {where}  {shown(ev['path'] or '-')}"
             f"  {(ev['content_id'] or '')[:12]}  {detail}"
         )
 

@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 import click
 
 from provenance.errors import ProvgateError
+from provenance.names import one_line
 from provenance.workspace import Workspace, init_workspace, locate_workspace, open_workspace
 
 from .render import echo
@@ -153,7 +154,7 @@ class ProvgateGroup(click.Group):
         try:
             return super().invoke(ctx)
         except ProvgateError as exc:
-            echo(f"provgate: error: {exc}", err=True)
+            echo(one_line(f"provgate: error: {exc}"), err=True)
             ctx.exit(EXIT_ERROR)
         except KeyboardInterrupt:
             echo("provgate: interrupted", err=True)
@@ -163,7 +164,7 @@ class ProvgateGroup(click.Group):
             ctx.exit(EXIT_ERROR)
         except OSError as exc:
             where = f"{exc.filename}: " if exc.filename else ""
-            echo(f"provgate: error: {where}{exc.strerror or exc}", err=True)
+            echo(one_line(f"provgate: error: {where}{exc.strerror or exc}"), err=True)
             ctx.exit(EXIT_ERROR)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
@@ -171,8 +172,10 @@ class ProvgateGroup(click.Group):
             if os.environ.get("PROVGATE_DEBUG"):
                 raise
             echo(
-                f"provgate: internal error: {type(exc).__name__}: {exc} "
-                "(PROVGATE_DEBUG=1 shows the traceback)",
+                one_line(
+                    f"provgate: internal error: {type(exc).__name__}: {exc} "
+                    "(PROVGATE_DEBUG=1 shows the traceback)"
+                ),
                 err=True,
             )
             ctx.exit(EXIT_ERROR)

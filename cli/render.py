@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 import os
-import re
 import shutil
 import sys
 import time
@@ -14,61 +12,16 @@ from typing import Any, TextIO
 
 import click
 
-# A name the OS allows may hold bytes that are not UTF-8 (held as lone surrogates, PEP 383)
-# and control or invisible characters (an ESC would drive the terminal, U+202E reverse the
-# line). None of them reaches output raw.
-_SURROGATES = re.compile("[\ud800-\udfff]")
-_ESCAPED = re.compile(r"\\(\\|x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8})")
+from provenance.names import dumps_json, printable_lines, shown, unshown
 
-
-def _escaped_char(ch: str) -> str:
-    code = ord(ch)
-    if 0xDC80 <= code <= 0xDCFF:  # a byte that is not UTF-8
-        return f"\\x{code - 0xDC00:02x}"
-    if code < 0x80:
-        return f"\\x{code:02x}"
-    return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
-
-
-def shown(path: str | os.PathLike[str]) -> str:
-    r"""A file name as text for a terminal: undecodable bytes as `\xNN`, control and
-    invisible characters as `\xNN`/`\uNNNN`, a backslash as `\\`; `unshown` reverses it."""
-    text = os.fspath(path)
-    if text.isprintable() and "\\" not in text:
-        return text
-    return "".join(
-        "\\\\" if ch == "\\" else ch if ch.isprintable() else _escaped_char(ch) for ch in text
-    )
-
-
-def unshown(text: str) -> str:
-    """The name that `shown` printed as `text`."""
-    if "\\" not in text:
-        return text
-
-    def char(m: re.Match[str]) -> str:
-        body = m[1]
-        if body == "\\":
-            return "\\"
-        value = int(body[1:], 16)
-        return os.fsdecode(bytes([value])) if body[0] == "x" else chr(value)
-
-    return _ESCAPED.sub(char, text)
+__all__ = ["dumps_json", "shown", "unshown"]  # re-exported for the commands
 
 
 def echo(text: str = "", *, err: bool = False, nl: bool = True) -> None:
     """click.echo for text that may hold names: characters that are not printable (but
-    newlines and tabs) and undecodable bytes are escaped, never written raw."""
-    if not text.isprintable():
-        text = "".join(ch if ch.isprintable() or ch in "\n\t" else _escaped_char(ch) for ch in text)
-    click.echo(text, err=err, nl=nl)
-
-
-def dumps_json(obj: Any, *, indent: int | None = 2) -> str:
-    """JSON text; a name's undecodable bytes are written as `\\udcNN` escapes, which
-    json.loads and os.fsencode turn back into the same bytes."""
-    text = json.dumps(obj, indent=indent, ensure_ascii=False, default=str)
-    return _SURROGATES.sub(lambda m: f"\\u{ord(m[0]):04x}", text)
+    newlines and tabs) and undecodable bytes are escaped, never written raw. Names inside
+    the text must already be `shown` (a newline in a name is escaped there)."""
+    click.echo(printable_lines(text), err=err, nl=nl)
 
 
 def echo_json(obj: Any, *, indent: int | None = 2) -> None:

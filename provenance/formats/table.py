@@ -25,6 +25,7 @@ from provenance.formats.base import (
 )
 from provenance.formats.bmff import walk_bmff
 from provenance.formats.image import walk_gif, walk_jpeg, walk_png, walk_psd
+from provenance.formats.matroska import walk_matroska
 from provenance.formats.misc import walk_dpx, walk_exr, walk_pdf, walk_svg
 from provenance.formats.riff import walk_riff
 from provenance.formats.tiff import walk_tiff
@@ -58,6 +59,8 @@ WALKERS: dict[str, Walker] = {
     "video/mp4": walk_bmff,
     "video/quicktime": walk_bmff,
     "video/x-msvideo": walk_riff,
+    "video/webm": walk_matroska,
+    "video/x-matroska": walk_matroska,
     "audio/mp4": walk_bmff,
     "audio/wav": walk_riff,
     "audio/mpeg": walk_mp3,

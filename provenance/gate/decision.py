@@ -18,7 +18,7 @@ from provenance.history.recorder import save_asset
 from provenance.history.registry import Registry
 from provenance.model import UNKNOWN_TOOL, Origin, Signal, Validation
 from provenance.pipeline.classify import AssetReading, needs_fingerprint, read_asset
-from provenance.pipeline.phash import image_phash
+from provenance.pipeline.phash import Fingerprint, fingerprint
 from provenance.pipeline.workers import map_files
 from provenance.stores import Store, now_iso
 
@@ -37,6 +37,7 @@ class Prepared:
     reading: AssetReading | None
     error: str | None = None
     phash: str | None = None
+    phash_problem: str | None = None  # why the image could not be fingerprinted
 
 
 def prepare(path: Path, config: Config) -> Prepared:
@@ -47,8 +48,8 @@ def prepare(path: Path, config: Config) -> Prepared:
         return Prepared(None, exc.reason)
 
 
-def _phash(item: tuple[Path, str]) -> str | None:
-    return image_phash(*item)
+def _phash(item: tuple[Path, str]) -> Fingerprint:
+    return fingerprint(*item)
 
 
 @dataclass
@@ -260,7 +261,7 @@ class DeliveryGate:
                 ]
                 items = [(paths[i], ready[i].reading.media_type) for i in unknown]  # type: ignore[union-attr]
                 for i, value in zip(unknown, map_files(_phash, items), strict=True):
-                    ready[i] = replace(ready[i], phash=value)
+                    ready[i] = replace(ready[i], phash=value.value, phash_problem=value.problem)
             try:
                 yield from zip(batch, ready, strict=True)
             finally:
@@ -298,9 +299,23 @@ class DeliveryGate:
                 [prepared.reading.evidence[0].detail],
                 prepared.reading,
             )
-        reading = self.registry.judge(prepared.reading, phash=prepared.phash)
+        phash, unprinted = prepared.phash, prepared.phash_problem
+        if (
+            phash is None
+            and unprinted is None
+            and self.registry.has_hashes
+            and not prepared.reading.origin.is_ai
+            and needs_fingerprint(prepared.reading)
+        ):  # an archive member, read here rather than in a worker
+            found = fingerprint(prepared.reading.path, prepared.reading.media_type)
+            phash, unprinted = found.value, found.problem
+        reading = self.registry.judge(prepared.reading, phash=phash)
         reasons: list[str] = list(member.flags)
         block = bool(member.flags)
+        if unprinted and not reading.origin.is_ai:
+            # The near-duplicate test could not run: it may be a copy of a known AI image.
+            block = True
+            reasons.append(f"cannot be compared with the known AI images: {unprinted}")
         verdict_approval = None
         clear = None
         stores = reading.manifest_stores
@@ -321,7 +336,7 @@ class DeliveryGate:
                 if manifest_problem:
                     problems.append(manifest_problem)
             if approval is None:
-                self._remember(reading, prepared.phash)
+                self._remember(reading, phash)
             tool = f" ({reading.tool or UNKNOWN_TOOL})"
             if approval is None:
                 block = True

@@ -6,19 +6,19 @@ from __future__ import annotations
 import base64
 import html
 import io
-import json
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from provenance.gate.decision import AssetVerdict, CheckReport
 from provenance.gate.timelines import TimelineClip, TimelineView
+from provenance.names import dumps_json, one_line, shown
 from provenance.pipeline.phash import PHASH_MEDIA
 
 _THUMB_MAX_BYTES = 40 << 20
 
 
 def render_json(report: CheckReport) -> str:
-    return json.dumps(report.to_json(), indent=2, ensure_ascii=False) + "\n"
+    return dumps_json(report.to_json()) + "\n"
 
 
 def render_text(report: CheckReport) -> str:
@@ -26,12 +26,13 @@ def render_text(report: CheckReport) -> str:
     s = report.summary
     lines = []
     blocked = [a for a in report.assets if a.decision == "block"]
+    # Names and the messages quoting them are escaped: a newline in a name cannot forge a line.
     for a in blocked:
-        lines.append(f"BLOCK  {a.path}")
+        lines.append(f"BLOCK  {shown(a.path)}")
         for reason in a.reasons:
-            lines.append(f"       {reason}")
+            lines.append(f"       {one_line(reason)}")
         if a.clear_with:
-            lines.append(f"       to clear: {a.clear_with}")
+            lines.append(f"       to clear: {one_line(a.clear_with)}")
     noted = [
         a
         for a in report.assets
@@ -39,10 +40,12 @@ def render_text(report: CheckReport) -> str:
         and (a.origin in ("ai-generated", "ai-modified") or any("C2PA" in r for r in a.reasons))
     ]
     for a in noted:
-        lines.append(f"pass   {a.path}: {'; '.join(a.reasons)}")
+        lines.append(f"pass   {shown(a.path)}: {one_line('; '.join(a.reasons))}")
     for view in report.timelines:
-        lines.extend(_timeline_text(report, view))
-    package = report.package if isinstance(report.package, str) else ", ".join(report.package)
+        lines.extend(one_line(line) for line in _timeline_text(report, view))
+    package = ", ".join(
+        shown(p) for p in ([report.package] if isinstance(report.package, str) else report.package)
+    )
     lines.append(
         f"{'BLOCKED' if report.verdict == 'blocked' else 'PASS'}: {package} - {s['assets']} "
         f"assets, {s['blocked']} blocked, {s['ai']} AI ({s['approved']} approved), "
@@ -110,15 +113,18 @@ def render_junit(report: CheckReport) -> str:
         },
     )
     for a in report.assets:
-        case = ET.SubElement(suite, "testcase", {"classname": "provgate.delivery", "name": a.path})
+        # XML 1.0 cannot hold most control characters: names and messages are escaped.
+        name = shown(a.path)
+        reasons = [one_line(r) for r in a.reasons]
+        case = ET.SubElement(suite, "testcase", {"classname": "provgate.delivery", "name": name})
         if a.decision == "block":
             kind = "error" if a.error else "failure"
             el = ET.SubElement(
-                case, kind, {"message": (a.reasons or ["blocked"])[0], "type": a.origin}
+                case, kind, {"message": (reasons or ["blocked"])[0], "type": a.origin}
             )
-            el.text = "\n".join(a.reasons + ([f"to clear: {a.clear_with}"] if a.clear_with else []))
-        elif a.reasons:
-            ET.SubElement(case, "system-out").text = "\n".join(a.reasons)
+            el.text = "\n".join(reasons + ([f"to clear: {a.clear_with}"] if a.clear_with else []))
+        elif reasons:
+            ET.SubElement(case, "system-out").text = "\n".join(reasons)
     suites = ET.Element("testsuites")
     suites.append(suite)
     for view in report.timelines:
@@ -190,7 +196,10 @@ code{font-size:12px} ul{margin:0;padding-left:1.2em}
 def render_html(report: CheckReport, thumbnails: bool = True) -> str:
     """A self-contained page (no external resources) for the clearance contact."""
     s = report.summary
-    e = html.escape
+
+    def e(text: str) -> str:
+        return html.escape(one_line(text))
+
     package = report.package if isinstance(report.package, str) else ", ".join(report.package)
     rows = []
     ordered = sorted(report.assets, key=lambda a: (a.decision != "block", a.path))
@@ -209,7 +218,7 @@ def render_html(report: CheckReport, thumbnails: bool = True) -> str:
         )
         cid = a.reading.content_id[:16] if a.reading else ""
         rows.append(
-            f'<tr class="{a.decision}"><td>{img}</td><td><b>{e(a.path)}</b><br><code>{cid}'
+            f'<tr class="{a.decision}"><td>{img}</td><td><b>{e(shown(a.path))}</b><br><code>{cid}'
             f"</code></td><td>{e(a.decision.upper())}</td><td>{e(a.origin)}</td>"
             f"<td><ul>{reasons}</ul></td><td><ul>{evidence}</ul></td></tr>"
         )

@@ -398,3 +398,120 @@ def test_a_zip_of_many_entries_sharing_one_stream_is_refused(runner, ws, tmp_pat
     assert code == 1
     ((path, reason),) = blocked(report).items()
     assert "refused" in reason
+
+
+# --- names that write to the terminal ------------------------------------------------------
+
+FORGED = "evil\nPASS: pkg - 1 assets, 0 blocked, 0 AI (0 approved), 0 unknown, 0 errors\x1b[2K"
+
+
+@pytest.mark.parametrize("fmt", ["text", "junit", "html"])
+def test_a_name_cannot_forge_report_lines_or_drive_the_terminal(runner, ws, tmp_path, fmt):
+    pkg = tmp_path / "pkg"
+    pkg.mkdir()
+    name = FORGED + os.fsdecode(b"\xff") + ".png"  # not UTF-8 either
+    shutil.copyfile(fixture_file(AI), os.path.join(os.fsencode(pkg), os.fsencode(name)))
+    result = runner.invoke(cli, [*ws, "check", "--format", fmt, str(pkg)])
+    assert result.exit_code == 1
+    assert "\x1b" not in result.stdout
+    assert not any(line.startswith("PASS") for line in result.stdout.splitlines())
+    assert "evil\\x0aPASS: pkg" in result.stdout and "\\x1b[2K\\xff.png" in result.stdout
+    if fmt == "text":
+        assert result.stdout.splitlines()[0] == "BLOCK  " + (
+            "evil\\x0aPASS: pkg - 1 assets, 0 blocked, 0 AI (0 approved), 0 unknown, 0 errors"
+            "\\x1b[2K\\xff.png"
+        )
+
+
+def test_json_keeps_the_exact_name_and_inspect_escapes_it(runner, ws, tmp_path):
+    pkg = tmp_path / "pkg"
+    pkg.mkdir()
+    raw = os.fsencode(FORGED) + b"\xff.png"
+    target = os.path.join(os.fsencode(pkg), raw)
+    shutil.copyfile(fixture_file(AI), target)
+    out = tmp_path / "report.json"
+    result = runner.invoke(cli, [*ws, "check", "--format", "json", "-o", str(out), str(pkg)])
+    assert result.exit_code == 1
+    (asset,) = json.loads(out.read_text("utf-8"))["assets"]
+    assert os.fsencode(asset["path"]) == raw  # JSON round-trips the bytes
+    shown = runner.invoke(cli, [*ws, "inspect", os.fsdecode(target)])
+    assert shown.exit_code == 0 and shown.stdout.splitlines()[0].endswith("\\x1b[2K\\xff.png")
+    assert "\x1b" not in shown.stdout and "\nPASS" not in shown.stdout
+
+
+def _declared_png(path: Path, width: int, height: int) -> Path:
+    """A small PNG that declares a huge picture (its rows of zeros compress ~1000:1)."""
+    stream = zlib.compressobj(9)
+    rows = b"".join(stream.compress(b"\0" * (width * 3 + 1)) for _ in range(64)) + stream.flush()
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n"
+        + _png_chunk(b"IHDR", ihdr)
+        + _png_chunk(b"IDAT", rows)
+        + _png_chunk(b"IEND", b"")
+    )
+    return path
+
+
+def test_an_image_declaring_absurd_dimensions_is_refused_with_a_reason(runner, ws, tmp_path):
+    put(AI, tmp_path / "show" / "gen.png")
+    assert runner.invoke(cli, [*ws, "scan", "--no-tag", str(tmp_path / "show")]).exit_code == 0
+    big = _declared_png(tmp_path / "pkg" / "matte.png", 13000, 13000)
+    assert big.stat().st_size < 1 << 20
+    code, report = check(runner, ws, str(big.parent))
+    assert code == 1
+    reason = blocked(report)["matte.png"]
+    assert "cannot be compared with the known AI images" in reason
+    assert "13000x13000 pixels" in reason
+
+
+# --- formats without a reader --------------------------------------------------------------
+
+COMFY_PROMPT = '{"3": {"class_type": "KSampler", "inputs": {"seed": 1, "steps": 20}}}'
+COMFY_WORKFLOW = '{"last_node_id": 9, "nodes": [{"id": 3, "type": "KSampler"}]}'
+_VIDEO = ["-f", "lavfi", "-i", "color=c=red:s=16x16:d=0.1"]
+_AUDIO = ["-f", "lavfi", "-i", "sine=d=0.1"]
+_TAGS = ["-metadata", f"prompt={COMFY_PROMPT}", "-metadata", f"workflow={COMFY_WORKFLOW}"]
+
+
+@pytest.mark.parametrize(
+    ("name", "args"),
+    [
+        ("clip.webm", [*_VIDEO, "-c:v", "libvpx", *_TAGS]),
+        (
+            "clip.mkv",
+            [
+                *_VIDEO,
+                "-c:v",
+                "libvpx",
+                "-attach",
+                "{workflow}",
+                "-metadata:s:t",
+                "mimetype=application/json",
+            ],
+        ),
+        ("voice.mka", [*_AUDIO, "-c:a", "libopus", *_TAGS]),
+        ("clip.mp4", [*_VIDEO, "-c:v", "libx264", "-movflags", "use_metadata_tags", *_TAGS]),
+        ("clip.mov", [*_VIDEO, "-c:v", "libx264", "-movflags", "use_metadata_tags", *_TAGS]),
+        ("take.flac", [*_AUDIO, "-c:a", "flac", *_TAGS]),
+        ("take.ogg", [*_AUDIO, "-c:a", "libvorbis", *_TAGS]),
+        ("take.opus", [*_AUDIO, "-c:a", "libopus", *_TAGS]),
+    ],
+    ids=["webm-tags", "mkv-attachment", "mka-tags", "mp4", "mov", "flac", "ogg-vorbis", "opus"],
+)
+def test_generator_metadata_in_video_and_audio_containers_blocks(runner, ws, tmp_path, name, args):
+    import subprocess
+
+    ffmpeg = shutil.which("ffmpeg")
+    if ffmpeg is None:
+        pytest.skip("ffmpeg is not installed (.ci/run installs it)")
+    workflow = tmp_path / "workflow.json"
+    workflow.write_text(COMFY_WORKFLOW)
+    pkg = tmp_path / "pkg"
+    pkg.mkdir()
+    args = [a.replace("{workflow}", str(workflow)) for a in args]
+    subprocess.run([ffmpeg, "-v", "error", *args, "-y", str(pkg / name)], check=True)
+    code, report = check(runner, ws, str(pkg))
+    assert code == 1
+    assert "ai-generated (ComfyUI)" in blocked(report)[name]

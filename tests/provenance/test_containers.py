@@ -597,3 +597,38 @@ def test_head_given_by_the_caller_is_used(tmp_path: Path) -> None:
     assert markers(path) == {"generator:novelai"}
     scan = scan_metadata(path, head=data[:40])  # the rest is read from the file
     assert [e.marker for e in scan.evidence] == ["generator:novelai"]
+
+
+def _ebml(ident: int, body: bytes, unknown: bool = False) -> bytes:
+    id_bytes = ident.to_bytes((ident.bit_length() + 7) // 8, "big")
+    size = (
+        b"\x01\xff\xff\xff\xff\xff\xff\xff" if unknown else b"\x01" + len(body).to_bytes(7, "big")
+    )
+    return id_bytes + size + body
+
+
+def _mkv(*segment: bytes, unknown: bool = False) -> bytes:
+    header = _ebml(0x1A45DFA3, _ebml(0x4282, b"matroska"))
+    return header + _ebml(0x18538067, b"".join(segment), unknown=unknown)
+
+
+def _simple_tag(name: str, value: str) -> bytes:
+    return _ebml(0x67C8, _ebml(0x45A3, name.encode()) + _ebml(0x4487, value.encode()))
+
+
+def test_matroska_tags_after_an_unsized_cluster_are_read(tmp_path: Path) -> None:
+    block = _ebml(0xA3, b"\x81\x00\x00\x80" + b"\x00" * 100)
+    cluster = _ebml(0x1F43B675, _ebml(0xE7, b"\x00") + block * 50, unknown=True)
+    tags = _ebml(0x1254C367, _ebml(0x7373, _simple_tag("WORKFLOW", '{"nodes": []}')))
+    info = _ebml(0x1549A966, _ebml(0x5741, b"Lavf60"))
+    path = write(tmp_path, "live.mkv", _mkv(info, cluster, tags, unknown=True))
+    found = walk_file(path)
+    assert found.incomplete is None
+    assert ("writingapp", "Lavf60") in {(f.key, f.value) for f in found.fields}
+    assert ("workflow", '{"nodes": []}') in {(f.key, f.value) for f in found.fields}
+
+
+def test_a_broken_matroska_header_is_a_structure_error(tmp_path: Path) -> None:
+    path = write(tmp_path, "bad.mkv", b"\x1aE\xdf\xa3" + b"\x00" * 16)
+    with pytest.raises(MalformedAsset):
+        scan_metadata(path)
