@@ -47,10 +47,12 @@ def a1111_parameters(seed: int) -> str:
     )
 
 
-def args(doc: str, files: int) -> argparse.Namespace:
+def args(doc: str, files: int, only: Sequence[str] = ()) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=doc.splitlines()[0])
     p.add_argument("--files", type=int, default=files, help=f"number of files (default {files})")
     p.add_argument("--keep", action="store_true", help="keep the temp dir")
+    if only:
+        p.add_argument("--only", choices=only, help="run one part of the benchmark")
     return p.parse_args()
 
 

@@ -23,17 +23,25 @@ Measures (every provgate figure is a subprocess, `python -m cli --workspace WS .
   hashes is also computed in-process (provenance.pipeline.phash), to show the margin to the
   threshold.
 
-Goals (from the issues): check at least as fast (files/s) as the first scan of the same files;
-0 false matches among the unrelated images; ~100% hit rate on the re-saves.
+  4. a cut: a CMX 3600 EDL of 500 events (another machine's `S:\\show\\...` paths) over a
+     media root of 20,000 EXR frames (100 shots of 200 frames), linked with `--map`: `check
+     CUT --map ...` (link, then check only the frames the events use) against `check FOLDER`
+     of exactly those frames (hard links in one folder). Fresh workspaces, median of three.
 
-    python bench/check.py [--files N] [--keep]
+Goals (from the issues): check at least as fast (files/s) as the first scan of the same files;
+0 false matches among the unrelated images; ~100% hit rate on the re-saves; the cut under 2x
+the folder of its linked frames.
+
+    python bench/check.py [--files N] [--keep] [--only speed|cut]
 """
 
 from __future__ import annotations
 
 import json
 import os
+import random
 import sqlite3
+import struct
 import sys
 import time
 from pathlib import Path
@@ -50,8 +58,8 @@ def rate_row(label: str, r: dict, files: int, mb: float) -> tuple:
             r["tree_mb"], f"exit {r['rc']}")  # fmt: skip
 
 
-def check_json(ws: Path, pkg: Path) -> dict:
-    r = c.must(c.run(c.provgate(ws, "check", "--json", str(pkg))), f"check {pkg}")
+def check_json(ws: Path, pkg: Path, *extra: str) -> dict:
+    r = c.must(c.run(c.provgate(ws, "check", "--json", str(pkg), *extra)), f"check {pkg}")
     return json.loads(r["out"])
 
 
@@ -82,11 +90,89 @@ def resave(src: Path, dest: Path) -> None:
     small.save(dest, quality=85)
 
 
+SHOTS, FRAMES, EVENTS, FIRST = 100, 200, 500, 86400
+
+
+def _exr(path: Path, frame: int, pad: int) -> None:
+    """An OpenEXR header (software, comments) and `pad` bytes of data standing for pixels."""
+    out = b"v/1\x01" + struct.pack("<I", 2)
+    for name, value in ((b"software", b"Foundry Nuke 14"), (b"comments", b"plate %d" % frame)):
+        out += name + b"\0string\0" + struct.pack("<i", len(value)) + value
+    out += b"\0" + struct.pack("<Q", 0) + random.Random(frame).randbytes(pad)
+    path.write_bytes(out)
+
+
+def _tc(frames: int) -> str:
+    s, f = divmod(frames, 24)
+    return f"{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}:{f:02d}"
+
+
+def make_cut(tmp: Path) -> tuple[Path, Path, Path, int]:
+    """Media root, EDL and a folder of exactly the frames the EDL uses; the frame count."""
+    root, used_dir = tmp / "cut_media", tmp / "cut_frames"
+    rng = random.Random(20)
+    for shot in range(SHOTS):
+        folder = root / f"sh{shot:03d}"
+        folder.mkdir(parents=True)
+        for f in range(FIRST, FIRST + FRAMES):
+            _exr(folder / f"sh{shot:03d}_plate.{f}.exr", shot * 1000 + f, 16 << 10)
+    lines, rec, used = ["TITLE: BENCH_R1", "FCM: NON-DROP FRAME", ""], FIRST, set()
+    for n in range(EVENTS):
+        shot, dur = rng.randrange(SHOTS), rng.randrange(8, 25)
+        src = FIRST + rng.randrange(0, FRAMES - dur)
+        tcs = " ".join(_tc(x) for x in (src, src + dur, rec, rec + dur))
+        lines += [f"{n + 1:03d}  AX       V     C        {tcs}", f"* FROM CLIP NAME:  sh{shot:03d}",
+                  f"* FROM CLIP: S:\\show\\sh{shot:03d}\\sh{shot:03d}_plate.{src}.exr"]  # fmt: skip
+        used.update((shot, f) for f in range(src, src + dur))
+        rec += dur
+    cut = tmp / "BENCH_R1.edl"
+    cut.write_text("\n".join(lines) + "\n")
+    used_dir.mkdir()
+    for shot, f in sorted(used):
+        name = f"sh{shot:03d}_plate.{f}.exr"
+        os.link(root / f"sh{shot:03d}" / name, used_dir / name)
+    return root, cut, used_dir, len(used)
+
+
+def cut_rows(tmp: Path) -> None:
+    t0 = time.perf_counter()
+    root, cut, used_dir, used = make_cut(tmp)
+    print(f"cut: {EVENTS} events over {SHOTS * FRAMES} EXR frames; {used} frames used"
+          f" (generated in {time.perf_counter() - t0:.0f} s)")  # fmt: skip
+    mapping = f"S:\\show={root}"
+    walls = c.median_walls(
+        lambda k: c.provgate(init_workspace(tmp / f"ws_cut{k}").root, "check", str(cut),
+                             "--map", mapping),
+        lambda k: c.provgate(init_workspace(tmp / f"ws_dir{k}").root, "check", str(used_dir)),
+        before=lambda: [c.warm(p) for p in used_dir.iterdir()],
+    )  # fmt: skip
+    report = check_json(init_workspace(tmp / "ws_cutj").root, cut, "--map", mapping)
+    clips = report["timelines"][0]["clips"]
+    linked = sum(cl["link"] == "linked" for cl in clips)
+    assert report["summary"]["assets"] == used, (report["summary"], used)
+    c.table(
+        "A cut as the delivery (subprocesses, warm page cache, fresh workspaces)",
+        ["command", "events", "frames checked", "seconds", "frames/s", "ratio"],
+        [
+            ("provgate check CUT.edl --map S:\\show=ROOT", EVENTS, report["summary"]["assets"],
+             walls[0], used / walls[0], walls[0] / walls[1]),
+            ("provgate check FOLDER (the same frames)", "-", used, walls[1], used / walls[1], 1.0),
+        ],
+    )  # fmt: skip
+    print(f"linked clips: {linked}/{len(clips)}; verdict {report['verdict']}")
+    ratio = walls[0] / walls[1]
+    print(f"cut / folder: {ratio:.2f}x  (goal < 2: {c.verdict(ratio < 2)})")
+
+
 def main() -> None:
-    opts = c.args(__doc__, files=2_000)
+    opts = c.args(__doc__, files=2_000, only=("speed", "cut"))
     c.header()
     tmp = c.workdir("check")
     try:
+        if opts.only in (None, "cut"):
+            cut_rows(tmp)
+        if opts.only == "cut":
+            return
         t0 = time.perf_counter()
         pkg = tmp / "package"
         made = c.make_tree(pkg, opts.files, seed0=0)

@@ -149,9 +149,7 @@ def tag_by_hand(
     with store.transaction():
         saved = save_asset(store, reading, config, phash=None, extra=[stated])
         if use:
-            store.execute(
-                "UPDATE assets SET use_category = ? WHERE content_id = ?", (use, reading.content_id)
-            )
+            store.set_use(reading.content_id, use)
         st = stat_of(str(path))
         store.upsert_file(str(path), reading.content_id, st.size, st.mtime_ns, st.inode)
     result: dict[str, Any] = {

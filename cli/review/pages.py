@@ -26,8 +26,9 @@ from provenance.history.registry import Registry
 from provenance.history.status import approval_state, refresh_expired
 from provenance.model import USE_CATEGORIES
 from provenance.stores import Store
+from provenance.stores import review as queries
 
-from . import declared, queries
+from . import declared
 from .app import HERE, checked_form, current_user, render, require_approver, review_of
 from .auth import verify_password
 

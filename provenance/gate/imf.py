@@ -55,6 +55,81 @@ def is_imp(path: Path) -> bool:
     return path.is_dir() and any((path / n).is_file() for n in _NAMES)
 
 
+def archive_holds_imp(path: Path) -> bool:
+    """A zip or tar whose members include an ASSETMAP (at its root or one folder down).
+
+    A compressed tar is only looked at over its first members: reading its whole stream twice
+    would double the cost of every tar delivery."""
+    import tarfile
+    import zipfile
+
+    def assetmap(name: str) -> bool:
+        parts = PurePosixPath(name).parts
+        return 1 <= len(parts) <= 2 and parts[-1] in _NAMES
+
+    try:
+        if zipfile.is_zipfile(path):
+            with zipfile.ZipFile(path) as z:
+                return any(assetmap(n) for n in z.namelist())
+        with tarfile.open(path, "r:*") as t:
+            limit = None if t.fileobj is not None and _plain_tar(path) else 64
+            for count, info in enumerate(t):
+                if assetmap(info.name):
+                    return True
+                if limit is not None and count >= limit:
+                    return False
+    except (OSError, tarfile.TarError, zipfile.BadZipFile, EOFError):
+        return False
+    return False
+
+
+def _plain_tar(path: Path) -> bool:
+    with open(path, "rb") as f:
+        head = f.read(4)
+    return not head.startswith((b"\x1f\x8b", b"BZh", b"\xfd7zX"))
+
+
+def iter_imp_archive(path: Path, members: Iterable[Member]) -> Iterator[Member]:
+    """An IMP inside an archive: its members, spooled out by the package walk (with its limits),
+    are kept together in a private folder, then checked as an IMP folder."""
+    import shutil
+    import tempfile
+
+    tmp = Path(tempfile.mkdtemp(prefix="provgate-imp-"))
+    os.chmod(tmp, 0o700)
+    try:
+        for m in members:
+            if m.local is None:
+                yield m
+                continue
+            target = tmp.joinpath(*PurePosixPath(m.name.replace("\\", "/")).parts)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                os.link(m.local, target)
+            except OSError:
+                shutil.copyfile(m.local, target)
+        roots = sorted((p.parent for n in _NAMES for p in tmp.rglob(n)), key=lambda p: len(p.parts))
+        if not roots:
+            yield Member(path.name, None, "the archive's ASSETMAP could not be read out")
+            return
+        root = roots[0]
+        prefix = f"{path.name}/" + ("" if root == tmp else f"{root.relative_to(tmp)}/")
+        for m in iter_imp(root):
+            # spooled: read before the walk goes on, as the folder goes when the walk ends.
+            yield Member(prefix + m.name, m.local, m.problem, True, m.flags)
+        for folder, _dirs, files in os.walk(tmp):
+            for name in files:
+                p = Path(folder) / name
+                if not p.is_relative_to(root):  # outside the IMP's folder: still delivered
+                    yield Member(
+                        f"{path.name}/{p.relative_to(tmp)}",
+                        p,
+                        flags=("in the archive but outside its IMF package",),
+                    )
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def _local(tag: str) -> str:
     return tag.rsplit("}", 1)[-1]
 
@@ -195,28 +270,30 @@ def iter_imp(root: Path, others: Iterable[Path] = ()) -> Iterator[Member]:
             reached.add(path.resolve())
             flags: tuple[str, ...] = ()
             if packed is not None:
-                why = _verify(path, packed)
-                flags = (why,) if why else ()
+                verified = _verify(path, packed)
+                flags = (verified,) if verified else ()
             elif aid not in pkg.packing_lists:
                 flags = (f"in the ASSETMAP ({aid}) but in no packing list: not verified",)
             yield Member(rel, path, flags=flags)
     for aid, packed in sorted(pkg.packed.items()):
         if aid in pkg.assetmap:
             continue
-        why = f"listed in the packing list ({aid}) but not in the ASSETMAP"
+        unmapped = f"listed in the packing list ({aid}) but not in the ASSETMAP"
         shown = packed.original_name or aid
         path = _inside(root, packed.original_name) if packed.original_name else None
         if path is None or not path.is_file() or path.resolve() in reached:
-            yield Member(shown, None, why)
+            yield Member(shown, None, unmapped)
             continue
         # The file is there under its original name: judge it, and say what is wrong.
         reached.add(path.resolve())
         verified = _verify(path, packed)
-        yield Member(shown, path, flags=(why,) + ((verified,) if verified else ()))
+        yield Member(shown, path, flags=(unmapped,) + ((verified,) if verified else ()))
     for aid, packed in sorted(pkg.packed.items()):
-        if "xml" not in packed.type or aid not in pkg.assetmap:
+        if "xml" not in packed.type:
             continue
-        path = _inside(root, pkg.assetmap[aid][0]) if pkg.assetmap[aid] else None
+        # A CPL is read where the ASSETMAP puts it, else under its original name.
+        rel = (pkg.assetmap.get(aid) or [packed.original_name or ""])[0]
+        path = _inside(root, rel) if rel else None
         if path is None or not path.is_file():
             continue
         try:
@@ -224,7 +301,7 @@ def iter_imp(root: Path, others: Iterable[Path] = ()) -> Iterator[Member]:
                 continue
             tracks = _track_files(path)
         except PackageError as exc:
-            yield Member(pkg.assetmap[aid][0], None, exc.reason)
+            yield Member(rel, None, exc.reason)
             continue
         for tid in dict.fromkeys(t for t in tracks if t):
             yield from _resolve_track(pkg, originals, path.name, tid)

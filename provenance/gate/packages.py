@@ -16,7 +16,7 @@ from typing import IO
 
 from provenance.errors import PackageError
 from provenance.gate.archives import is_archive, iter_archive
-from provenance.gate.imf import is_imp, iter_imp
+from provenance.gate.imf import archive_holds_imp, is_imp, iter_imp, iter_imp_archive
 from provenance.gate.members import Member, sniff_file
 from provenance.gate.timelines import TimelineOptions, TimelineReader, sniff_timeline
 from provenance.pipeline.walk import walk_package
@@ -48,7 +48,10 @@ def iter_package(
     elif is_imp(path):
         yield from iter_imp(path, imps)
     elif path.is_file() and is_archive(_media_type(path)):
-        yield from iter_archive(path)
+        if archive_holds_imp(path):
+            yield from iter_imp_archive(path, iter_archive(path))
+        else:
+            yield from iter_archive(path)
     else:
         yield from _iter_path(path, display_root=path if path.is_dir() else path.parent)
 

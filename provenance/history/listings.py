@@ -20,7 +20,7 @@ from provenance.history.registry import Registry
 from provenance.history.status import refresh_expired
 from provenance.model import UNKNOWN_TOOL
 from provenance.pipeline.content import content_id, looks_like_content_id
-from provenance.stores import Store, noindex
+from provenance.stores import Store
 
 AI_ORIGINS = ("ai-generated", "ai-modified")
 
@@ -73,40 +73,16 @@ def list_files(
     clock first, so an approval that ran out reads `expired` here as everywhere."""
     if config is not None:
         refresh_expired(store, config)
-    where, args = ["1=1"], []
-    if not include_gone:
-        where.append("f.gone = 0")
-    for column, value in (
-        ("a.origin", origin),
-        ("a.status", status),
-        ("a.use_category", use),
-        ("f.facility", facility),
-    ):
-        if value:
-            where.append(f"{column} = ?")
-            args.append(value)
-    if tool:
-        where.append("lower(a.tool) LIKE ?")
-        args.append(f"%{tool.lower()}%")
-    if under:
-        prefix = os.path.abspath(under).rstrip("/") + "/"
-        where.append("f.path >= ? AND f.path < ?")
-        args += [prefix, prefix[:-1] + "0"]
-    if since:
-        where.append("f.first_seen >= ?")
-        args.append(since)
-    # Filtered by what the asset is, the few matching assets drive the query through their
-    # indexes and their files are sorted after; unfiltered, the files are walked in path order.
-    by_asset = any((origin, status, use, tool))
-    order = f"{noindex('f.path')}, f.facility" if by_asset else "f.path, f.facility"
-    rows = store.query(
-        "SELECT f.path, f.content_id, a.media_type, a.origin, a.status, a.use_category, a.tool,"
-        " f.size, f.first_seen, f.last_seen, f.gone, f.facility FROM files f JOIN assets a"
-        f" ON a.content_id = f.content_id WHERE {' AND '.join(where)} ORDER BY {order}",
-        args,
+    return store.file_listing(
+        origin=origin,
+        status=status,
+        use=use,
+        tool=tool,
+        under=os.path.abspath(under) if under else None,
+        since=since,
+        include_gone=include_gone,
+        facility=facility,
     )
-    names = rows[0].keys() if rows else []
-    return [dict(zip(names, r, strict=True)) for r in rows]  # a million rows: no per-key calls
 
 
 def _csv_cell(value: Any) -> Any:
@@ -138,9 +114,7 @@ def report_rows(
     registry = Registry(store, config, today)
     refresh_expired(store, config, today)
     out = []
-    for asset in store.query(
-        "SELECT * FROM assets WHERE origin IN (?, ?) ORDER BY first_seen, content_id", AI_ORIGINS
-    ):
+    for asset in store.ai_assets():
         cid = asset["content_id"]
         files = [
             f

@@ -14,6 +14,7 @@ from provenance.pipeline.classify import AssetReading
 from provenance.pipeline.walk import FileStat
 from provenance.pipeline.workers import FileOutcome, TagOutcome, should_tag, write_status_tag
 from provenance.stores import NewEvent, Store, now_iso
+from provenance.stores.records import AssetRow, EvidenceRow
 
 
 @dataclass(frozen=True)
@@ -42,22 +43,6 @@ class Change:
         return out
 
 
-_UPSERT_ASSET = (
-    "INSERT INTO assets (content_id, media_type, size, origin, tool, use_category, status,"
-    " phash, tagged, first_seen, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)"
-    " ON CONFLICT(content_id) DO UPDATE SET media_type=excluded.media_type,"
-    " origin=excluded.origin, tool=COALESCE(excluded.tool, assets.tool),"
-    " use_category=excluded.use_category, status=excluded.status,"
-    " phash=COALESCE(excluded.phash, assets.phash),"
-    " tagged=CASE WHEN assets.tagged > excluded.tagged THEN assets.tagged"
-    " ELSE excluded.tagged END, updated_at=excluded.updated_at"
-)
-_INSERT_EVIDENCE = (
-    "INSERT INTO evidence (content_id, source, marker, signal, detail, validation)"
-    " VALUES (?,?,?,?,?,?)"
-)
-
-
 def _asset_row(
     reading: AssetReading,
     use: str | None,
@@ -65,8 +50,8 @@ def _asset_row(
     phash: str | None,
     tagged: bool,
     now: str,
-) -> tuple[Any, ...]:
-    return (
+) -> AssetRow:
+    return AssetRow(
         reading.content_id,
         reading.media_type,
         reading.size,
@@ -81,9 +66,9 @@ def _asset_row(
     )
 
 
-def _evidence_rows(reading: AssetReading) -> list[tuple[Any, ...]]:
+def _evidence_rows(reading: AssetReading) -> list[EvidenceRow]:
     return [
-        (
+        EvidenceRow(
             reading.content_id,
             e.source,
             e.marker,
@@ -108,7 +93,7 @@ def _use_and_status(
 
 def _new_asset_row(
     registry: Registry, reading: AssetReading, phash: str | None, now: str
-) -> tuple[Any, ...]:
+) -> AssetRow:
     """The row of content the store has never seen, as `save_asset` would write it."""
     use, status = _use_and_status(registry, reading)
     return _asset_row(reading, use, status, phash, False, now)
@@ -136,10 +121,11 @@ def save_asset(
         reading = registry.judge(reading, phash=phash, near=phash is not None, stated=extra or ())
     use, status = _use_and_status(registry, reading, existing.get("use_category"))
     with store.transaction():
-        store.execute(_UPSERT_ASSET, _asset_row(reading, use, status, phash, tagged, now_iso()))
+        store.save_assets([_asset_row(reading, use, status, phash, tagged, now_iso())])
         if known:
-            store.execute("DELETE FROM evidence WHERE content_id = ?", (cid,))
-        store.executemany(_INSERT_EVIDENCE, _evidence_rows(reading))
+            store.replace_evidence(cid, _evidence_rows(reading))
+        else:
+            store.add_evidence(_evidence_rows(reading))
     return reading
 
 
@@ -242,10 +228,8 @@ def _record_fresh(registry: Registry, fresh: list[FileOutcome], changes: list[Ch
     now = now_iso()
     pairs = [(o.stat, o.reading, o.phash) for o in fresh if o.reading is not None]
     with store.savepoint():
-        store.executemany(
-            _UPSERT_ASSET, [_new_asset_row(registry, r, ph, now) for _, r, ph in pairs]
-        )
-        store.executemany(_INSERT_EVIDENCE, [row for _, r, _ in pairs for row in _evidence_rows(r)])
+        store.save_assets([_new_asset_row(registry, r, ph, now) for _, r, ph in pairs])
+        store.add_evidence([row for _, r, _ in pairs for row in _evidence_rows(r)])
         store.upsert_files(
             [(st.path, r.content_id, st.size, st.mtime_ns, st.inode) for st, r, _ in pairs]
         )
@@ -354,7 +338,7 @@ def _record_tag(
         store.append_event("tag-failed", content_id=cid, path=st.path, detail={"reason": tag.error})
         return replace(change, tag_error=tag.error)
     if tag.content_id is None:  # sidecar written: the asset's bytes are unchanged
-        store.execute("UPDATE assets SET tagged = 1 WHERE content_id = ?", (cid,))
+        store.mark_tagged(cid)
         store.append_event(
             "tagged",
             content_id=cid,
@@ -401,16 +385,9 @@ def record_rewrite(
             store, new_reading, config, phash=phash, tagged=True, registry=registry, judged=True
         )
         existing = store.asset(reading.content_id) or {}
-        store.execute(
-            "UPDATE assets SET use_category = COALESCE(?, use_category) WHERE content_id = ?",
-            (existing.get("use_category"), new_id),
-        )
+        store.set_use(new_id, existing.get("use_category"))
         store.keep_first_seen(new_id, lineage_of=reading.content_id)
-        store.execute(
-            "INSERT INTO links (from_id, to_id, reason) VALUES (?,?,?)"
-            " ON CONFLICT (from_id, to_id) DO NOTHING",
-            (reading.content_id, new_id, reason),
-        )
+        store.link(reading.content_id, new_id, reason)
         if stat is not None:
             store.upsert_file(path, new_id, stat.size, stat.mtime_ns, stat.inode)
         store.append_event(

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from provenance.stores.anchor import checkpoint_body
-from provenance.stores.base import Row, StoreBase, now_iso
+from provenance.stores.base import Row, StoreBase, noindex, now_iso
 from provenance.stores.chain import (
     DETAIL_JSON,
     GENESIS,
@@ -33,6 +33,52 @@ _VERIFY_PAGE = 20_000
 _INSERT_EVENT = f"INSERT INTO events ({EVENT_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)"
 # Rows looked up per statement (SQLite allows 32,766 parameters; old builds 999).
 _IN_CHUNK = 500
+# An asset row, in the column order of `_UPSERT_ASSET` (see `AssetRow`). Re-recording content
+# keeps the richer of two answers: a tool and a fingerprint once known stay known, a tag once
+# written stays written, and the first sighting never moves.
+_UPSERT_ASSET = (
+    "INSERT INTO assets (content_id, media_type, size, origin, tool, use_category, status,"
+    " phash, tagged, first_seen, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)"
+    " ON CONFLICT(content_id) DO UPDATE SET media_type=excluded.media_type,"
+    " origin=excluded.origin, tool=COALESCE(excluded.tool, assets.tool),"
+    " use_category=excluded.use_category, status=excluded.status,"
+    " phash=COALESCE(excluded.phash, assets.phash),"
+    " tagged=CASE WHEN assets.tagged > excluded.tagged THEN assets.tagged"
+    " ELSE excluded.tagged END, updated_at=excluded.updated_at"
+)
+_INSERT_EVIDENCE = (
+    "INSERT INTO evidence (content_id, source, marker, signal, detail, validation)"
+    " VALUES (?,?,?,?,?,?)"
+)
+
+
+class AssetRow(NamedTuple):
+    """One `assets` row as the recorder writes it."""
+
+    content_id: str
+    media_type: str
+    size: int
+    origin: str
+    tool: str | None
+    use_category: str | None
+    status: str | None
+    phash: str | None
+    tagged: int
+    first_seen: str
+    updated_at: str
+
+
+class EvidenceRow(NamedTuple):
+    """One `evidence` row."""
+
+    content_id: str
+    source: str
+    marker: str
+    signal: str
+    detail: str
+    validation: str | None
+
+
 # The triggers that keep the log append-only (both backends name them alike).
 APPEND_ONLY_TRIGGERS = frozenset(
     {"events_no_update", "events_no_delete", "checkpoints_no_update", "checkpoints_no_delete"}
@@ -469,6 +515,92 @@ class Store(StoreBase):
             args.append(self.facility)
         order = " ORDER BY first_seen, facility, path"  # the first place it was seen first
         return [self._file_row(r) for r in self.query(sql + order, args)]
+
+    def file_listing(
+        self,
+        *,
+        origin: str | None = None,
+        status: str | None = None,
+        use: str | None = None,
+        tool: str | None = None,
+        under: str | None = None,
+        since: str | None = None,
+        include_gone: bool = False,
+        facility: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """Recorded files joined with their asset rows, in path order (`provgate ls`)."""
+        store = self
+        where, args = ["1=1"], []
+        if not include_gone:
+            where.append("f.gone = 0")
+        for column, value in (
+            ("a.origin", origin),
+            ("a.status", status),
+            ("a.use_category", use),
+            ("f.facility", facility),
+        ):
+            if value:
+                where.append(f"{column} = ?")
+                args.append(value)
+        if tool:
+            where.append("lower(a.tool) LIKE ?")
+            args.append(f"%{tool.lower()}%")
+        if under:
+            prefix = under.rstrip("/") + "/"
+            where.append("f.path >= ? AND f.path < ?")
+            args += [prefix, prefix[:-1] + "0"]
+        if since:
+            where.append("f.first_seen >= ?")
+            args.append(since)
+        # Filtered by what the asset is, the few matching assets drive the query through their
+        # indexes and their files are sorted after; unfiltered, the files are walked in path order.
+        by_asset = any((origin, status, use, tool))
+        order = f"{noindex('f.path')}, f.facility" if by_asset else "f.path, f.facility"
+        rows = store.query(
+            "SELECT f.path, f.content_id, a.media_type, a.origin, a.status, a.use_category, a.tool,"
+            " f.size, f.first_seen, f.last_seen, f.gone, f.facility FROM files f JOIN assets a"
+            f" ON a.content_id = f.content_id WHERE {' AND '.join(where)} ORDER BY {order}",
+            args,
+        )
+        names = rows[0].keys() if rows else []
+        return [dict(zip(names, r, strict=True)) for r in rows]  # a million rows: no per-key calls
+
+    def ai_assets(self) -> Iterator[dict[str, Any]]:
+        """Every AI asset row, oldest first."""
+        yield from self.query(
+            "SELECT * FROM assets WHERE origin IN ('ai-generated', 'ai-modified')"
+            " ORDER BY first_seen, content_id"
+        )
+
+    def save_assets(self, rows: Sequence[AssetRow]) -> None:
+        """Insert or update asset rows (see `_UPSERT_ASSET` for what an update keeps)."""
+        self.executemany(_UPSERT_ASSET, rows)
+
+    def add_evidence(self, rows: Sequence[EvidenceRow]) -> None:
+        self.executemany(_INSERT_EVIDENCE, rows)
+
+    def replace_evidence(self, content_id: str, rows: Sequence[EvidenceRow]) -> None:
+        """This content's evidence is now `rows` (a new judgement replaces the last one)."""
+        self.execute("DELETE FROM evidence WHERE content_id = ?", (content_id,))
+        self.executemany(_INSERT_EVIDENCE, rows)
+
+    def mark_tagged(self, content_id: str) -> None:
+        self.execute("UPDATE assets SET tagged = 1 WHERE content_id = ?", (content_id,))
+
+    def set_use(self, content_id: str, use: str | None) -> None:
+        """Set this content's use category (None leaves it as it is)."""
+        self.execute(
+            "UPDATE assets SET use_category = COALESCE(?, use_category) WHERE content_id = ?",
+            (use, content_id),
+        )
+
+    def link(self, from_id: str, to_id: str, reason: str) -> None:
+        """provgate wrote `to_id` from `from_id` (a tag rewrite): one lineage."""
+        self.execute(
+            "INSERT INTO links (from_id, to_id, reason) VALUES (?,?,?)"
+            " ON CONFLICT (from_id, to_id) DO NOTHING",
+            (from_id, to_id, reason),
+        )
 
     def upsert_file(self, path: str, content_id: str, size: int, mtime_ns: int, inode: int) -> None:
         self.upsert_files([(path, content_id, size, mtime_ns, inode)])

@@ -411,3 +411,47 @@ def test_a_deeply_nested_otio_is_one_line_and_a_block_not_a_crash(tmp_path, ws):
     assert run.returncode == 1, run.stderr
     assert "timeline nested too deep" in run.stdout
     assert run.stdout.splitlines()[-1].startswith("BLOCKED")
+
+
+def test_fcpxml_is_recognised_by_content_even_under_an_fcp7_suffix(runner, ws, tmp_path):
+    media = tmp_path / "Show"
+    media.mkdir()
+    shutil.copy(fixture_file("c2pa/video1.mp4"), media / "a.mov")
+    shutil.copy(fixture_file("generators/comfyui.png"), media / "b.png")
+    tl = otio.schema.Timeline(name="fcpx cut")
+    track = otio.schema.Track()
+    tl.tracks.append(track)
+    for name in ("a.mov", "b.png"):
+        one_second = otio.opentime.TimeRange(
+            otio.opentime.RationalTime(0, 24), otio.opentime.RationalTime(24, 24)
+        )
+        ref = otio.schema.ExternalReference(
+            target_url=f"file:///Volumes/Show/{name}", available_range=one_second
+        )
+        track.append(otio.schema.Clip(name=name, media_reference=ref, source_range=one_second))
+    path = tmp_path / "cut.xml"
+    path.write_text(otio.adapters.write_to_string(tl, "fcpx_xml"))
+    data = report(runner, ws, str(path), "--map", f"/Volumes/Show={media}")
+    view = data["timelines"][0]
+    assert view["adapter"] == "fcpx_xml"
+    assert [c["decision"] for c in view["clips"]] == ["pass", "block"]
+
+
+def test_an_edl_at_25_fps_is_read_at_the_rate_its_timecodes_fit(runner, ws):
+    data = report(runner, ws, str(fixture_file("editorial/edl/25fps.edl")))
+    clips = data["timelines"][0]["clips"]
+    assert clips[3]["source_out"] == "01:00:01:24"  # frame 24 exists only at 25 fps or more
+    assert clips[1]["record_in"] == "00:00:06:11"
+
+
+def test_a_timeline_over_the_size_limit_blocks_naming_the_limit(runner, ws, cut, monkeypatch):
+    from provenance.gate import timelines
+
+    path, _root = cut
+    monkeypatch.setattr(timelines, "MAX_TIMELINE_BYTES", 100)
+    out = check(runner, ws, str(path))
+    assert out.exit_code == 1 and "timeline too large" in out.stdout
+    monkeypatch.setattr(timelines, "MAX_TIMELINE_BYTES", 1 << 20)
+    monkeypatch.setattr(timelines, "MAX_CLIPS", 2)
+    out = check(runner, ws, str(path))
+    assert out.exit_code == 1 and "more than 2 clips" in out.stdout

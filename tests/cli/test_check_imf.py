@@ -85,6 +85,9 @@ def test_the_broken_imp_reports_missing_files_and_missing_assetmap_entries(runne
     assert set(no_entry) == {
         "AUDIO_bc1a3912-a90a-41b2-b16c-0915a2a1e088.mxf",
         "CPL_ab38ef76-30fa-4b18-91d2-1ef95e206b46.xml",
+        # and so the CPL's audio track file does not resolve
+        "CPL_ab38ef76-30fa-4b18-91d2-1ef95e206b46.xml: track file "
+        "urn:uuid:bc1a3912-a90a-41b2-b16c-0915a2a1e088",
     }
 
 
@@ -150,3 +153,20 @@ def test_a_supplemental_package_resolves_track_files_in_the_original(runner, ws,
     assert len(alone) == 2 and all("unresolved track file" in r[0] for r in alone.values())
     result = check(runner, ws, str(supp), str(original))
     assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize("kind", ["zip", "tar", "gztar"])
+def test_an_imp_inside_an_archive_is_checked_as_an_imp(runner, ws, tmp_path, kind):
+    imp = imp_copy(tmp_path)
+    archive = Path(shutil.make_archive(str(tmp_path / "delivery"), kind, tmp_path, "HT_IMP"))
+    result = check(runner, ws, str(archive))
+    assert result.exit_code == 0, result.output
+    assert "4 assets, 0 blocked" in result.stdout
+    mxf = next(imp.glob("VIDEO_*.mxf"))
+    data = bytearray(mxf.read_bytes())
+    data[4096] ^= 0x01
+    mxf.write_bytes(bytes(data))
+    archive = Path(shutil.make_archive(str(tmp_path / "tampered"), kind, tmp_path, "HT_IMP"))
+    found = blocked(runner, ws, str(archive))
+    assert list(found) == [f"{archive.name}/HT_IMP/{mxf.name}"]
+    assert "SHA1 is not the packing list's" in found[f"{archive.name}/HT_IMP/{mxf.name}"][0]

@@ -438,7 +438,7 @@ def test_the_queue_filters_by_tool_use_status_and_show_path(client, setup, query
 
 def test_a_broad_path_prefix_takes_the_index_walk_and_finds_the_same(client, setup, monkeypatch):
     _, show, cid = setup
-    monkeypatch.setattr("cli.review.queries.NARROW_PATHS", 0)
+    monkeypatch.setattr("provenance.stores.review.NARROW_PATHS", 0)
     sign_in(client)
     assert f"/asset/{cid}" in client.get("/", params={"path": str(show)}).text
     assert f"/asset/{cid}" not in client.get("/", params={"path": "/elsewhere/"}).text

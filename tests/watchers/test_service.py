@@ -433,3 +433,33 @@ def test_a_store_failure_while_recording_is_retried_not_fatal(watched, monkeypat
     (root / "a.jpg").write_bytes(fixture_file("c2pa/no_manifest.jpg").read_bytes())
     wait_for(lambda: events(db, "seen"), message="the retried record")
     assert calls["n"] >= 2
+
+
+def test_a_stripped_copy_of_a_known_ai_still_is_recorded_as_ai_by_the_watcher(
+    tmp_path: Path, workspace
+) -> None:
+    """One judgement (issue 15): the watcher records what the gate would decide."""
+    from provenance import api
+
+    known = tmp_path / "gen" / "comfyui.png"
+    known.parent.mkdir()
+    known.write_bytes(fixture_file("generators/comfyui.png").read_bytes())
+    with Store(workspace.store_path) as store:
+        api.scan([known.parent], workspace.config, store, tag=False)
+        original = store.file(str(known)).content_id
+    root = tmp_path / "show"
+    root.mkdir()
+    with running(root, workspace, WatchOptions(settle=0.4)):
+        with Image.open(known) as img:  # re-saved: no metadata survives
+            img.convert("RGB").save(root / "sh010_comp.jpg", "JPEG", quality=60)
+
+        def recorded() -> dict | None:
+            with Store(workspace.store_path) as store:
+                row = store.file(str(root / "sh010_comp.jpg"))
+                return store.asset(row.content_id) if row else None
+
+        asset = wait_for(recorded, message="the copy to be recorded")
+    assert asset["origin"] == "ai-generated"
+    with Store(workspace.store_path) as store:
+        details = [e["detail"] for e in store.evidence(asset["content_id"])]
+    assert any(d.startswith(f"near-duplicate of {original} (distance ") for d in details)

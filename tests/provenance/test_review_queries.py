@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from cli.review import queries
 from provenance import api
 from provenance.gate.decision import DeliveryGate
 from provenance.history.approvals import approvals_of
 from provenance.stores import open_store
+from provenance.stores import review as queries
 from tests.conftest import copy_fixture
 
 

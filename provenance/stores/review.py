@@ -1,4 +1,5 @@
-"""The review page's reads: paged SQL through the store, never a whole table.
+"""The review page's reads: paged SQL through the store, never a whole table (the page itself
+holds no SQL; it reads through this module and `provenance.history`).
 
 The queue is keyset-paged (newest first, on `(first_seen, content_id)`), so the thousandth
 page costs what the first does; evidence and paths are fetched for the rows of one page only.
