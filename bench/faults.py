@@ -3,10 +3,10 @@
 An MP4 of --mb megabytes (default 200; ffmpeg's lossless x264 of `testsrc2`, made here) is
 tagged ai-generated, then, --kills times (default 60), one of `approve` (a new reference),
 `revoke` (the reference in force) or `tag --origin ai-generated` is started as its own process
-(`python -m cli`) and killed with SIGKILL at a random moment of its run (uniform from the end of
-the interpreter's start-up to just past the time an uninterrupted run of it took). After each kill the next command a user would
-run, `inspect --json FILE`, settles what the crash left (it resolves recorded intents), and
-these are checked:
+(`python -m cli`) and killed with SIGKILL at a random moment of its run (uniform from the end
+of the interpreter's start-up to just past the time an uninterrupted run of it took). After
+each kill the next command a user would run, `inspect --json FILE`, settles what the crash
+left (it resolves recorded intents), and these are checked:
 
   * `log verify` exits 0 (the chain verifies);
   * the file is whole (ffprobe reads it; no truncated or mixed bytes);
