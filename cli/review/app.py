@@ -36,6 +36,7 @@ from provenance.stores import Store, open_store
 from provenance.workspace import CONFIG_NAME, Workspace
 
 from .auth import (
+    SESSIONS_NAME,
     USERS_NAME,
     ReviewSettings,
     Sessions,
@@ -266,7 +267,7 @@ def create_app(workspace: Workspace, settings: ReviewSettings | None = None) -> 
         thumbs=Thumbnails(workspace.root / "thumbs"),
         templates=_templates(),
         throttle=SignInThrottle(),
-        sessions=Sessions(settings.session_hours * 3600),
+        sessions=Sessions(settings.session_hours * 3600, workspace.keys_dir / SESSIONS_NAME),
     )
 
     @asynccontextmanager

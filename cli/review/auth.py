@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import os
 import re
 import secrets
@@ -31,6 +32,7 @@ from provenance.errors import ConfigError
 
 USERS_NAME = "users.toml"
 SECRET_NAME = "review-session.key"
+SESSIONS_NAME = "review-sessions.json"  # beside the secret: the sessions the server opened
 ROLES = ("viewer", "approver")
 # scrypt cost: 16 MiB of memory and ~50 ms per guess (RFC 7914's interactive-login figures).
 _N, _R, _P, _DKLEN = 1 << 14, 8, 1, 32
@@ -210,14 +212,26 @@ def load_settings(config_path: Path) -> ReviewSettings:
 class Sessions:
     """The sessions the server has opened, by id: a signed cookie names one, and counts only
     while it is here. Signing out removes it, so a copied cookie dies with the sign-out (a
-    signed cookie alone would work until it expired). Bounded: the oldest go first."""
+    signed cookie alone would work until it expired). Kept in `path` (0600, rewritten
+    atomically at each sign-in and sign-out) so a restarted server keeps them. Bounded: the
+    oldest go first."""
 
     def __init__(
-        self, lifetime: float, limit: int = 10_000, clock: Callable[[], float] = time.monotonic
+        self,
+        lifetime: float,
+        path: Path | None = None,
+        limit: int = 10_000,
+        clock: Callable[[], float] = time.time,
     ) -> None:
-        self.lifetime, self.limit, self.clock = lifetime, limit, clock
+        self.lifetime, self.path, self.limit, self.clock = lifetime, path, limit, clock
         self._open: dict[str, tuple[str, float]] = {}  # id -> (user, expires)
         self._lock = threading.Lock()
+        if path is not None:
+            try:
+                data = json.loads(path.read_text("utf-8"))
+                self._open = {str(k): (str(v[0]), float(v[1])) for k, v in data.items()}
+            except (OSError, ValueError, TypeError, IndexError, AttributeError):
+                self._open = {}  # none kept, or unreadable: every session starts again
 
     def open(self, user: str) -> str:
         sid = secrets.token_urlsafe(24)
@@ -226,6 +240,7 @@ class Sessions:
             while len(self._open) >= self.limit:
                 self._open.pop(next(iter(self._open)))
             self._open[sid] = (user, self.clock() + self.lifetime)
+            self._save()
         return sid
 
     def user_of(self, sid: str | None) -> str | None:
@@ -234,13 +249,13 @@ class Sessions:
         with self._lock:
             found = self._open.get(sid)
             if found is None or found[1] <= self.clock():
-                self._open.pop(sid, None)
                 return None
             return found[0]
 
     def close(self, sid: str | None) -> None:
         with self._lock:
-            self._open.pop(sid or "", None)
+            if self._open.pop(sid or "", None) is not None:
+                self._save()
 
     def __len__(self) -> int:
         return len(self._open)
@@ -249,6 +264,13 @@ class Sessions:
         now = self.clock()
         for sid in [k for k, (_, expires) in self._open.items() if expires <= now]:
             del self._open[sid]
+
+    def _save(self) -> None:
+        if self.path is not None:
+            from provenance import atomic
+
+            data = json.dumps({k: list(v) for k, v in self._open.items()}).encode()
+            atomic.write_bytes(self.path, data, mode=0o600)
 
 
 class SignInThrottle:
