@@ -23,6 +23,7 @@ from .main import (
     json_option,
 )
 from .render import echo, echo_json, progress_bar, shown, table
+from .signals import stop_on_signals
 
 ORIGINS = ("ai-generated", "ai-modified", "non-ai", "unknown")
 
@@ -103,7 +104,7 @@ def scan(
         if as_json and change.kind != "touched":
             echo_json(change.to_json(), indent=None)
 
-    with progress_bar("scanning", quiet=quiet) as advance:
+    with stop_on_signals() as stop, progress_bar("scanning", quiet=quiet) as advance:
         summary = api.scan(
             list(paths),
             app.workspace.config,
@@ -112,6 +113,7 @@ def scan(
             on_change=show,
             progress=advance,
             shard=shard,
+            stop=stop,
         )
     for path, reason in summary.failures:
         echo(f"provgate: {shown(path)}: {reason}", err=True)
@@ -119,6 +121,14 @@ def scan(
         echo_json(summary.to_json(), indent=None)
     elif not quiet:
         echo(summary.line())
+    if summary.interrupted:
+        echo(
+            f"provgate: interrupted ({stop.signum.name if stop.signum else 'signal'}): every "
+            "file read so far is recorded, with any tag written; deletions were not decided. "
+            "Run the scan again to finish.",
+            err=True,
+        )
+        ctx.exit(stop.exit_code)
     if summary.errors:
         ctx.exit(EXIT_ERROR)
 

@@ -15,8 +15,8 @@ from provenance.history import declarations as decl
 from provenance.history import digest as digests
 from provenance.model import USE_CATEGORIES
 
-from .main import cli, get_app, json_option, workspace_option
-from .render import echo_json, table
+from .main import cli, get_app, globals_of, json_option
+from .render import echo, echo_json, table
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -57,7 +57,6 @@ def _describe(d: decl.Declaration, policy: Any) -> list[str]:
 @click.option("--third-party", is_flag=True, help="Third-party material (IP, public figures).")
 @click.option("--unsure", is_flag=True, help="Escalate: ask the studio before going ahead.")
 @click.option("--note", help="Free text.")
-@workspace_option
 @json_option
 @click.pass_context
 def declare(
@@ -88,9 +87,9 @@ def declare(
     if as_json:
         echo_json(found.to_json(policy))
         return
-    click.echo(f"declared {found.reference} ({found.state})")
+    echo(f"declared {found.reference} ({found.state})")
     for line in _describe(found, policy)[1:]:
-        click.echo(line)
+        echo(line)
 
 
 @cli.group()
@@ -100,7 +99,6 @@ def declarations() -> None:
 
 @declarations.command(name="list")
 @click.option("--state", type=click.Choice(decl.STATES))
-@workspace_option
 @json_option
 @click.pass_context
 def list_command(ctx: click.Context, state: str | None, as_json: bool) -> None:
@@ -112,7 +110,7 @@ def list_command(ctx: click.Context, state: str | None, as_json: bool) -> None:
     if as_json:
         echo_json([{**s["declaration"], "found": len(s["found"])} for s in sections])
         return
-    click.echo(
+    echo(
         table(
             [
                 (
@@ -134,7 +132,6 @@ def list_command(ctx: click.Context, state: str | None, as_json: bool) -> None:
 
 @declarations.command()
 @click.argument("reference")
-@workspace_option
 @json_option
 @click.pass_context
 def show(ctx: click.Context, reference: str, as_json: bool) -> None:
@@ -151,11 +148,11 @@ def show(ctx: click.Context, reference: str, as_json: bool) -> None:
         echo_json({**section, "history": events})
         return
     for line in _describe(found, config.policy):
-        click.echo(line)
-    click.echo(f"  found       {len(section['found'])} AI asset(s)")
+        echo(line)
+    echo(f"  found       {len(section['found'])} AI asset(s)")
     for r in section["found"]:
         approval = r["approval"]["reference"] if r["approval"] else r["status"]
-        click.echo(f"    {r['paths'][0]}  {r['tool'] or '(tool not recorded)'}  {approval}")
+        echo(f"    {r['paths'][0]}  {r['tool'] or '(tool not recorded)'}  {approval}")
 
 
 def _state_command(action: str, *, ref_help: str | None, note_name: str, required: bool) -> Any:
@@ -176,7 +173,7 @@ def _state_command(action: str, *, ref_help: str | None, note_name: str, require
         if as_json:
             echo_json(changed.to_json(app.workspace.config.policy))
         else:
-            click.echo(f"{changed.reference} is now {changed.state}")
+            echo(f"{changed.reference} is now {changed.state}")
 
     command.__doc__ = {
         "escalate": "Escalate a declaration: the declarer is unsure and asks the studio.",
@@ -188,10 +185,8 @@ def _state_command(action: str, *, ref_help: str | None, note_name: str, require
     decorated: Any = command
     decorated = click.pass_context(
         json_option(
-            workspace_option(
-                click.option(
-                    f"--{note_name}", "note", required=required, help="Why, or the question."
-                )(click.option("--by", required=True, help="Who makes the change.")(decorated))
+            click.option(f"--{note_name}", "note", required=required, help="Why, or the question.")(
+                click.option("--by", required=True, help="Who makes the change.")(decorated)
             )
         )
     )
@@ -216,7 +211,6 @@ _state_command("withdraw", ref_help=None, note_name="note", required=False)
 )
 @click.option("--send", is_flag=True, help="Mail it through the configured [digest] command.")
 @click.option("--preview", is_flag=True, help="Show it without marking it delivered.")
-@workspace_option
 @json_option
 @click.pass_context
 def digest(
@@ -229,8 +223,10 @@ def digest(
     config = app.workspace.config
     found = digests.build_digest(app.store, config)
     if found.empty and not preview:
+        if globals_of(ctx).quiet:
+            return
         since = found.since[:19].replace("T", " ") + " UTC" if found.since else "ever"
-        click.echo(f"digest: nothing new since {since}; nothing written or sent", err=True)
+        echo(f"digest: nothing new since {since}; nothing written or sent", err=True)
         return
     page = digests.render_digest_html(found)
     delivered: list[str] = []
@@ -245,13 +241,13 @@ def digest(
             delivered.append("stdout")
         echo_json({**found.to_json(), "delivered_to": delivered})
     elif output is None and not send:
-        click.echo(page, nl=False)
+        echo(page, nl=False)
         delivered.append("stdout")
     if not preview:
         digests.mark_delivered(app.store, found, delivered)
     c = found.counts
-    if send or output is not None:
-        click.echo(
+    if (send or output is not None) and not globals_of(ctx).quiet:
+        echo(
             f"digest: {c['declared']} new declaration(s), {c['escalated']} escalation(s),"
             f" {c['undeclared']} undeclared AI find(s)"
             + (f"; mailed to {', '.join(config.digest.to)}" if send and not preview else "")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
@@ -13,7 +12,7 @@ from provenance.gate.decision import DeliveryGate
 from provenance.gate.reports import RENDERERS
 
 from .main import EXIT_BLOCKED, cli, format_option, get_app, globals_of, json_option
-from .render import echo, progress_bar
+from .render import dumps_json, echo, progress_bar
 
 
 @cli.command()
@@ -99,7 +98,7 @@ def report(ctx: click.Context, fmt: str, output: Path | None, facility: str | No
     disclosure = api.disclosure(app.store, app.workspace.config, facility=facility)
     rows = disclosure["assets"]
     if fmt == "json":
-        text = json.dumps(rows, indent=2, ensure_ascii=False, default=str) + "\n"
+        text = dumps_json(rows) + "\n"  # names that are not UTF-8 as \udcNN, still JSON
     elif fmt == "csv":
         flat = [
             {

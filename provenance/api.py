@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import os
+import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -75,11 +76,19 @@ def scan(
     on_change: Callable[[Change], None] | None = None,
     progress: Callable[[int], None] | None = None,
     shard: Shard | None = None,
+    stop: threading.Event | None = None,
 ) -> ScanSummary:
     """Index, classify and (per the workspace's tag mode) tag every file under `paths` — or,
     with `shard`, this machine's share of them (see `provenance.pipeline.shard`)."""
     return scan_paths(
-        paths, config, store, tag=tag, on_change=on_change, progress=progress, shard=shard
+        paths,
+        config,
+        store,
+        tag=tag,
+        on_change=on_change,
+        progress=progress,
+        shard=shard,
+        stop=stop,
     )
 
 

@@ -18,7 +18,7 @@ from watchdog.events import (
     FileSystemEvent,
 )
 
-from provenance.pipeline.walk import is_ignored
+from provenance.pipeline.walk import is_ignored, is_own_path
 
 
 class Kind(StrEnum):
@@ -37,8 +37,13 @@ class FileEvent:
     dest: str | None = None
 
 
-def translate(event: FileSystemEvent, ignore_globs: tuple[str, ...] = ()) -> list[FileEvent]:
-    """watchdog event → our events; temporary, system and provgate's own files drop out.
+def translate(
+    event: FileSystemEvent,
+    ignore_globs: tuple[str, ...] = (),
+    own: frozenset[str] = frozenset(),
+) -> list[FileEvent]:
+    """watchdog event → our events; temporary, system and provgate's own files drop out, and
+    so does everything in the `own` folders (the workspace: its store, keys, thumbnails).
 
     A rename from an ignored name onto a real one (a download finishing, rsync placing a file,
     our own atomic tag write) is a change of the destination, not a move.
@@ -47,7 +52,7 @@ def translate(event: FileSystemEvent, ignore_globs: tuple[str, ...] = ()) -> lis
     dest = os.fsdecode(event.dest_path) if event.dest_path else None
 
     def ignored(path: str) -> bool:
-        return is_ignored(os.path.basename(path), ignore_globs)
+        return is_ignored(os.path.basename(path), ignore_globs) or is_own_path(path, own)
 
     if isinstance(event, DirMovedEvent) and dest:
         return [FileEvent(Kind.DIR_MOVED, src, dest)]

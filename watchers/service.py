@@ -30,8 +30,8 @@ from provenance.history.recorder import Change, record
 from provenance.history.registry import Registry
 from provenance.mounts import is_network_path
 from provenance.pipeline.scan import scan_paths
-from provenance.pipeline.walk import FileStat, stat_of
-from provenance.pipeline.workers import FileOutcome, process_file, worker_count
+from provenance.pipeline.walk import FileStat, own_folders, stat_of
+from provenance.pipeline.workers import FileOutcome, ScanSummary, process_file, worker_count
 from provenance.stores import Store
 
 from .events import FileEvent, Kind, translate
@@ -49,12 +49,15 @@ ROOT_CHECK = 5.0  # seconds between checks that every watched folder is still th
 class _Enqueue(FileSystemEventHandler):
     """The only code that runs on watchdog's threads: translate and enqueue."""
 
-    def __init__(self, events: queue.Queue[FileEvent], ignore: tuple[str, ...]) -> None:
+    def __init__(
+        self, events: queue.Queue[FileEvent], ignore: tuple[str, ...], own: frozenset[str]
+    ) -> None:
         self.events = events
         self.ignore = ignore
+        self.own = own
 
     def dispatch(self, event: FileSystemEvent) -> None:
-        for ours in translate(event, self.ignore):
+        for ours in translate(event, self.ignore, self.own):
             self.events.put(ours)  # blocks when full: back-pressure on the observer
 
 
@@ -87,8 +90,11 @@ class WatchService:
         store: Store,
         options: WatchOptions | None = None,
         on_change: Callable[[Change], None] | None = None,
+        progress: Callable[[int], None] | None = None,
     ) -> None:
         self.roots = [os.path.abspath(r) for r in roots]
+        self.progress = progress  # for the first reconciliation (a terminal's progress bar)
+        self.first_pass: ScanSummary | None = None
         self.config = config
         self.store = store
         self.options = options or WatchOptions(settle=config.settle_seconds)
@@ -97,7 +103,7 @@ class WatchService:
         self.settler = Settler(self.options.settle)
         self.stop_requested = threading.Event()
         self._observers: dict[str, BaseObserver] = {}
-        self._handler = _Enqueue(self.events, self.config.ignore_globs)
+        self._handler = _Enqueue(self.events, config.ignore_globs, own_folders(config.root))
         self._pool = ThreadPoolExecutor(
             max_workers=self.options.workers or worker_count(), thread_name_prefix="provgate-worker"
         )
@@ -131,7 +137,8 @@ class WatchService:
         # Observe first, then reconcile: nothing that lands during reconciliation is missed.
         for root in self.roots:
             self._observe(root)
-        self.reconcile()
+        self.first_pass = self.reconcile(progress=self.progress)
+        self.progress = None
         self.check_watch_limit()
         self.ready.set()
 
@@ -200,21 +207,44 @@ class WatchService:
             self._observe(root)
         self.reconcile(native)
 
-    def reconcile(self, roots: list[str] | None = None) -> None:
-        """Catch up with what changed while nobody watched (the same code as `scan`)."""
+    def reconcile(
+        self, roots: list[str] | None = None, progress: Callable[[int], None] | None = None
+    ) -> ScanSummary | None:
+        """Catch up with what changed while nobody watched (the same code as `scan`); a stop
+        request ends it early, with every file in hand recorded."""
         present = [Path(r) for r in (roots or self.roots) if os.path.isdir(r)]
         if not present:
-            return
+            return None
         try:
-            summary = scan_paths(present, self.config, self.store, on_change=self._changed)
+            summary = scan_paths(
+                present,
+                self.config,
+                self.store,
+                on_change=self._changed,
+                progress=progress,
+                stop=self.stop_requested,
+            )
         except (ProvgateError, OSError) as exc:
-            log.error("reconciliation failed (will retry): %s", exc)
-            return
-        log.info("reconciled %s", summary.line())
+            log.error("reconciliation failed (will retry): %s", exc, extra={"event": "error"})
+            return None
+        for path, reason in summary.failures:
+            log.error(
+                "%s: %s",
+                path,
+                reason,
+                extra={"event": "error", "fields": {"path": path, "reason": reason}},
+            )
+        counts = summary.to_json()["summary"]
+        log.info("reconciled %s", summary.line(), extra={"event": "reconciled", "fields": counts})
+        return summary
 
-    def run(self) -> None:
-        """Serve until stop() is called; in-flight work is finished before returning."""
+    def run(self, once: bool = False) -> None:
+        """Serve until stop() is called; in-flight work is finished before returning. With
+        `once`, only the first reconciliation."""
         self.start()
+        if once:
+            self.shutdown()
+            return
         next_reconcile = time.monotonic() + self.options.reconcile_every
         next_root_check = time.monotonic() + ROOT_CHECK
         try:

@@ -8,13 +8,14 @@ import os
 import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import Protocol
 
 from provenance.config import Config
 from provenance.errors import PackageError, ProvgateError
 from provenance.history.recorder import Change, record_many
 from provenance.history.registry import Registry
 from provenance.pipeline.shard import Shard
-from provenance.pipeline.walk import FileStat, walk_files
+from provenance.pipeline.walk import FileStat, own_folders, walk_files
 from provenance.pipeline.workers import FileOutcome, ScanSummary, map_files, process_file
 from provenance.stores import Store
 
@@ -28,6 +29,10 @@ _BATCH = 500
 ProgressFn = Callable[[int], None]
 
 
+class StopFlag(Protocol):
+    def is_set(self) -> bool: ...
+
+
 def scan_paths(
     paths: Iterable[Path],
     config: Config,
@@ -37,9 +42,14 @@ def scan_paths(
     on_change: Callable[[Change], None] | None = None,
     progress: ProgressFn | None = None,
     shard: Shard | None = None,
+    stop: StopFlag | None = None,
 ) -> ScanSummary:
     """Index, classify and tag every file under `paths`; re-scans skip unchanged files.
-    With `shard`, only this shard's share of each tree (files and deletions alike)."""
+    With `shard`, only this shard's share of each tree (files and deletions alike).
+
+    Once `stop` is set (SIGINT, SIGTERM), no new file is started; the files in hand are
+    finished and recorded (so the store knows every tag written), deletions are not decided
+    (the walk did not finish), and the summary says `interrupted`."""
     summary = ScanSummary()
     roots = [Path(os.path.abspath(p)) for p in paths]
     for root in roots:
@@ -57,6 +67,8 @@ def scan_paths(
         summary.fail(path, reason)
         store.append_event("error", path=path, detail={"reason": reason})
 
+    own = own_folders(config.root)
+
     def changed_files() -> Iterator[FileStat]:
         """The files to read: new, or changed since the store saw them. Drawn by the workers
         as they free up, so reading starts while the walk goes on."""
@@ -65,7 +77,11 @@ def scan_paths(
             bad = store.unreadable_under(str(root))
             bad_paths.update(bad)
             on_error = functools.partial(walk_error, root)
-            for st in walk_files(root, config.ignore_globs, on_error=on_error):
+            walk = walk_files(root, config.ignore_globs, on_error=on_error, skip_folders=own)
+            for st in walk:
+                if stop is not None and stop.is_set():
+                    summary.interrupted = True
+                    return
                 if st.path in seen:
                     continue
                 seen.add(st.path)
@@ -110,7 +126,14 @@ def scan_paths(
     store.begin()
     try:
         outcomes = map_files(
-            process_file, changed_files(), config, tag, near, weigh=_size, large_apart=True
+            process_file,
+            changed_files(),
+            config,
+            tag,
+            near,
+            weigh=_size,
+            large_apart=True,
+            stop=stop,
         )
         for outcome in outcomes:
             pending.append(outcome)
@@ -122,7 +145,8 @@ def scan_paths(
                 store.begin()
                 since = time.monotonic()
         flush()
-        for path in unmet:
+        summary.interrupted = summary.interrupted or bool(stop is not None and stop.is_set())
+        for path in [] if summary.interrupted else unmet:
             if path in seen or os.path.lexists(path):
                 continue
             row = store.file(path)

@@ -77,16 +77,34 @@ def stat_of(path: str) -> FileStat:
     return FileStat(path=path, size=st.st_size, mtime_ns=st.st_mtime_ns, inode=st.st_ino)
 
 
+def own_folders(config_root: Path | None) -> frozenset[str]:
+    """The workspace's folder as the walk and the watcher meet it (as named and resolved):
+    provgate never records its own store, keys and thumbnails, wherever the workspace is."""
+    if config_root is None:
+        return frozenset()
+    return frozenset({os.path.abspath(config_root), os.path.realpath(config_root)})
+
+
+def is_own_path(path: str, own: frozenset[str]) -> bool:
+    """True for a path inside one of the `own_folders`."""
+    return any(path == folder or path.startswith(folder + os.sep) for folder in own)
+
+
 def walk_files(
-    root: Path, extra_globs: Iterable[str] = (), on_error: object = None, include_all: bool = False
+    root: Path,
+    extra_globs: Iterable[str] = (),
+    on_error: object = None,
+    include_all: bool = False,
+    skip_folders: frozenset[str] = frozenset(),
 ) -> Iterator[FileStat]:
     """Every regular file under `root` (or `root` itself), with one stat each: what scan and
     watch record.
 
     Symlinked folders are not followed (they loop, and point outside the show); unreadable
-    folders are reported through `on_error(path, reason)` and skipped. `include_all` keeps the
-    temporary and system names a watcher ignores, but still skips our sidecars and
-    temporaries: the delivery gate uses `walk_package`, which skips nothing.
+    folders are reported through `on_error(path, reason)` and skipped, and so are the
+    `skip_folders` (absolute paths: the workspace). `include_all` keeps the temporary and
+    system names a watcher ignores, but still skips our sidecars and temporaries: the
+    delivery gate uses `walk_package`, which skips nothing.
     """
     globs = tuple(extra_globs)
 
@@ -109,7 +127,9 @@ def walk_files(
                 for entry in entries:
                     try:
                         if entry.is_dir(follow_symlinks=False):
-                            if include_all or entry.name not in SKIP_DIRS:
+                            if include_all or not (
+                                entry.name in SKIP_DIRS or entry.path in skip_folders
+                            ):
                                 subdirs.append(entry.path)
                         elif entry.is_file() and not skip(entry.name):
                             st = entry.stat()

@@ -12,6 +12,7 @@ import itertools
 import multiprocessing
 import operator
 import os
+import signal
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -218,6 +219,7 @@ class ScanSummary:
     ai: int = 0
     tagged: int = 0
     errors: int = 0
+    interrupted: bool = False  # stopped by a signal: the files in hand were still recorded
     # Every file that could not be read, recorded or tagged: (path, reason), in the order met.
     failures: list[tuple[str, str]] = field(default_factory=list)
 
@@ -263,6 +265,7 @@ def map_files(
     *args: Any,
     weigh: Callable[[Any], int] | None = None,
     large_apart: bool = False,
+    stop: Any = None,
 ) -> Iterator[T]:
     """`fn(item, *args)` for every item, in order, on all cores when there are enough items.
 
@@ -277,7 +280,11 @@ def map_files(
     order among themselves, and the rest in order among themselves, so that the caller goes
     on with the small files read while a worker hashes a 300 MB plate instead of waiting for
     it (and one worker stays on the small files). Items of the same weight (identical files)
-    stay in order."""
+    stay in order.
+
+    Once `stop` (an Event) is set, chunks no worker has taken yet are cancelled and nothing
+    more is drawn; the results of those already taken still come back (their files may be
+    tagged on disk, and must be recorded)."""
     source = iter(items)
     first = list(itertools.islice(source, POOL_THRESHOLD))
     if len(first) < POOL_THRESHOLD or worker_count() == 1:
@@ -300,7 +307,7 @@ def map_files(
             small: deque[Future[list[T]]] = deque()  # in flight, in order
             large: deque[Future[list[T]]] = deque()  # (large_apart) in flight, in order
             held: deque[list[Any]] = deque()  # large chunks waiting for a worker to spare
-            drained = False
+            drained = stopped = False
 
             def release() -> None:
                 # Large items run on at most all workers but one, so that the small files go
@@ -336,6 +343,13 @@ def map_files(
             queued_while_held = workers * 2
             top_up()
             while small or large:
+                if stop is not None and not stopped and stop.is_set():
+                    drained = stopped = True
+                    held.clear()
+                    small = deque(f for f in small if not f.cancel())
+                    large = deque(f for f in large if not f.cancel())
+                    if not (small or large):
+                        break
                 ready = small if small and (not large or small[0].done()) else large
                 if small and large and not ready[0].done():
                     wait((small[0], large[0]), return_when=FIRST_COMPLETED)
@@ -379,6 +393,11 @@ _job: tuple[Callable[..., Any], tuple[Any, ...]] | None = None
 def _set_job(fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
     global _job
     _job = (fn, args)
+    # Ctrl-C and a service manager's SIGTERM reach the whole process group: a worker finishes
+    # its chunk (a tag it wrote must reach the parent to be recorded); the parent stops
+    # handing out work and then closes the pool.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
 
 def _run_chunk(chunk: list[Any]) -> list[Any]:

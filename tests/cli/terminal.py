@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,10 +36,10 @@ def on_pty(
     cwd: Path,
     env: dict[str, str],
     timeout: float = 120,
-    send_after: tuple[float, int] | None = None,
+    send_when: tuple[Callable[[str], bool], int] | None = None,
 ) -> Ran:
-    """Run `argv` with a pseudo-terminal as its stdin, stdout and stderr; `send_after`
-    (seconds, signal) sends a signal to it once that much output time has passed."""
+    """Run `argv` with a pseudo-terminal as its stdin, stdout and stderr; `send_when`
+    (condition, signal) sends it the signal once condition(output so far) is true."""
     main, child = pty.openpty()
     try:
         proc = subprocess.Popen(
@@ -51,8 +52,8 @@ def on_pty(
     sent = False
     try:
         while True:
-            if send_after and not sent and time.monotonic() - started >= send_after[0]:
-                proc.send_signal(send_after[1])
+            if send_when and not sent and send_when[0](b"".join(chunks).decode("utf-8", "replace")):
+                proc.send_signal(send_when[1])
                 sent = True
             if time.monotonic() - started > timeout:
                 raise AssertionError(f"{argv} still running after {timeout}s: {b''.join(chunks)!r}")

@@ -8,6 +8,7 @@ import csv
 import email
 import io
 import json
+import os
 import stat
 from email.policy import default
 from pathlib import Path
@@ -28,13 +29,11 @@ def ws(runner, tmp_path: Path) -> list[str]:
 @pytest.fixture
 def show(tmp_path: Path) -> Path:
     """sq01/sh010: a ComfyUI still; sq02/sh020: an AUTOMATIC1111 still and a ComfyUI one
-    under a name that is not ASCII. (Names that are not UTF-8 cannot be recorded by the
-    store yet — a scan fails on them — so the scope rule is tested with them in
-    tests/provenance/test_declarations.py.)"""
+    under a name that is not UTF-8."""
     root = tmp_path / "show"
     copy_fixture("generators/comfyui.png", root / "sq01" / "sh010")
     copy_fixture("generators/a1111.png", root / "sq02" / "sh020")
-    odd = root / "sq02" / "sh020" / "plate_é.png"
+    odd = root / "sq02" / "sh020" / os.fsdecode(b"plate_\xff\xfe.png")
     odd.write_bytes(fixture_file("generators/comfyui.png").read_bytes() + b"\0")
     return root
 
@@ -102,7 +101,7 @@ def test_the_policy_chooses_which_categories_are_only_noted(runner, ws):
 
 def test_each_declaration_is_an_event_in_the_chain_with_the_next_reference(runner, tmp_path, ws):
     first = run(
-        runner, *ws, "declare", "--tool", "Runway", "--tool-version", "Gen-4", "--purpose",
+        runner, "declare", *ws, "--tool", "Runway", "--tool-version", "Gen-4", "--purpose",
         "previs of the chase", "--use", "previs", "--sequence", "sq02", "--by", "Ana",
         "--note", "temp only",
     )  # fmt: skip
@@ -198,7 +197,7 @@ def test_an_undeclared_ai_file_is_listed_by_ls_and_in_the_report(runner, ws, sho
             "--sequence", "sq01")  # fmt: skip
     rows = json.loads(run(runner, *ws, "ls", "--undeclared", "--json").stdout)
     names = sorted(Path(r["path"]).name for r in rows)
-    assert names == ["a1111.png", "plate_é.png"]
+    assert names == ["a1111.png", os.fsdecode(b"plate_\xff\xfe.png")]
     assert all(r["origin"] == "ai-generated" for r in rows)
     table = run(runner, *ws, "ls", "--undeclared", "--tool", "automatic").stdout
     assert "a1111.png" in table and "plate_" not in table and "comfyui.png" not in table
@@ -210,7 +209,7 @@ def test_an_undeclared_ai_file_is_listed_by_ls_and_in_the_report(runner, ws, sho
     html = page.read_text("utf-8")
     declared_part, undeclared_part = html.split("<h2>Undeclared AI material (2)</h2>")
     assert "D-0001: ideas" in declared_part and "sq01/sh010/comfyui.png" in declared_part
-    assert "a1111.png" in undeclared_part and "plate_é.png" in undeclared_part
+    assert "a1111.png" in undeclared_part and "plate_\ufffd\ufffd.png" in undeclared_part
     assert "comfyui.png" not in undeclared_part
     sheet = list(csv.DictReader(io.StringIO(run(runner, *ws, "report", "--format", "csv").stdout)))
     assert {r["declared"] for r in sheet} == {"True", "False"}
@@ -328,7 +327,7 @@ def test_the_digest_holds_new_declarations_escalations_and_undeclared_finds(runn
     escalated, undeclared = rest.split("<h2>Undeclared AI material (2)</h2>")
     assert "New declarations (2)" in new and "D-0001" in new and "matte ideas" in new
     assert "D-0002" in escalated and "hero shot?" in escalated and "D-0001" not in escalated
-    assert "a1111.png" in undeclared and "plate_é.png" in undeclared
+    assert "a1111.png" in undeclared and "plate_\ufffd\ufffd.png" in undeclared
     assert "comfyui.png" not in undeclared
     # the next digest starts where this one ended
     quiet = run(runner, *ws, "digest", "-o", str(page))
@@ -402,3 +401,24 @@ def test_a_failing_mail_command_is_one_line_and_the_digest_is_kept_for_next_time
     )
     fake_sendmail(mail)  # the site's mail system is back
     assert "3 undeclared AI find(s)" in run(runner, *ws, "digest", "--send").stdout
+
+
+def test_declare_match_approve_and_digest_on_each_backend(runner, backend, tmp_path, show):
+    from tests.backends import workspace_on
+
+    ws = ["--workspace", str(workspace_on(tmp_path / "shared-ws", backend).root)]
+    for odd in (show / "sq02" / "sh020").glob("plate_*"):  # the PostgreSQL store cannot yet
+        odd.rename(odd.with_name("plate_2.png"))  # record a name that is not UTF-8
+    scanned(runner, ws, show)
+    declare(runner, ws, "--tool", "ComfyUI", "--purpose", "ideas", "--use", "ideation",
+            "--shot", "sh010")  # fmt: skip
+    undeclared = json.loads(run(runner, *ws, "ls", "--undeclared", "--json").stdout)
+    assert sorted(label(r["path"]) for r in undeclared) == ["a1111.png", "plate"]
+    target = str(show / "sq01/sh010/comfyui.png")
+    run(runner, *ws, "approve", target, "--ref", "S-1", "--by", "L", "--declaration", "D-0001")
+    shown = json.loads(run(runner, *ws, "declarations", "show", "D-0001", "--json").stdout)
+    assert shown["found"][0]["approval"]["declaration"] == "D-0001"
+    digest = json.loads(run(runner, *ws, "digest", "--json").stdout)
+    assert [d["reference"] for d in digest["declared"]] == ["D-0001"]
+    assert sorted(label(r["paths"][0]) for r in digest["undeclared"]) == ["a1111.png", "plate"]
+    assert json.loads(run(runner, *ws, "log", "verify", "--json").stdout)["ok"]
