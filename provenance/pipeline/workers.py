@@ -142,7 +142,7 @@ def process_file(
             stat=stat,
             reading=reading,
             phash=phash,
-            tag=write_status_tag(reading, config, Status.TEMPORARY),
+            tag=write_status_tag(reading, config, Status.TEMPORARY, fingerprint=phash),
         )
     return outcome
 
@@ -161,11 +161,16 @@ def write_status_tag(
     origin: Origin | None = None,
     expected_content_id: str | None = None,
     before_replace: Any = None,
+    fingerprint: str | None = None,
 ) -> TagOutcome:
     """Write our tag onto the file and report the bytes it left behind (see `write_tag` for
-    `expected_content_id`, the bytes that must be the ones signed, and `before_replace`)."""
+    `expected_content_id`, the bytes that must be the ones signed, and `before_replace`). The
+    tag carries the content's fingerprint as a soft binding (computed here unless the caller
+    has it)."""
     from provenance.c2pa.tagging import Tag, write_tag
 
+    if fingerprint is None:
+        fingerprint = fingerprint_of(reading.path, reading.media_type).value
     tag = Tag(
         origin=origin or reading.origin,
         status=status,
@@ -175,6 +180,7 @@ def write_status_tag(
         approval_ref=approval_ref,
         approved_by=approved_by,
         approved_content_id=approved_content_id,
+        fingerprint=fingerprint,
     )
     try:
         result = write_tag(
