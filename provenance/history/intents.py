@@ -18,11 +18,11 @@ from pathlib import Path
 from typing import Any
 
 from provenance.config import Config
+from provenance.content import content_id
 from provenance.history.approvals import Approval, insert_approval, mark_revoked
 from provenance.history.recorder import record_rewrite
 from provenance.history.status import refresh_status
 from provenance.pipeline.classify import read_asset
-from provenance.pipeline.content import content_id
 from provenance.pipeline.walk import stat_of
 from provenance.stores import Store
 

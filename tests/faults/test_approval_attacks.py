@@ -337,9 +337,9 @@ class _OverwritingSigner:
 def test_bytes_changed_in_place_while_the_approved_tag_is_written_are_refused(workspace, tmp_path):
     from provenance.c2pa.signing import signer_from_config
     from provenance.c2pa.tagging import Tag, write_tag
+    from provenance.content import content_id
     from provenance.errors import TagWriteError
     from provenance.model import Origin, Status
-    from provenance.pipeline.content import content_id
 
     path = copy_fixture("generators/comfyui.png", tmp_path / "race")
     approved = content_id(path)
