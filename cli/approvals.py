@@ -7,7 +7,7 @@ import click
 from provenance import api
 from provenance.model import USE_CATEGORIES
 
-from .main import cli, get_app, json_option
+from .main import IsoDate, cli, get_app, json_option
 from .render import echo, echo_json
 
 
@@ -21,7 +21,7 @@ from .render import echo, echo_json
     help="Approved use (default: the asset's tagged use category).",
 )
 @click.option("--consent", multiple=True, help="Consent reference (talent, voice...).")
-@click.option("--expires", help="Expiry date, YYYY-MM-DD.")
+@click.option("--expires", type=IsoDate(), help="Expiry date (the approval lapses after it).")
 @click.option("--note", help="Free text.")
 @click.option(
     "--declaration", help="The declared use (D-0001) this approval answers; it must cover ASSET."

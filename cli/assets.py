@@ -15,6 +15,7 @@ from provenance.pipeline.shard import Shard
 
 from .main import (
     EXIT_ERROR,
+    IsoDate,
     UsageFailure,
     cli,
     format_option,
@@ -193,7 +194,7 @@ def history(ctx: click.Context, asset: str, as_json: bool) -> None:
 @click.option("--use", type=click.Choice(USE_CATEGORIES))
 @click.option("--tool", help="Tool name (substring, case-insensitive).")
 @click.option("--under", type=click.Path(path_type=Path), help="Only files under this folder.")
-@click.option("--since", help="Only files first seen on or after this date (YYYY-MM-DD).")
+@click.option("--since", type=IsoDate(), help="Only files first seen on or after this date.")
 @click.option("--facility", help="Only files recorded at this facility.")
 @format_option(["table", "json", "csv"], "table")
 @click.option("--all", "include_gone", is_flag=True, help="Include files that are gone.")

@@ -6,6 +6,7 @@ broken); 2 usage or operational error.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import os
 import sqlite3
@@ -28,6 +29,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 EXIT_BLOCKED = 1
 EXIT_ERROR = 2
+EXIT_BROKEN_PIPE = 141
 
 
 class App:
@@ -155,6 +157,13 @@ class ProvgateGroup(click.Group):
         except KeyboardInterrupt:
             echo("provgate: interrupted", err=True)
             ctx.exit(130)
+        except BrokenPipeError:
+            # The reader went away (`provgate ls | head`): nothing to say, and nobody to say
+            # it to. 141 (128 + SIGPIPE) as other tools: never a passing exit code for output
+            # that was cut short. Further writes, and the flush at exit, go nowhere.
+            with contextlib.suppress(OSError):
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            ctx.exit(EXIT_BROKEN_PIPE)
         except sqlite3.Error as exc:  # a store damaged outside provgate, or a disk failing
             echo(f"provgate: error: store: {exc}", err=True)
             ctx.exit(EXIT_ERROR)
@@ -216,6 +225,21 @@ def format_option(choices: Sequence[str], default: str) -> Callable[[F], F]:
         callback=merged,
         help=f"Output format: {', '.join(choices)} (default {default}).",
     )
+
+
+class IsoDate(click.ParamType):
+    """A calendar date, YYYY-MM-DD (passed on as that text). Anything else, `yesterday` or
+    `2026-13-45`, is a usage error rather than a filter that silently matches nothing."""
+
+    name = "YYYY-MM-DD"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        import datetime as dt
+
+        try:
+            return dt.date.fromisoformat(str(value)).isoformat()
+        except ValueError:
+            self.fail(f"{value!r} is not a date (YYYY-MM-DD)", param, ctx)
 
 
 def get_app(ctx: click.Context) -> App:
