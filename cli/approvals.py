@@ -8,6 +8,7 @@ from provenance import api
 from provenance.model import USE_CATEGORIES
 
 from .main import IsoDate, cli, get_app, json_option
+from .names import named_paths
 from .render import echo, echo_json
 
 
@@ -43,7 +44,7 @@ def approve(
     """Record a written approval for ASSET (a path or a content-id prefix)."""
     app = get_app(ctx)
     results = api.approve(
-        list(assets),
+        named_paths(assets, app.store),
         app.workspace.config,
         app.store,
         reference=reference,
@@ -84,7 +85,7 @@ def revoke(
     """Revoke the approval named by --ref."""
     app = get_app(ctx)
     results = api.revoke(
-        list(assets),
+        named_paths(assets, app.store),
         app.workspace.config,
         app.store,
         reference=reference,

@@ -23,6 +23,7 @@ from .main import (
     globals_of,
     json_option,
 )
+from .names import named_paths, unshown
 from .render import echo, echo_json, progress_bar, shown, table
 from .signals import stop_on_signals
 
@@ -41,16 +42,23 @@ def _evidence_lines(evidence: list[dict[str, Any]]) -> list[str]:
 
 
 @cli.command()
-@click.argument("file", type=click.Path(path_type=Path))
+@click.argument("file")
 @json_option
 @click.pass_context
-def inspect(ctx: click.Context, file: Path, as_json: bool) -> None:
-    """Everything known about one file: content id, origin, evidence, C2PA, status."""
+def inspect(ctx: click.Context, file: str, as_json: bool) -> None:
+    """Everything known about one file: content id, origin, evidence, C2PA, status. FILE may
+    be a frame sequence as `ls` shows it (every frame is shown; --json: a list)."""
     app = get_app(ctx)
-    info = api.inspect_file(file, app.workspace.config, app.store)
+    paths = named_paths([file])
+    infos = [api.inspect_file(Path(p), app.workspace.config, app.store) for p in paths]
     if as_json:
-        echo_json(info)
+        echo_json(infos[0] if len(paths) == 1 and paths[0] in (file, unshown(file)) else infos)
         return
+    for info in infos:
+        _show_info(info)
+
+
+def _show_info(info: dict[str, Any]) -> None:
     echo(shown(info["path"]))
     echo(f"  content id  {info['content_id']}")
     echo(f"  media type  {info['media_type']}   {info['size']} bytes")
@@ -155,7 +163,7 @@ def tag(
 ) -> None:
     """Record provenance by hand and write it into the files as a signed tag."""
     app = get_app(ctx)
-    for file in files:
+    for file in map(Path, named_paths(map(str, files))):
         result = api.tag_by_hand(
             file, app.workspace.config, app.store, origin=origin, tool=tool, use=use, note=note
         )
@@ -173,9 +181,13 @@ def tag(
 @json_option
 @click.pass_context
 def history(ctx: click.Context, asset: str, as_json: bool) -> None:
-    """The asset's full event history, across renames, moves and copies."""
+    """The asset's full event history, across renames, moves and copies (ASSET: a path, a
+    content-id prefix, or a frame sequence as `ls` shows it: every frame's, in order)."""
     app = get_app(ctx)
-    events = api.history(asset, app.store)
+    found = {
+        ev["seq"]: ev for a in named_paths([asset], app.store) for ev in api.history(a, app.store)
+    }
+    events = [found[seq] for seq in sorted(found)]
     if as_json:
         echo_json(events)
         return
