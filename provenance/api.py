@@ -195,14 +195,14 @@ def tag_by_hand(
         raise TagWriteError(outcome.error, path)
     result["written"] = outcome.written
     if outcome.content_id:
-        from provenance.pipeline.phash import image_phash
+        from provenance.pipeline.fingerprints import fingerprint
 
         record_rewrite(
             store,
             saved,
             outcome.content_id,
             config,
-            phash=image_phash(path, reading.media_type) if saved.origin.is_ai else None,
+            phash=fingerprint(path, reading.media_type).value if saved.origin.is_ai else None,
             reason="tagged",
             path=str(path),
             stat=outcome.stat,

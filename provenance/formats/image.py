@@ -162,7 +162,7 @@ def _stealth_magic(src: Source, ihdr: bytes, idat_spans: list[tuple[int, int]]) 
     return magic.decode("ascii") if magic in _STEALTH_MAGICS else ""
 
 
-def _unfilter(kind: int, raw: bytes, above: bytearray, bpp: int) -> bytearray | None:
+def _unfilter(kind: int, raw: bytes | bytearray, above: bytearray, bpp: int) -> bytearray | None:
     """The first len(raw) bytes of a PNG scanline with its filter undone (None: bad filter)."""
     out = bytearray(len(raw))
     for i, x in enumerate(raw):

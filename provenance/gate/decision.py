@@ -18,7 +18,8 @@ from provenance.history.recorder import save_asset
 from provenance.history.registry import Registry
 from provenance.model import UNKNOWN_TOOL, Origin, Signal, Validation
 from provenance.pipeline.classify import AssetReading, needs_fingerprint, read_asset
-from provenance.pipeline.phash import Fingerprint, fingerprint
+from provenance.pipeline.fingerprints import fingerprint
+from provenance.pipeline.phash import Fingerprint
 from provenance.pipeline.workers import map_files
 from provenance.stores import Store, now_iso
 

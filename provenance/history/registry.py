@@ -24,8 +24,11 @@ from provenance.config import Config
 from provenance.history.approvals import Approval, approvals_of
 from provenance.history.status import AssetStatus, approval_state, status_of
 from provenance.model import UNKNOWN_TOOL, Evidence, Origin, Signal, Validation
+from provenance.pipeline.ahash import AudioPrint, match_audio
 from provenance.pipeline.classify import AssetReading, decide_origin, needs_fingerprint, tool_of
-from provenance.pipeline.phash import NEAR_DISTANCE, PHASH_MEDIA, image_phash
+from provenance.pipeline.fingerprints import FINGERPRINT_MEDIA, fingerprint, kind_of
+from provenance.pipeline.phash import NEAR_DISTANCE
+from provenance.pipeline.vhash import VideoPrint, match_video
 from provenance.stores import Store
 
 # Evidence the store keeps about content that the content's own bytes cannot show again:
@@ -39,9 +42,12 @@ _ADDED = frozenset({"user", "registry", "similar"})
 class NearMatch:
     content_id: str
     origin: str
-    distance: int
+    distance: float  # still: Hamming of 128; clip: median of 63 per frame; sound: bit error rate
     first_seen: str
     paths: tuple[str, ...]
+    # Clips and sounds: how much of this content shows the known one, when not all of it.
+    partial_seconds: float | None = None
+    measure: str = ""  # how the distance reads in a report ("distance 3")
 
 
 def user_evidence(rows: Iterable[dict[str, Any]]) -> list[Evidence]:
@@ -61,6 +67,8 @@ class Registry:
         self.config = config
         self.today = today
         self._hashes: list[tuple[int, str, str, str]] | None = None
+        # Clips and sounds: (kind, decoded print, content id, origin, first seen).
+        self._prints: list[tuple[str, Any, str, str, str]] = []
         # A batch's asset rows and remembered evidence, read at once (see `prefetch`).
         self._batch: set[str] = set()
         self._assets: dict[str, dict[str, Any]] = {}
@@ -91,24 +99,38 @@ class Registry:
 
     def _known_hashes(self) -> list[tuple[int, str, str, str]]:
         if self._hashes is None:
-            self._hashes = [
-                (int(ph, 16), cid, origin, first)
-                for ph, cid, origin, first in self.store.ai_fingerprints()
-            ]
+            self._hashes = []
+            for value, cid, origin, first in self.store.ai_fingerprints():
+                self._add(value, cid, origin, first)
         return self._hashes
+
+    def _add(self, value: str, cid: str, origin: str, first: str) -> None:
+        assert self._hashes is not None
+        kind = kind_of(value)
+        if kind == "image":
+            self._hashes.append((int(value, 16), cid, origin, first))
+            return
+        decoded = VideoPrint.decode(value) if kind == "video" else AudioPrint.decode(value)
+        if decoded is not None:
+            self._prints.append((kind, decoded, cid, origin, first))
 
     def remember(self, phash: str, content_id: str, origin: str, first_seen: str) -> None:
         """An AI asset recorded while this registry is in use joins the near-duplicate test."""
         if self._hashes is not None and Origin(origin).is_ai:
-            self._hashes.append((int(phash, 16), content_id, origin, first_seen))
+            self._add(phash, content_id, origin, first_seen)
 
     @property
     def has_hashes(self) -> bool:
-        """Whether any known AI asset has a perceptual hash (else near matches cannot exist)."""
-        return bool(self._known_hashes())
+        """Whether any known AI asset has a fingerprint (else near matches cannot exist)."""
+        return bool(self._known_hashes() or self._prints)
 
     def nearest(self, phash: str, exclude: Iterable[str] = ()) -> NearMatch | None:
-        """The nearest known AI image within the threshold, other than `exclude`."""
+        """The nearest known AI image, clip or sound within the threshold, other than
+        `exclude` (for clips and sounds: a whole copy before a partial one, then the most
+        seconds, then the closest)."""
+        kind = kind_of(phash)
+        if kind != "image":
+            return self._nearest_print(kind, phash, set(exclude))
         value = int(phash, 16)
         skip = set(exclude)
         best: tuple[int, str, str, str] | None = None
@@ -119,10 +141,48 @@ class Registry:
         if best is None:
             return None
         d, cid, origin, first = best
-        paths = tuple(
-            f.path for f in self.store.files_with_content(cid, live_only=False, everywhere=True)
+        return NearMatch(cid, origin, d, first, self._paths(cid), measure=f"distance {d}")
+
+    def _paths(self, cid: str) -> tuple[str, ...]:
+        rows = self.store.files_with_content(cid, live_only=False, everywhere=True)
+        return tuple(f.path for f in rows)[:3]
+
+    def _nearest_print(self, kind: str, value: str, skip: set[str]) -> NearMatch | None:
+        self._known_hashes()
+        query = VideoPrint.decode(value) if kind == "video" else AudioPrint.decode(value)
+        if query is None:
+            return None
+        best: tuple[tuple[bool, float, float], Any, str, str, str] | None = None
+        for known_kind, known, cid, origin, first in self._prints:
+            if known_kind != kind or cid in skip:
+                continue
+            found = (
+                match_video(query, known) if kind == "video" else match_audio(query, known)  # type: ignore[arg-type]
+            )
+            if found is None:
+                continue
+            distance = found.distance if kind == "video" else found.ber  # type: ignore[union-attr]
+            rank = (found.full, found.matched_seconds, -distance)
+            if best is None or rank > best[0]:
+                best = (rank, found, cid, origin, first)
+        if best is None:
+            return None
+        _, found, cid, origin, first = best
+        if kind == "video":
+            measure = f"median frame distance {found.distance:g}/63"
+        else:
+            measure = f"bit error rate {found.ber:.2f}"
+        if not found.full or abs(found.offset) >= 0.5:
+            measure += f"; {found.start:g} s here is {found.start + found.offset:g} s into it"
+        return NearMatch(
+            cid,
+            origin,
+            found.distance if kind == "video" else found.ber,
+            first,
+            self._paths(cid),
+            partial_seconds=None if found.full else found.matched_seconds,
+            measure=measure,
         )
-        return NearMatch(cid, origin, d, first, paths[:3])
 
     # -- the judgement -------------------------------------------------------------------------
 
@@ -146,9 +206,9 @@ class Registry:
         own = [e for e in reading.evidence if e.source not in _ADDED]
         known = self._known_evidence(reading, own, asset) if asset is not None else []
         origin, weighed = decide_origin([*own, *known, *stated], policy)
-        if near and reading.media_type in PHASH_MEDIA and self.has_hashes:
+        if near and reading.media_type in FINGERPRINT_MEDIA and self.has_hashes:
             if phash is None and needs_fingerprint(reading):
-                phash = image_phash(reading.path, reading.media_type)
+                phash = fingerprint(reading.path, reading.media_type).value
             if phash is not None:
                 similar = self._near_evidence(cid, phash, weighed, asset)
                 if similar is not None:
@@ -196,18 +256,29 @@ class Registry:
         if match is None:
             return None
         where = f", seen at {match.paths[0]}" if match.paths else ""
-        relation = (
-            f"near-duplicate of {match.content_id} (distance {match.distance}), "
-            f"known as {match.origin}{where}"
-        )
-        extra = {"content_id": match.content_id, "distance": match.distance}
+        if match.partial_seconds is not None:
+            # Part of a known AI clip or sound cut into this one: AI material inside it.
+            relation = f"contains {match.partial_seconds:g} seconds of {match.content_id}"
+            marker = f"origin:{Origin.AI_MODIFIED.value}"
+        else:
+            relation = f"near-duplicate of {match.content_id}"
+            marker = f"origin:{match.origin}"
+        relation += f" ({match.measure}), known as {match.origin}{where}"
+        extra: dict[str, Any] = {"content_id": match.content_id, "distance": match.distance}
+        if match.partial_seconds is not None:
+            extra["seconds"] = match.partial_seconds
         own = [
             e
             for e in weighed
             if e.signal is Signal.NON_AI
             and (e.source == "user" or e.validation is Validation.TRUSTED)
         ]
-        if own:
+        if match.partial_seconds is not None and match.origin != Origin.AI_GENERATED.value:
+            why = (
+                f"not counted: that asset is {match.origin}, so the seconds shared with it"
+                " need not be its AI part"
+            )
+        elif own:
             why = f"not counted: this content has evidence of its own ({own[0].detail})"
         elif asset is not None and asset["first_seen"] < match.first_seen:
             why = (
@@ -215,9 +286,7 @@ class Registry:
                 " before that AI asset existed (it may be the source it was made from)"
             )
         else:
-            return Evidence(
-                source="similar", marker=f"origin:{match.origin}", detail=relation, extra=extra
-            )
+            return Evidence(source="similar", marker=marker, detail=relation, extra=extra)
         return Evidence(source="similar", detail=f"{relation}; {why}", extra=extra)
 
     # -- approvals and status ------------------------------------------------------------------

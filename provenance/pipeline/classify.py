@@ -258,9 +258,9 @@ def needs_fingerprint(reading: AssetReading) -> bool:
     one with positive evidence of its own that it is not AI (a trusted non-ai manifest),
     which a near match cannot outweigh (SPEC §5.1). Read from the file alone, so a worker
     that cannot see the store decides it as the gate does."""
-    from provenance.pipeline.phash import PHASH_MEDIA
+    from provenance.pipeline.fingerprints import FINGERPRINT_MEDIA
 
-    if reading.media_type not in PHASH_MEDIA:
+    if reading.media_type not in FINGERPRINT_MEDIA:
         return False
     return not any(
         e.signal is Signal.NON_AI and e.validation is Validation.TRUSTED for e in reading.evidence

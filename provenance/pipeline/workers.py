@@ -25,7 +25,7 @@ from provenance.config import Config
 from provenance.errors import ProvgateError
 from provenance.model import Origin, Status, made
 from provenance.pipeline.classify import AssetReading, needs_fingerprint, read_asset
-from provenance.pipeline.phash import image_phash
+from provenance.pipeline.fingerprints import fingerprint as fingerprint_of
 from provenance.pipeline.walk import FileStat, stat_of
 
 
@@ -126,15 +126,15 @@ def process_file(
     """Read one file, and tag it when it is AI material that is not tagged yet. Never raises
     for a bad file: the error is part of the outcome, so the caller can record it and go on.
 
-    AI images are fingerprinted (perceptual hash) so that copies of them can be found; with
-    `near` (the store knows AI fingerprints), so is every image without positive evidence of
-    its own, for the recorder's near-duplicate test."""
+    AI images, clips and sounds are fingerprinted (`pipeline/fingerprints.py`) so that copies
+    of them can be found; with `near` (the store knows AI fingerprints), so is every one
+    without positive evidence of its own, for the recorder's near-duplicate test."""
     try:
         reading = read_asset(Path(stat.path), config)
     except ProvgateError as exc:
         return FileOutcome(stat=stat, error=exc.reason)
     fingerprint = reading.origin.is_ai or (near and needs_fingerprint(reading))
-    phash = image_phash(Path(stat.path), reading.media_type) if fingerprint else None
+    phash = fingerprint_of(Path(stat.path), reading.media_type).value if fingerprint else None
     outcome = made(FileOutcome, stat=stat, reading=reading, error=None, phash=phash, tag=None)
     if tag and should_tag(reading, config):
         outcome = FileOutcome(
