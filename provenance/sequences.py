@@ -120,13 +120,16 @@ def group_frames(items: Sequence[T], path_of: Callable[[T], str]) -> list[FrameG
 
         found = fileseq.findSequencesInList(list(candidates), pad_style=fileseq.PAD_STYLE_HASH1)
         for seq in found:
-            files = [str(p) for p in seq]
-            frames = [i for f in files for i in candidates.get(f, [])]
+            files = [str(p) for p in seq if str(p) in candidates]
+            frames = [i for f in files for i in candidates.pop(f)]
             if len(files) == 1 or not seq.frameSet():
                 out.extend(FrameGroup(path_of(i), [i]) for i in frames)
                 continue
             label = f"{seq.dirname()}{seq.basename()}[{seq.frameRange()}]{seq.extension()}"
             out.append(FrameGroup(label, frames))
+        # fileseq does not return every name it is given (one with a newline, say): those
+        # stand alone, never dropped
+        out.extend(FrameGroup(path_of(i), [i]) for items in candidates.values() for i in items)
     return sorted(out, key=lambda g: natural_key(g.label))
 
 
