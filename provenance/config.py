@@ -30,8 +30,13 @@ def _packaged_defaults() -> dict[str, Any]:
 
 
 def default_markers() -> dict[str, Signal]:
-    """The packaged policy table (SPEC defaults from the reference notes)."""
-    return {k: Signal(v) for k, v in _packaged_defaults()["policy"]["markers"].items()}
+    """The packaged policy table: what each generator family declares its markers mean, then
+    the packaged provgate.toml's table (IPTC digital source types and marker families)."""
+    from provenance.markers.families import default_markers as family_markers
+
+    table = {k: Signal(v) for k, v in family_markers().items()}
+    table.update({k: Signal(v) for k, v in _packaged_defaults()["policy"]["markers"].items()})
+    return table
 
 
 @dataclass(frozen=True)
@@ -108,6 +113,9 @@ class Config:
     # Other facilities' log public keys whose checkpoints anchor the shared chain here.
     log_trusted_keys: tuple[Path, ...] = ()
     digest: DigestConfig = DigestConfig()
+    # Extension generator families enabled by name (`[extensions] enable`): installed
+    # packages alone never change what provgate recognises.
+    extensions: tuple[str, ...] = ()
 
     # The anchors' PEM text, read once when the configuration is loaded (every file with a
     # manifest needs it); None for a Config built by hand, which reads the files on demand.
@@ -254,7 +262,8 @@ def _build(data: dict[str, Any], root: Path | None, source: Path | None) -> Conf
         if mode not in TAG_MODES:
             raise ConfigError(f"tagging.mode must be one of {', '.join(TAG_MODES)}", source)
         pol = data["policy"]
-        markers: dict[str, Signal] = {}
+        extensions = _extensions(data, source)
+        markers: dict[str, Signal] = {k: Signal(v) for k, v in families_markers(extensions).items()}
         for key, value in pol.get("markers", {}).items():
             try:
                 markers[str(key)] = Signal(value)
@@ -300,11 +309,40 @@ def _build(data: dict[str, Any], root: Path | None, source: Path | None) -> Conf
             if root
             else (),
             digest=_digest_settings(data.get("digest", {}), source),
+            extensions=extensions,
         )
     except (KeyError, TypeError, ValueError) as exc:
         if isinstance(exc, ConfigError):
             raise
         raise ConfigError(f"invalid configuration: {exc}", source) from exc
+
+
+def _extensions(data: dict[str, Any], source: Path | None) -> tuple[str, ...]:
+    """`[extensions] enable`: the installed extension families this workspace reads with."""
+    from provenance.markers.families import active, available_extensions
+
+    names = (data.get("extensions") or {}).get("enable", [])
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise ConfigError("extensions.enable must be a list of names", source)
+    missing = [n for n in names if n not in available_extensions()]
+    if missing:
+        installed = ", ".join(sorted(available_extensions())) or "none"
+        raise ConfigError(
+            f"extensions.enable: {missing[0]!r} is not installed (installed: {installed})",
+            source,
+        )
+    try:
+        active(tuple(names))
+    except (ImportError, TypeError, ValueError) as exc:
+        raise ConfigError(f"extensions.enable: cannot load: {exc}", source) from exc
+    return tuple(names)
+
+
+def families_markers(extensions: tuple[str, ...]) -> dict[str, str]:
+    """What the markers of the families a workspace reads with mean by default."""
+    from provenance.markers.families import active
+
+    return dict(active(extensions).markers)
 
 
 def _store_settings(data: dict[str, Any], source: Path | None) -> tuple[str | None, str | None]:

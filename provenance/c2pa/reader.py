@@ -15,26 +15,12 @@ from typing import Any
 from provenance.c2pa.context import PROVGATE_ASSERTION, c2pa_context
 from provenance.config import Config
 from provenance.errors import ManifestError, UnreadableAsset
+from provenance.markers.families import Families, families_of
 from provenance.markers.generators import c2pa_generator_marks
 from provenance.model import Evidence, Validation
 from provenance.pipeline.walk import SIDECAR_SUFFIX
 
 _ACTION_LABELS = ("c2pa.actions", "c2pa.actions.v2")
-# Claim generators of known AI services: a weak signal on their own (the actions decide).
-_AI_CLAIM_GENERATORS = (
-    "firefly",
-    "chatgpt",
-    "openai",
-    "dall",
-    "sora",
-    "microsoft_responsible_ai",
-    "designer",
-    "imagen",
-    "gemini",
-    "midjourney",
-    "runway",
-    "leonardo",
-)
 MANIFEST_STORE_TYPE = "application/c2pa"
 # Sidecar manifests are small; anything larger than this is not one we will parse.
 _MAX_SIDECAR = 64 << 20
@@ -132,7 +118,8 @@ def _read_store(
         raise ManifestError(f"{where} cannot be read: {_one_line(exc)}", path) from exc
     except (ValueError, TypeError) as exc:
         raise ManifestError(f"C2PA manifest is not valid JSON: {exc}", path) from exc
-    return _interpret(store, state, "c2pa-sidecar" if manifest_data is not None else "c2pa")
+    source = "c2pa-sidecar" if manifest_data is not None else "c2pa"
+    return _interpret(store, state, source, families_of(config))
 
 
 def read_manifest_store(path: Path, config: Config) -> C2paReading:
@@ -152,7 +139,7 @@ def read_manifest_store(path: Path, config: Config) -> C2paReading:
         raise UnreadableAsset(exc.strerror or str(exc), path) from exc
     except (c2pa.C2paError, ValueError, TypeError) as exc:
         raise ManifestError(f"not a readable C2PA manifest store: {_one_line(exc)}", path) from exc
-    return _interpret(store, state, "c2pa-sidecar")
+    return _interpret(store, state, "c2pa-sidecar", families_of(config))
 
 
 def _one_line(exc: BaseException) -> str:
@@ -168,7 +155,9 @@ def _validation(state: str | None, codes: list[str]) -> Validation:
     return Validation.INVALID
 
 
-def _interpret(store: dict[str, Any], state: str | None, source: str) -> C2paReading:
+def _interpret(
+    store: dict[str, Any], state: str | None, source: str, families: Families
+) -> C2paReading:
     manifests: dict[str, Any] = store.get("manifests") or {}
     active = store.get("active_manifest")
     statuses = store.get("validation_status") or []
@@ -186,7 +175,9 @@ def _interpret(store: dict[str, Any], state: str | None, source: str) -> C2paRea
             else f"ingredient manifest ({relationship.get(label, 'ingredient')})"
         )
         evidence.extend(
-            _manifest_evidence(label, manifest, role, relationship.get(label), validation, source)
+            _manifest_evidence(
+                label, manifest, role, relationship.get(label), validation, source, families
+            )
         )
     active_m = manifests.get(active) if isinstance(active, str) else None
     active_m = active_m if isinstance(active_m, dict) else {}
@@ -268,6 +259,7 @@ def _manifest_evidence(
     relationship: str | None,
     validation: Validation,
     source: str,
+    families: Families,
 ) -> list[Evidence]:
     found: list[Evidence] = []
     generator = _generator_name(manifest)
@@ -314,7 +306,7 @@ def _manifest_evidence(
             )
     if not found:  # no digital source type anywhere: the generator may still name itself
         claims = [str(manifest.get("claim_generator") or ""), generator or ""]
-        for marker, tool, why in c2pa_generator_marks(claims, named_actions, labels):
+        for marker, tool, why in c2pa_generator_marks(claims, named_actions, labels, families):
             found.append(
                 Evidence(
                     source=source,
@@ -326,7 +318,8 @@ def _manifest_evidence(
                 )
             )
     strong = any(e.marker.startswith(("c2pa-generator:", "c2pa-generative-edit:")) for e in found)
-    if generator and not strong and any(k in generator.lower() for k in _AI_CLAIM_GENERATORS):
+    # Claim generators of known AI services: a weak signal on their own (the actions decide).
+    if generator and not strong and any(k in generator.lower() for k in families.claim_words):
         found.append(
             Evidence(
                 source=source,

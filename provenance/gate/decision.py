@@ -16,6 +16,7 @@ from provenance.gate.packages import iter_packages
 from provenance.gate.timelines import TimelineOptions, TimelineReader, TimelineView
 from provenance.history.recorder import save_asset
 from provenance.history.registry import Registry
+from provenance.markers.families import families_of
 from provenance.model import UNKNOWN_TOOL, Origin, Signal, Validation
 from provenance.pipeline.classify import AssetReading, needs_fingerprint, read_asset
 from provenance.pipeline.fingerprints import fingerprint
@@ -95,6 +96,8 @@ class CheckReport:
     checked_at: str = field(default_factory=now_iso)
     assets: list[AssetVerdict] = field(default_factory=list)
     timelines: list[TimelineView] = field(default_factory=list)
+    # The generator families (recognisers) the check ran with, extensions named with origin.
+    recognisers: tuple[str, ...] = ()
 
     @property
     def verdict(self) -> str:
@@ -125,6 +128,7 @@ class CheckReport:
             "assets": [a.to_json() for a in self.assets],
             "schema_revision": SCHEMA_REVISION,
             "timelines": [self.timeline_json(v) for v in self.timelines],
+            "recognisers": list(self.recognisers),
         }
 
     def clip_verdict(self, clip: Any) -> tuple[str, list[str]]:
@@ -202,7 +206,9 @@ class DeliveryGate:
         A timeline among the packages stands for its clips' media, linked under `timelines`
         (media roots, path maps, handles); the report then holds a view per timeline."""
         report = CheckReport(
-            package=packages[0] if len(packages) == 1 else list(packages), strict=strict
+            package=packages[0] if len(packages) == 1 else list(packages),
+            strict=strict,
+            recognisers=families_of(self.config).names,
         )
         reader = TimelineReader(
             timelines or TimelineOptions(), report.timelines, self.store.live_paths_named
@@ -227,6 +233,7 @@ class DeliveryGate:
                 "verdict": report.verdict,
                 "strict": strict,
                 "summary": report.summary,
+                "recognisers": list(report.recognisers),
                 "blocked": [
                     a.to_json()["content_id"] or a.path
                     for a in report.assets

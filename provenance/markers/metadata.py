@@ -29,6 +29,7 @@ from provenance.formats.table import (
     StructureError,
     walk_container,
 )
+from provenance.markers.families import Families
 from provenance.markers.generators import generator_evidence
 from provenance.markers.weak import filename_evidence, keyword_evidence
 from provenance.markers.xmp import XmpProperties, parse_xmp
@@ -55,13 +56,15 @@ def scan_metadata(
     *,
     store_prompts: bool = False,
     opened: tuple[int, int] | None = None,
+    families: Families | None = None,
 ) -> MetadataScan:
     """Read `path`'s metadata within fixed bounds and return the evidence it holds.
 
     `head`, if given, must be the file's first bytes (e.g. already read for hashing); it saves a
     read. `opened`, if given, is (descriptor, size) of the file already open (the caller checked
     that it is a regular file).
-    Prompt text goes into evidence only when `store_prompts` is true.
+    Prompt text goes into evidence only when `store_prompts` is true. `families`: the generator
+    families to recognise (default: the built-in ones).
 
     Raises `MalformedAsset` for an empty file, or one whose structure breaks before any metadata
     could be read (e.g. a truncated PNG), and `UnreadableAsset` when the file cannot be opened
@@ -91,10 +94,10 @@ def scan_metadata(
             for value in properties.get(name, ())
         )
         remote = remote or _remote_manifest(properties)
-    generators, explained = generator_evidence(fields, store_prompts)
+    generators, explained = generator_evidence(fields, store_prompts, families)
     evidence.extend(generators)
-    evidence.extend(keyword_evidence(fields, explained))
-    evidence.extend(filename_evidence(path.name))
+    evidence.extend(keyword_evidence(fields, explained, families))
+    evidence.extend(filename_evidence(path.name, families))
     return made(
         MetadataScan,
         media_type=found.media_type or "application/octet-stream",

@@ -21,6 +21,7 @@ from provenance.c2pa.reader import (
 )
 from provenance.config import Config, Policy
 from provenance.errors import AssetError, MalformedAsset, ProvgateError, UnreadableAsset
+from provenance.markers.families import families_of
 from provenance.markers.metadata import OPEN_FLAGS, scan_metadata
 from provenance.markers.watermark import WATERMARK_MEDIA, watermark_evidence
 from provenance.model import Evidence, Origin, Signal, Validation, made
@@ -122,7 +123,11 @@ def _read_asset(path: Path, config: Config, pixels: bool) -> AssetReading:
         if path.name.lower().endswith(SIDECAR_SUFFIX):
             return _manifest_store_reading(path, config, cid, size)
         meta = scan_metadata(
-            path, head, store_prompts=config.policy.store_prompts, opened=(fd, size)
+            path,
+            head,
+            store_prompts=config.policy.store_prompts,
+            opened=(fd, size),
+            families=families_of(config),
         )
     finally:
         os.close(fd)

@@ -14,7 +14,7 @@ from PIL import Image
 from provenance.c2pa.context import c2pa_context, c2pa_settings
 from provenance.c2pa.signing import signer_from_config
 from provenance.config import Config, Policy
-from provenance.markers.generators import C2PA_GENERATORS
+from provenance.markers.families import active
 from provenance.markers.metadata import scan_metadata
 from provenance.model import Origin, Signal
 from provenance.pipeline.classify import read_asset
@@ -252,7 +252,7 @@ def test_c2pa_manifests_naming_no_generator_are_not_ai(tmp_path, dev_config, man
 
 def test_every_c2pa_generator_has_policy_entries_and_a_case():
     policy = Policy()
-    for gen in C2PA_GENERATORS:
+    for gen in active().c2pa:
         assert policy.signal_for(f"c2pa-generator:{gen.slug}") is Signal.AI_GENERATED
         assert policy.signal_for(f"c2pa-generative-edit:{gen.slug}") is Signal.AI_MODIFIED
         assert any(case[1].endswith(":" + gen.slug) for case in MANIFESTS.values()), gen.slug
