@@ -62,7 +62,8 @@ def normalise_foreign(target: str) -> str:
     `//HOST/share/x`; `S:\\path\\x.exr` -> `S:/path/x.exr`."""
     if target.lower().startswith("file:"):
         parsed = urlparse(target)
-        path = unquote(parsed.path)
+        # Percent-escapes of bytes that are not UTF-8 stay those bytes, as file names do here.
+        path = unquote(parsed.path, errors="surrogateescape")
         if parsed.netloc and parsed.netloc.lower() != "localhost":
             path = f"//{parsed.netloc}{path}"
         elif re.match(r"^/[A-Za-z]:[/\\]", path):
@@ -198,6 +199,19 @@ def _sequence_beside(path: Path, m: re.Match[str]) -> MediaItem:
     return MediaItem(frames[min(frames)], frames, prefix, ext)
 
 
+def _legacy_bytes(name: str) -> str | None:
+    """The name as this machine's file names would hold it if the timeline was written in a
+    one-byte code page (an EDL in Latin-1 naming `caf\xe9.exr`), or None."""
+    if name.isascii():
+        return None
+    try:
+        raw = name.encode("latin-1")
+    except UnicodeEncodeError:
+        return None
+    variant = os.fsdecode(raw)
+    return variant if variant != name else None
+
+
 def _stems(name: str) -> set[str]:
     """A name without its extension, and without extension and frame number, folded:
     `A.take_1.0001.exr` -> {`a.take_1.0001`, `a.take_1`}; `ZZ.LAY3.01` -> {`zz.lay3.01`}."""
@@ -249,12 +263,14 @@ class Linker:
         tried: list[str] = []
         if target:
             foreign = normalise_foreign(target)
-            for how, path in self._paths(foreign, base):
-                tried.append(str(path))
-                if path.is_file():
-                    return self._take(self._item(path), how, span, frames)
+            for spelling in filter(None, (foreign, _legacy_bytes(foreign))):
+                for how, path in self._paths(spelling, base):
+                    tried.append(str(path))
+                    if path.is_file():
+                        return self._take(self._item(path), how, span, frames)
         names = [PurePosixPath(normalise_foreign(target)).name] if target else []
         names += [h for h in hints if h]
+        names += [v for v in map(_legacy_bytes, names) if v]
         for name in dict.fromkeys(names):
             found = self._by_name(name)
             if found:

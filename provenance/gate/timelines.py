@@ -198,7 +198,11 @@ def _read_edl(path: Path) -> Any:
     """CMX 3600 does not state its frame rate: the first common rate its timecodes fit."""
     import opentimelineio as otio
 
-    text = path.read_bytes().decode("utf-8", errors="replace")
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:  # an edit bay's code page: the linker maps its names back
+        text = data.decode("latin-1")
     last: Exception | None = None
     for rate in _EDL_RATES:
         try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import struct
 import subprocess
@@ -455,3 +456,26 @@ def test_a_timeline_over_the_size_limit_blocks_naming_the_limit(runner, ws, cut,
     monkeypatch.setattr(timelines, "MAX_CLIPS", 2)
     out = check(runner, ws, str(path))
     assert out.exit_code == 1 and "more than 2 clips" in out.stdout
+
+
+def test_names_that_are_not_utf8_link_from_a_latin1_edl_and_an_otio_url(runner, ws, tmp_path):
+    root = tmp_path / "media"
+    root.mkdir()
+    raw = os.fsdecode(b"caf\xe9_plate.exr")  # a name stored as Latin-1 bytes
+    exr(root / raw, 1, ai=True)
+    cut = tmp_path / "latin1.edl"
+    cut.write_bytes(
+        b"TITLE: R1\nFCM: NON-DROP FRAME\n\n"
+        b"001  AX       V     C        00:00:00:00 00:00:01:00 01:00:00:00 01:00:01:00\n"
+        b"* FROM CLIP NAME:  caf\xe9\n* FROM CLIP: S:\\m\\caf\xe9_plate.exr\n"
+    )
+    for args in (["--map", f"S:\\m={root}"], ["--media-root", str(root)]):
+        out = check(runner, ws, *args, str(cut))
+        assert out.exit_code == 1, out.output
+        assert "ai-generated" in out.stdout and "media offline" not in out.stdout
+    url = (root / raw).as_uri()  # percent-escapes the byte
+    tl = _timeline({"DEFAULT_MEDIA": otio.schema.ExternalReference(target_url=url)})
+    path = tmp_path / "bytes.otio"
+    otio.adapters.write_to_file(tl, str(path))
+    out = check(runner, ws, str(path))
+    assert out.exit_code == 1 and "ai-generated" in out.stdout

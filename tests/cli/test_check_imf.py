@@ -170,3 +170,19 @@ def test_an_imp_inside_an_archive_is_checked_as_an_imp(runner, ws, tmp_path, kin
     found = blocked(runner, ws, str(archive))
     assert list(found) == [f"{archive.name}/HT_IMP/{mxf.name}"]
     assert "SHA1 is not the packing list's" in found[f"{archive.name}/HT_IMP/{mxf.name}"][0]
+
+
+def test_a_track_file_judged_by_its_sidecar_blocks_until_approved(runner, ws, tmp_path):
+    imp = imp_copy(tmp_path)
+    mxf = next(imp.glob("AUDIO_*.mxf"))
+    tag = [*ws, "tag", str(mxf), "--origin", "ai-generated", "--tool", "ElevenLabs"]
+    assert runner.invoke(cli, [*tag, "--use", "background-element"]).exit_code == 0
+    assert (imp / f"{mxf.name}.c2pa").is_file()  # MXF carries no manifest: a sidecar
+    fresh = tmp_path / "elsewhere"
+    assert runner.invoke(cli, ["init", str(fresh)]).exit_code == 0
+    found = blocked(runner, ["--workspace", str(fresh)], str(imp))
+    assert list(found) == [mxf.name] and "ElevenLabs" in found[mxf.name][0]
+    approve = [*ws, "approve", str(mxf), "--ref", "LEGAL-9", "--by", "Dana"]
+    assert runner.invoke(cli, approve).exit_code == 0
+    result = check(runner, ws, str(imp))
+    assert result.exit_code == 0, result.output
