@@ -77,6 +77,8 @@ def _print_job(job: tuple[str, str]) -> str | None:
 
 
 def stills(opts: argparse.Namespace, tmp: Path) -> tuple[list[tuple], bool]:
+    if not opts.stills or not opts.ai_stills:
+        return [], True
     ai = [c.natural_image(10_000 + i, 512, 384) for i in range(opts.ai_stills)]
     ai_hashes = []
     copies = []
@@ -114,6 +116,8 @@ def stills(opts: argparse.Namespace, tmp: Path) -> tuple[list[tuple], bool]:
 
 
 def clips(opts: argparse.Namespace, tmp: Path) -> tuple[list[tuple], bool]:
+    if not opts.clips or not opts.ai_clips:
+        return [], True
     if m.ffmpeg() is None:
         print("ffmpeg not installed: clip transcodes skipped")
         return [], True
@@ -174,7 +178,13 @@ def _report(
         matched += ok
         if found:
             own.append(measure(found))
-    false = sum(any(match(q, r) is not None for r in refs if r) for q in unrelated)
+    false = 0
+    for n, q in enumerate(unrelated):
+        hits = [(i, match(q, r)) for i, r in enumerate(refs) if r]
+        hits = [(i, f) for i, f in hits if f is not None]
+        false += bool(hits)
+        for i, f in hits:
+            print(f"false {label} match: unrelated #{n} ~ AI #{i}: {f}")
     nearest = [closest(q) for q in unrelated]
     share = matched / max(1, len(queries))
     rows = [
@@ -189,6 +199,8 @@ def _report(
 
 
 def sounds(opts: argparse.Namespace, tmp: Path) -> tuple[list[tuple], bool]:
+    if not opts.sounds or not opts.ai_sounds:
+        return [], True
     if m.ffmpeg() is None or fpcalc() is None:
         print("ffmpeg or fpcalc not installed: audio skipped")
         return [], True

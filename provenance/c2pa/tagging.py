@@ -15,6 +15,7 @@ A read-only file, or one with several hard links, is never replaced: it gets a s
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import functools
 import io
@@ -31,6 +32,7 @@ from typing import Any, BinaryIO, Literal
 import c2pa
 
 from provenance import atomic
+from provenance.c2pa import tag_xmp
 from provenance.c2pa.context import PROVGATE_ASSERTION, c2pa_settings
 from provenance.c2pa.reader import sidecar_path
 from provenance.c2pa.signing import TagSigner
@@ -91,6 +93,9 @@ class Tag:
     # When provgate rewrites an approved asset's tag, the content id the approval was given to;
     # those bytes become the new manifest's parent ingredient (SPEC §3).
     approved_content_id: str | None = None
+    # The content's fingerprint (`pipeline/fingerprints.py`), carried as a c2pa.soft-binding
+    # assertion so that a copy stripped of the manifest can be tied back to it.
+    fingerprint: str | None = None
 
     def __post_init__(self) -> None:
         if self.origin not in DIGITAL_SOURCE_TYPES:
@@ -229,14 +234,18 @@ def _embed(job: _Job, ctx: c2pa.Context, signer: TagSigner) -> TagResult:
         parent = _sidecar_parent(job, ctx)
     parent = parent or _approved_parent(job)
     builder = _builder(job, ctx, parent)
+    # The tag's key facts as XMP, inserted before signing so that the manifest covers them.
+    with_xmp = tag_xmp.with_packet(job.src, job.media_type, tag_xmp.tag_packet(_xmp_facts(job.tag)))
     with (
+        with_xmp or contextlib.nullcontext(),  # first: closed whatever fails after it
         _atomic_file(job.target, job.before, job.path) as tmp,
         signer.session() as c2pa_signer,
     ):
-        job.src.seek(0)
+        source = with_xmp or job.src
+        source.seek(0)
         sink = _WriteRecorder(tmp)
         try:
-            builder.sign(c2pa_signer, job.media_type, job.src, sink)
+            builder.sign(c2pa_signer, job.media_type, source, sink)
         except c2pa.C2paError:
             if sink.error is not None:  # c2pa reports a failed write only as a generic error
                 raise sink.error from None
@@ -249,6 +258,17 @@ def _embed(job: _Job, ctx: c2pa.Context, signer: TagSigner) -> TagResult:
         atomic.fsync_dir(job.target.parent)
     label = parent.label if parent else None
     return TagResult(job.path, job.target, "embed", job.media_type, new_id, label)
+
+
+def _xmp_facts(tag: Tag) -> dict[str, Any]:
+    return {
+        "digital_source_type": DIGITAL_SOURCE_TYPES[tag.origin],
+        "origin": tag.origin.value,
+        "status": tag.status.value,
+        "use": tag.use,
+        "approval_ref": tag.approval_ref,
+        "tool": tag.tool,
+    }
 
 
 def _sidecar(job: _Job, ctx: c2pa.Context, signer: TagSigner) -> TagResult:
@@ -398,16 +418,61 @@ def manifest_definition(tag: Tag, title: str, media_type: str, has_parent: bool)
     else:
         actions = [{"action": "c2pa.created", "digitalSourceType": dst, **agent}]
     entries = {use: {"use": "notAllowed"} for use in TRAINING_MINING_USES}
+    assertions: list[dict[str, Any]] = [
+        {"label": "c2pa.actions.v2", "data": {"actions": actions}},
+        {"label": "cawg.training-mining", "data": {"entries": entries}},
+        {"label": PROVGATE_ASSERTION, "data": tag.assertion_data()},
+    ]
+    if tag.fingerprint:
+        assertions.append(soft_binding_assertion(tag.fingerprint))
     return {
         "claim_generator_info": [{"name": "provgate", "version": provgate_version()}],
         "title": title,
         "format": media_type,
-        "assertions": [
-            {"label": "c2pa.actions.v2", "data": {"actions": actions}},
-            {"label": "cawg.training-mining", "data": {"entries": entries}},
-            {"label": PROVGATE_ASSERTION, "data": tag.assertion_data()},
-        ],
+        "assertions": assertions,
     }
+
+
+# Our fingerprints under our own algorithm names (the C2PA soft-binding list has no entry for
+# them); the value is the fingerprint's bytes, base64 as the assertion wants.
+SOFT_BINDING_ALGS = {
+    "image": "org.provgate.phash.1",
+    "video": "org.provgate.vhash.1",
+    "audio": "org.provgate.chromaprint.1",
+}
+
+
+def soft_binding_assertion(fingerprint: str) -> dict[str, Any]:
+    """A `c2pa.soft-binding` assertion carrying one of our fingerprints of the content."""
+    from provenance.pipeline.fingerprints import kind_of
+
+    kind = kind_of(fingerprint)
+    if kind == "image":
+        value = base64.b64encode(bytes.fromhex(fingerprint)).decode("ascii")
+    else:
+        value = fingerprint.split(":", 1)[1]
+    return {
+        "label": "c2pa.soft-binding",
+        "data": {"alg": SOFT_BINDING_ALGS[kind], "blocks": [{"scope": {}, "value": value}]},
+    }
+
+
+def soft_binding_of(manifest: dict[str, Any]) -> str | None:
+    """The fingerprint our soft-binding assertion carries in one manifest of a Reader's JSON."""
+    for assertion in manifest.get("assertions") or []:
+        if not isinstance(assertion, dict) or assertion.get("label") != "c2pa.soft-binding":
+            continue
+        data = assertion.get("data") or {}
+        kinds = {alg: kind for kind, alg in SOFT_BINDING_ALGS.items()}
+        kind = kinds.get(str(data.get("alg")))
+        blocks = data.get("blocks") or []
+        value = blocks[0].get("value") if blocks and isinstance(blocks[0], dict) else None
+        if kind is None or not isinstance(value, str):
+            continue
+        if kind == "image":
+            return base64.b64decode(value).hex()
+        return ("v1:" if kind == "video" else "a1:") + value
+    return None
 
 
 def temp_path(dest: Path) -> Path:

@@ -42,6 +42,8 @@ BUDGET_PER_MINUTE = 1.5
 MIN_BUDGET = 0.2
 # Hamming distance (of 63) at or below which two sampled frames show the same picture.
 FRAME_DISTANCE = 12
+MIN_SAMPLES = 3
+MIN_SECONDS = 2.0
 # Frames flatter than this (std of the 32x32 thumbnail, grey levels) carry no picture: black,
 # fades, slates. They are not sampled, or every clip that starts black would match.
 _MIN_DETAIL = 3.0
@@ -236,12 +238,16 @@ def match_video(query: VideoPrint, ref: VideoPrint) -> VideoMatch | None:
         u for u, _ in sparse.samples if -tolerance <= u + offset <= dense.duration + tolerance
     ]
     matched = sorted(by_sample)
-    if len(matched) < 2 or len(matched) < 0.6 * len(overlap):
-        return None
     spacing = _spacing(sparse)
-    seconds = min(matched[-1] - matched[0] + spacing, query.duration or spacing)
-    distances = sorted(by_sample.values())
+    seconds = min(matched[-1] - matched[0] + spacing, query.duration or spacing) if matched else 0
     shorter = min(query.duration, ref.duration) or seconds
+    # A few frames that look alike are chance (pictures of one style can): a match needs most
+    # of the overlap, at least MIN_SAMPLES pictures and MIN_SECONDS (or most of a short clip).
+    if len(matched) < MIN_SAMPLES or len(matched) < 0.6 * len(overlap):
+        return None
+    if seconds < min(MIN_SECONDS, 0.8 * shorter):
+        return None
+    distances = sorted(by_sample.values())
     return VideoMatch(
         distance=float(distances[len(distances) // 2]),
         matched_seconds=round(seconds, 1),

@@ -141,7 +141,7 @@ def process_file(
             stat=stat,
             reading=reading,
             phash=phash,
-            tag=write_status_tag(reading, config, Status.TEMPORARY),
+            tag=write_status_tag(reading, config, Status.TEMPORARY, fingerprint=phash),
         )
     return outcome
 
@@ -158,10 +158,14 @@ def write_status_tag(
     approved_content_id: str | None = None,
     tool: str | None = None,
     origin: Origin | None = None,
+    fingerprint: str | None = None,
 ) -> TagOutcome:
-    """Write our tag onto the file and report the bytes it left behind."""
+    """Write our tag onto the file and report the bytes it left behind. The tag carries the
+    content's fingerprint as a soft binding (computed here unless the caller has it)."""
     from provenance.c2pa.tagging import Tag, write_tag
 
+    if fingerprint is None:
+        fingerprint = fingerprint_of(reading.path, reading.media_type).value
     tag = Tag(
         origin=origin or reading.origin,
         status=status,
@@ -171,6 +175,7 @@ def write_status_tag(
         approval_ref=approval_ref,
         approved_by=approved_by,
         approved_content_id=approved_content_id,
+        fingerprint=fingerprint,
     )
     try:
         result = write_tag(
