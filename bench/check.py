@@ -28,9 +28,14 @@ Measures (every provgate figure is a subprocess, `python -m cli --workspace WS .
      CUT --map ...` (link, then check only the frames the events use) against `check FOLDER`
      of exactly those frames (hard links in one folder). Fresh workspaces, median of three.
 
+  5. hostile packages (bench/hostile.py: a 2 GiB tar long-name header, an overlapping-entry
+     zip, 300,000 members, zips nested 12 deep, a PNG declaring 13000x13000 pixels, a PNG
+     chunk flood), checked against the AI store of 2 (part of the speed run): seconds and
+     peak memory of each, and the ratio to a one-file check in the same run.
+
 Goals (from the issues): check at least as fast (files/s) as the first scan of the same files;
 0 false matches among the unrelated images; ~100% hit rate on the re-saves; the cut under 2x
-the folder of its linked frames.
+the folder of its linked frames; every hostile package blocked in under 10 s and 300 MB.
 
     python bench/check.py [--files N] [--keep] [--only speed|cut]
 """
@@ -47,6 +52,7 @@ import time
 from pathlib import Path
 
 import _common as c
+import hostile
 from PIL import Image
 
 from provenance.pipeline.phash import NEAR_DISTANCE, distance, image_phash
@@ -247,6 +253,7 @@ def main() -> None:
         )  # fmt: skip
         print(f"false matches: {rows[0][2]}  (goal 0: {c.verdict(rows[0][2] == 0)})")
         print(f"re-save hit rate: {rows[1][3]}  (goal ~100%: {c.verdict(rows[1][2] >= 99)})")
+        hostile.report(hostile.rows(tmp, ws_ai))
     finally:
         print(f"load average at the end: {os.getloadavg()[0]:.2f}")
         c.cleanup(tmp, opts.keep)

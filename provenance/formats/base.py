@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 HEAD_BYTES = 64 * 1024
 """How much of a file is read up front; small files are served from this one read."""
 
-MAX_ITEMS = 200_000
-"""Chunks, segments, boxes, frames and tags visited per file (real files use a few hundred;
-structures are read in windows, so the byte budget below is what usually binds)."""
+MAX_ITEMS = 100_000
+"""Chunks, segments, boxes, frames and tags visited per file (real files use at most a few
+thousand; a fragmented MP4 of two hours in one-second fragments, ~15,000)."""
 
 MAX_DATA_BLOCKS = 100_000
 """Image-data chunks stepped over per file (PNG IDAT runs, GIF sub-blocks)."""
@@ -32,6 +32,10 @@ walk is then marked incomplete (what was not read may hold a declaration)."""
 
 MAX_TOTAL_BYTES = 64 * 1024 * 1024
 """Bytes read from disk per file beyond the head."""
+
+MAX_DECODE_PIXELS = 50_000_000
+"""Pixels decoded from one image (fingerprints, watermarks), after any reduced-size decode:
+about 200 MB of RGBA at most. An 8K frame (8192x4320) is 35 million pixels."""
 
 MAX_XMP_BYTES = 32 * 1024 * 1024
 """XMP read per file, all packets together: every packet is read within it."""

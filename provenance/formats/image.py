@@ -40,8 +40,11 @@ def walk_png(src: Source, found: Findings) -> None:
     size = src.size
     ihdr = b""
     idat_spans: list[tuple[int, int]] = []
+    small = True
     while True:
-        header = src.read(offset, 8, ahead=_WINDOW)  # a chunk flood costs one read a window
+        # Small chunks in a row are read a window at a time (a flood of them costs one read a
+        # window); after a large one, only its header (the budget counts what is read).
+        header = src.read(offset, 8, ahead=_WINDOW if small else 0)
         if not header:
             raise StructureError(f"truncated PNG: file ends at offset {offset} without IEND")
         if len(header) < 8:
@@ -49,6 +52,7 @@ def walk_png(src: Source, found: Findings) -> None:
                 f"truncated PNG: chunk header at offset {offset} runs past end of file"
             )
         length, ctype = _PNG_CHUNK.unpack(header)
+        small = length < 4096
         name = ctype.decode("latin-1")
         if length > 0x7FFFFFFF or not ctype.isalpha():
             raise StructureError(f"corrupt PNG: invalid chunk {name!r} at offset {offset}")
@@ -236,7 +240,7 @@ def walk_jpeg(src: Source, found: Findings) -> None:
         offset = end
     for parts in extended.values():
         packet = b"".join(parts[at] for at in sorted(parts))
-        found.add_xmp("JPEG extended XMP", packet[:MAX_ITEM_BYTES])
+        found.add_xmp("JPEG extended XMP", packet[: found.item_length(len(packet), "XMP")])
 
 
 def _jpeg_app1(data: bytes, found: Findings, extended: dict[bytes, dict[int, bytes]]) -> None:
@@ -252,6 +256,8 @@ def _jpeg_app1(data: bytes, found: Findings, extended: dict[bytes, dict[int, byt
         (at,) = struct.unpack(">I", rest[36:40])
         if at < MAX_ITEM_BYTES and (guid in extended or len(extended) < 4):
             extended.setdefault(guid, {})[at] = rest[40:]
+        else:  # what is not kept may hold a declaration
+            found.clipped = found.clipped or "extended XMP beyond 4 packets or 16 MiB not read"
         found.note_metadata()
 
 

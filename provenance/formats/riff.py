@@ -46,9 +46,11 @@ def walk_riff(src: Source, found: Findings) -> None:
     if not wide and 4 <= declared < 0xFFFFFFFF and 8 + declared < size:
         size = 8 + declared  # bytes after the RIFF chunk are not ours to parse
     previous_odd = False
+    length = 0
     while offset + 8 <= size:
         found.count_item()
-        chunk_id, length = _CHUNK.unpack(src.read(offset, 8))
+        # After small chunks, read a window at a time (a flood costs one read a window).
+        chunk_id, length = _CHUNK.unpack(src.read(offset, 8, ahead=4096 if length < 4096 else 0))
         if not _valid_id(chunk_id) and previous_odd:
             # Some writers forget the pad byte after an odd-sized chunk.
             offset -= 1

@@ -25,6 +25,7 @@ from typing import IO, Any
 
 from provenance.formats.sniff import ARCHIVE_TYPES, READABLE_ARCHIVES
 from provenance.gate.members import (
+    MAX_MEMBERS,
     MAX_NESTING,
     Budget,
     BudgetExceeded,
@@ -148,6 +149,10 @@ def _iter_zip(
     path: Path, prefix: str, spool: Spool, budget: Budget, depth: int
 ) -> Iterator[Member]:
     shown = prefix.rstrip("/") or path.name
+    listed = _zip_entry_count(path)
+    if listed is not None and listed > MAX_MEMBERS:  # before zipfile holds them all
+        yield Member(shown, None, f"zip lists {listed} members (more than {MAX_MEMBERS}): refused")
+        return
     try:
         archive = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
@@ -210,6 +215,22 @@ def _iter_zip(
                 continue
             _zip_sidecar(archive, info.filename, local, spool, budget)
             yield from _judge(local, member, spool, budget, depth, extra)
+
+
+def zip_lists_too_many(path: Path) -> bool:
+    """Whether the file is a zip whose end record declares more than `MAX_MEMBERS` members."""
+    listed = _zip_entry_count(path)
+    return listed is not None and listed > MAX_MEMBERS
+
+
+def _zip_entry_count(path: Path) -> int | None:
+    """The member count the zip's end record declares, read without parsing the directory."""
+    try:
+        with open(path, "rb") as fh:
+            end = zipfile._EndRecData(fh)  # type: ignore[attr-defined]  # noqa: SLF001
+    except (OSError, zipfile.BadZipFile, struct.error):
+        return None
+    return int(end[zipfile._ECD_ENTRIES_TOTAL]) if end else None  # type: ignore[attr-defined]
 
 
 def _zip_sidecar(

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import IO
 
 from provenance.errors import PackageError
-from provenance.gate.archives import is_archive, iter_archive
+from provenance.gate.archives import is_archive, iter_archive, zip_lists_too_many
 from provenance.gate.imf import archive_holds_imp, is_imp, iter_imp, iter_imp_archive
 from provenance.gate.members import Member, sniff_file
 from provenance.gate.timelines import TimelineOptions, TimelineReader, sniff_timeline
@@ -41,6 +41,9 @@ def iter_package(
     path = Path(spec)
     if not path.exists() and not path.is_symlink():
         raise PackageError("no such file or folder", spec)
+    if path.is_file() and zip_lists_too_many(path):  # refused before anything parses it all
+        yield from iter_archive(path)
+        return
     adapter = sniff_timeline(path)
     if adapter is not None:
         reader = timelines or TimelineReader(TimelineOptions(), [])

@@ -16,10 +16,12 @@ even at quality 100 with chroma subsampling) or resizing, so only lossless still
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from provenance.formats.base import MAX_DECODE_PIXELS
 from provenance.model import Evidence
 
 _SCALE = 36.0
@@ -119,10 +121,16 @@ def read_image(path: Path) -> list[WatermarkReading]:
     from PIL import Image
 
     try:
-        with Image.open(path) as img:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # bounded below
+            img = Image.open(path)
+        with img:
             pixels = img.width * img.height
             if pixels < _MIN_PIXELS or pixels > _MAX_PIXELS:
                 return []
+            _top_rows_only(img, _REGION)
+            if img.width * img.height > MAX_DECODE_PIXELS:
+                return []  # no partial decode for this format: too large to decode whole
             region: Image.Image = img
             if img.width > _REGION or img.height > _REGION:
                 region = img.crop((0, 0, min(img.width, _REGION), min(img.height, _REGION)))
@@ -130,6 +138,18 @@ def read_image(path: Path) -> list[WatermarkReading]:
     except Exception:  # noqa: BLE001 - an image Pillow cannot decode carries no readable mark
         return []
     return read_payloads(tile_votes(rgb))
+
+
+def _top_rows_only(img: Any, rows: int) -> None:
+    """Make a non-interlaced PNG decode only its first `rows` rows (the region read here): a
+    small PNG can declare 13000x13000 pixels, ~500 MB decoded whole."""
+    if img.format != "PNG" or img.info.get("interlace") or img.height <= rows:
+        return
+    if len(img.tile) != 1:
+        return
+    tile = img.tile[0]
+    img.tile = [tile._replace(extents=(0, 0, img.width, rows))]
+    img._size = (img.width, rows)
 
 
 def watermark_evidence(path: Path, media_type: str) -> list[Evidence]:

@@ -10,12 +10,11 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
+from provenance.formats.base import MAX_DECODE_PIXELS
+
 BITS = 128
 # Hamming distance at or below which two images count as the same picture.
 NEAR_DISTANCE = 14
-# Pixels decoded for one hash, after any reduced-size decode (JPEG decodes at 1/8): about
-# 200 MB of RGBA per worker at most. An 8K frame (8192x4320) is 35 million pixels.
-MAX_DECODE_PIXELS = 50_000_000
 
 PHASH_MEDIA = frozenset(
     {"image/jpeg", "image/png", "image/webp", "image/tiff", "image/gif", "image/bmp"}

@@ -515,3 +515,32 @@ def test_generator_metadata_in_video_and_audio_containers_blocks(runner, ws, tmp
     code, report = check(runner, ws, str(pkg))
     assert code == 1
     assert "ai-generated (ComfyUI)" in blocked(report)[name]
+
+
+@pytest.mark.parametrize("kind", ["tar", "zip"])
+def test_links_inside_an_archive_are_judged_with_their_target_bytes(runner, ws, tmp_path, kind):
+    ai = fixture_file(AI).read_bytes()
+    archive = tmp_path / f"links.{kind}"
+    links = {"renders/alias.png": "../src/gen.bin", "gone.png": "src/nothing.bin"}
+    if kind == "tar":
+        with tarfile.open(archive, "w") as t:
+            info = tarfile.TarInfo("src/gen.bin")
+            info.size = len(ai)
+            t.addfile(info, io.BytesIO(ai))
+            for name, target in links.items():
+                link = tarfile.TarInfo(name)
+                link.type, link.linkname = tarfile.SYMTYPE, target
+                t.addfile(link)
+    else:
+        with zipfile.ZipFile(archive, "w") as z:
+            z.writestr("src/gen.bin", ai)
+            for name, target in links.items():
+                link = zipfile.ZipInfo(name)
+                link.external_attr = 0o120777 << 16
+                z.writestr(link, target)
+    code, report = check(runner, ws, str(archive))
+    assert code == 1
+    problems = blocked(report)
+    assert "ai-generated" in problems["src/gen.bin"]
+    assert "ai-generated" in problems["renders/alias.png"]  # judged under the link's name
+    assert "does not hold" in problems["gone.png"]
