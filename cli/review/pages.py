@@ -353,8 +353,11 @@ def report_csv(request: Request) -> Response:
 
 def report_html(request: Request) -> Response:
     name = f"provgate-disclosure-{date.today():%Y%m%d}.html"
+    review = review_of(request)
+    with review.stores.store() as store:
+        report = api.disclosure(store, review.workspace.config)
     return Response(
-        render_disclosure_html(_report_rows(request)),
+        render_disclosure_html(report["assets"], report["declarations"]),
         media_type="text/html; charset=utf-8",
         headers={
             "Content-Disposition": f'attachment; filename="{name}"',

@@ -123,6 +123,7 @@ class MediaIndex:
         self.by_name: dict[str, list[Path]] = {}
         self.by_stem: dict[str, list[MediaItem]] = {}
         self._seqs: dict[tuple[str, str, str], MediaItem] = {}
+        self._packages: dict[bytes, list[Path]] | None = None
         for root in self.roots:
             if not root.is_dir():
                 raise ConfigError(f"--media-root {root}: not a folder")
@@ -166,6 +167,21 @@ class MediaIndex:
                 return _sequence_beside(path, m)
         return MediaItem(path)
 
+    def mxf_with_package(self, umid: str) -> list[Path]:
+        """The MXF files under the roots whose header metadata carries this package UMID
+        (an Avid MXF holds its file and master mob ids); their headers are read on first use."""
+        key = umid_bytes(umid)
+        if key is None:
+            return []
+        if self._packages is None:
+            self._packages = {}
+            for paths in self.by_name.values():
+                for path in paths:
+                    if path.suffix.lower() == ".mxf":
+                        for found in _header_umids(path):
+                            self._packages.setdefault(found, []).append(path)
+        return sorted(set(self._packages.get(key, [])))
+
     def named(self, name: str) -> list[MediaItem]:
         """Items holding a file of exactly this name (any case)."""
         items: dict[int, MediaItem] = {}
@@ -197,6 +213,37 @@ def _sequence_beside(path: Path, m: re.Match[str]) -> MediaItem:
     if len(frames) < 2:
         return MediaItem(path)
     return MediaItem(frames[min(frames)], frames, prefix, ext)
+
+
+# SMPTE 330M basic UMID: a 12-byte universal label `06 0A 2B 34 01 01 01 0v 01 01 mm nn`, a
+# length byte (0x13), the instance number and the 16-byte material number. MXF header metadata
+# holds each package's UMID as 32 raw bytes; OTIO's AAF adapter spells mob ids as
+# `urn:smpte:umid:060a2b34.01010101.01010f00.13000000.…`.
+_UMID_LABEL = b"\x06\x0a\x2b\x34\x01\x01\x01"
+MXF_HEADER_BYTES = 4 << 20
+
+
+def umid_bytes(umid: str) -> bytes | None:
+    digits = umid.lower().removeprefix("urn:smpte:umid:").replace(".", "")
+    if len(digits) != 64 or not re.fullmatch(r"[0-9a-f]{64}", digits):
+        return None
+    return bytes.fromhex(digits)
+
+
+def _header_umids(path: Path) -> set[bytes]:
+    try:
+        with open(path, "rb") as f:
+            head = f.read(MXF_HEADER_BYTES)
+    except OSError:
+        return set()
+    found = set()
+    at = head.find(_UMID_LABEL)
+    while at >= 0 and at + 32 <= len(head):
+        umid = head[at : at + 32]
+        if umid[8:10] == b"\x01\x01" and umid[12] == 0x13:
+            found.add(umid)
+        at = head.find(_UMID_LABEL, at + 1)
+    return found
 
 
 def _legacy_bytes(name: str) -> str | None:
@@ -256,10 +303,12 @@ class Linker:
         base: Path,
         span: ClipSpan | None,
         frames: tuple[int, int] | None = None,
+        package_ids: Iterable[str] = (),
     ) -> Link:
         """Link one reference. `target` is the path the timeline wrote (or None), `hints`
         further names (clip name, source file, reel); `frames` an exact frame range when the
-        timeline itself says which frames (an OTIO image sequence)."""
+        timeline itself says which frames (an OTIO image sequence); `package_ids` the AAF mob
+        ids (UMIDs) an MXF file's header would carry."""
         tried: list[str] = []
         if target:
             foreign = normalise_foreign(target)
@@ -275,6 +324,12 @@ class Linker:
             found = self._by_name(name)
             if found:
                 return self._choose(found, f"file name {name!r}", span, frames)
+        if self.index is not None:
+            for umid in dict.fromkeys(package_ids):
+                holders = self.index.mxf_with_package(umid)
+                if holders:
+                    mxf = [MediaItem(p) for p in holders]
+                    return self._choose(mxf, f"MXF package id {umid}", span, frames)
         if self.seen_paths is not None:
             for name in dict.fromkeys(names):
                 seen = [Path(p) for p in self.seen_paths(PurePosixPath(name).name)]

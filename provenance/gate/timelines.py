@@ -242,6 +242,17 @@ def _timecode(t: Any) -> str:
         return f"{t.value:g}@{t.rate:g}"
 
 
+def _mob_ids(clip: Any, ref: Any) -> list[str]:
+    """AAF mob ids of the reference (its source mob), then of the clip (its master mob)."""
+    ids = []
+    for meta in (ref.metadata, clip.metadata):
+        aaf = meta.get("AAF") if hasattr(meta, "get") else None
+        mob = aaf.get("MobID") if aaf is not None and hasattr(aaf, "get") else None
+        if isinstance(mob, str):
+            ids.append(mob)
+    return ids
+
+
 def _hints(clip: Any, ref: Any) -> list[str]:
     """Names the timeline gives the media besides a path: clip name, source file, reel."""
     names = [getattr(ref, "name", "") or "", clip.name or ""]
@@ -414,7 +425,9 @@ class TimelineReader:
                 elif adapter == "otiod":
                     link = _inside_bundle(path, target)
             if link is None:
-                link = self.linker.link(target, _hints(clip, ref), base, span, frames)
+                link = self.linker.link(
+                    target, _hints(clip, ref), base, span, frames, _mob_ids(clip, ref)
+                )
             cref = ClipReference(key, kind, target, link)
             row.references.append(cref)
             if link.status != "linked":

@@ -479,3 +479,32 @@ def test_names_that_are_not_utf8_link_from_a_latin1_edl_and_an_otio_url(runner, 
     otio.adapters.write_to_file(tl, str(path))
     out = check(runner, ws, str(path))
     assert out.exit_code == 1 and "ai-generated" in out.stdout
+
+
+def _mxf_with_package(path: Path, *umids: str) -> Path:
+    """An MXF header partition whose metadata carries these package UMIDs (as Avid writes)."""
+    from provenance.gate.linker import umid_bytes
+
+    body = b"".join(b"\x83\x00\x00\x20" + umid_bytes(u) for u in umids) + bytes(256)
+    key = bytes.fromhex("060e2b34020501010d01020101020400")
+    path.write_bytes(key + b"\x83" + len(body).to_bytes(3, "big") + body)
+    return path
+
+
+def test_aaf_media_links_by_mob_id_to_the_mxf_that_carries_it(runner, ws, tmp_path):
+    aaf = fixture_file("editorial/aaf/one_clip.aaf")
+    tl = otio.adapters.read_from_file(str(aaf))
+    mobs = [c.media_references()["DEFAULT_MEDIA"].metadata["AAF"]["MobID"] for c in tl.find_clips()]
+    root = tmp_path / "Avid MediaFiles"
+    root.mkdir()
+    video = _mxf_with_package(root / "renamed_v.mxf", mobs[0])
+    _mxf_with_package(root / "renamed_a.mxf", mobs[1])
+    data = report(runner, ws, str(aaf), "--media-root", str(root))
+    refs = [c["references"][0] for c in data["timelines"][0]["clips"]]
+    assert [r["link"] for r in refs] == ["linked", "linked"], refs
+    assert all("MXF package id" in r["how"] for r in refs)
+    assert refs[0]["media"] == str(video) and data["verdict"] == "pass"
+    tag = ["tag", str(video), "--origin", "ai-generated", "--tool", "Runway Gen-3"]
+    assert runner.invoke(cli, [*ws, *tag, "--use", "background-element"]).exit_code == 0
+    data = report(runner, ws, str(aaf), "--media-root", str(root))
+    assert [c["decision"] for c in data["timelines"][0]["clips"]] == ["block", "pass"]

@@ -422,3 +422,18 @@ def test_declare_match_approve_and_digest_on_each_backend(runner, backend, tmp_p
     assert [d["reference"] for d in digest["declared"]] == ["D-0001"]
     assert sorted(label(r["paths"][0]) for r in digest["undeclared"]) == ["a1111.png", "plate"]
     assert json.loads(run(runner, *ws, "log", "verify", "--json").stdout)["ok"]
+
+
+def test_an_ai_file_naming_no_tool_is_matched_by_scope_and_not_shown_cleared(runner, ws, tmp_path):
+    still = copy_fixture("c2pa/no_manifest.jpg", tmp_path / "show" / "sh030")
+    run(runner, *ws, "tag", str(still), "--origin", "ai-generated")  # a person says AI, no tool
+    declare(runner, ws, "--tool", "Firefly", "--purpose", "plate", "--use", "temp",
+            "--shot", "sh030")  # fmt: skip
+    shown = json.loads(run(runner, *ws, "declarations", "show", "D-0001", "--json").stdout)
+    assert len(shown["found"]) == 1 and shown["found"][0]["tool_confirmed"] is False
+    run(runner, *ws, "approve", str(still), "--ref", "S-9", "--by", "Legal",
+        "--declaration", "D-0001")  # fmt: skip
+    run(runner, *ws, "check", "--strict", str(still))  # no cleared list kept: nothing to judge
+    set_policy(ws, 'cleared_tools = ["Firefly"]')
+    blocked = run(runner, *ws, "check", "--strict", str(still), code=1)
+    assert "tool not cleared: the AI tool is not named (cleared: Firefly)" in blocked.stdout

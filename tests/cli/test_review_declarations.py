@@ -156,3 +156,15 @@ def test_a_declaration_form_that_says_too_little_keeps_what_was_typed(setup):
         relative = declare_on_page(client, tool="Firefly", purpose="sky", folder="sq01")
         assert relative.status_code == 400 and "must be an absolute path" in relative.text
         assert "Nothing has been declared yet." in client.get("/declarations").text
+
+
+def test_the_downloaded_report_has_a_section_per_declaration_and_the_undeclared(setup):
+    ws, _, _ = setup
+    with client_for(ws) as client:
+        sign_in(client)
+        declare_on_page(client, tool="ComfyUI", purpose="matte ideas", shot="sh010")
+        page = client.get("/report.html").text
+        declared, undeclared = page.split("<h2>Undeclared AI material (1)</h2>")
+        assert "D-0001: matte ideas" in declared and "sh010/comfyui.png" in declared
+        assert "a1111.png" in undeclared and "comfyui.png" not in undeclared
+        assert 'href="/undeclared"' in client.get("/report").text
