@@ -49,7 +49,13 @@ def _describe(d: decl.Declaration, policy: Any) -> list[str]:
 @click.option("--use", required=True, type=click.Choice(USE_CATEGORIES), help="Use category.")
 @click.option("--shot", "shots", multiple=True, help="A shot it applies to (repeatable).")
 @click.option("--sequence", "sequences", multiple=True, help="A sequence it applies to.")
-@click.option("--folder", "folders", multiple=True, type=click.Path(path_type=Path))
+@click.option(
+    "--folder",
+    "folders",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="A folder it covers.",
+)
 @click.option("--glob", "globs", multiple=True, help="A glob on the path (or, without /, name).")
 @click.option("--by", "declared_by", required=True, help="Who declares it.")
 @click.option("--talent", is_flag=True, help="Talent likeness, voice or performance involved.")

@@ -22,6 +22,8 @@ from provenance.pipeline.walk import SIDECAR_SUFFIX
 
 _ACTION_LABELS = ("c2pa.actions", "c2pa.actions.v2")
 MANIFEST_STORE_TYPE = "application/c2pa"
+# Media types c2pa knows under another name.
+_C2PA_NAMES = {"application/zip": "application/x-zip"}
 # Sidecar manifests are small; anything larger than this is not one we will parse.
 _MAX_SIDECAR = 64 << 20
 
@@ -100,6 +102,7 @@ def _read_store(
     import c2pa  # imported on use (~20 ms of start-up): most files carry no manifest
 
     ctx = c2pa_context(config)
+    media_type = _C2PA_NAMES.get(media_type, media_type)
     try:
         with open(path, "rb") as fh:
             if manifest_data is not None:  # validated against these bytes

@@ -1,4 +1,5 @@
-"""Walkers for formats read by a bounded search or a fixed header: PDF, SVG, OpenEXR and DPX.
+"""Walkers for formats read by a bounded search or a fixed header: PDF, SVG, OpenEXR, DPX, and
+zip containers (Office, EPUB, ...), where c2pa embeds its store as a member.
 
 A PDF's objects may be compressed and are not parsed here: the first and last megabytes are
 searched for uncompressed XMP packets, Info strings and the C2PA attachment's markers, which is
@@ -10,9 +11,9 @@ from __future__ import annotations
 import re
 import struct
 
-from provenance.formats.base import MAX_ITEM_BYTES, Findings, Source, StructureError, decode_text
+from provenance.formats.base import Findings, Source, StructureError, decode_text
 
-_PDF_HEAD = MAX_ITEM_BYTES
+_PDF_HEAD = 4 * 1024 * 1024
 _PDF_TAIL = 1024 * 1024
 _PDF_C2PA_MARKS = (
     b"/C2PA_Manifest",
@@ -124,3 +125,27 @@ def walk_dpx(src: Source, found: Findings) -> None:
     for name, start, length in _DPX_TEXT_FIELDS:
         value = decode_text(header[start : start + length].split(b"\x00")[0])
         found.add_field("container-tag", "DPX header", name, value)
+
+
+C2PA_ZIP_MEMBER = "META-INF/content_credential.c2pa"
+"""Where c2pa embeds a manifest store in a zip-based file (Office, EPUB, plain zip)."""
+_C2PA_ZIP_NAME = C2PA_ZIP_MEMBER.encode()
+
+
+def walk_zip(src: Source, found: Findings) -> None:
+    """A zip's central directory, searched for c2pa's embedded manifest store member."""
+    tail_len = min(src.size, 65536 + 22)
+    tail = src.read(src.size - tail_len, tail_len)
+    at = tail.rfind(b"PK\x05\x06")
+    if _C2PA_ZIP_NAME in tail:
+        found.mark_c2pa()
+        return
+    if at < 0 or len(tail) - at < 22:
+        return  # no end record: the gate opens it and says so
+    cd_size, cd_offset = struct.unpack_from("<II", tail, at + 12)
+    if cd_offset >= src.size or cd_offset == 0xFFFFFFFF:
+        return
+    directory = src.read(cd_offset, found.item_length(cd_size, "zip directory"))
+    found.note_metadata()
+    if _C2PA_ZIP_NAME in directory:
+        found.mark_c2pa()

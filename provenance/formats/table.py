@@ -26,7 +26,7 @@ from provenance.formats.base import (
 from provenance.formats.bmff import walk_bmff
 from provenance.formats.image import walk_gif, walk_jpeg, walk_png, walk_psd
 from provenance.formats.matroska import walk_matroska
-from provenance.formats.misc import walk_dpx, walk_exr, walk_pdf, walk_svg
+from provenance.formats.misc import walk_dpx, walk_exr, walk_pdf, walk_svg, walk_zip
 from provenance.formats.riff import walk_riff
 from provenance.formats.tiff import walk_tiff
 
@@ -67,6 +67,7 @@ WALKERS: dict[str, Walker] = {
     "audio/flac": walk_flac,
     "audio/ogg": walk_ogg,
     "application/pdf": walk_pdf,
+    "application/zip": walk_zip,
 }
 
 # Corrupt metadata inside an otherwise readable file is skipped, never raised: these are the

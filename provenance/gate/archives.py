@@ -23,6 +23,7 @@ from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 from typing import IO, Any
 
+from provenance.formats.misc import C2PA_ZIP_MEMBER
 from provenance.formats.sniff import ARCHIVE_TYPES, READABLE_ARCHIVES
 from provenance.gate.members import (
     MAX_MEMBERS,
@@ -166,6 +167,10 @@ def _iter_zip(
         if problem:
             yield Member(shown, None, f"{problem}: refused")
             return
+        if any(i.filename == C2PA_ZIP_MEMBER for i in infos):
+            # c2pa embeds a store in the container itself (Office, EPUB): the container is
+            # an asset, read with that store; the store member is read with it.
+            yield Member(shown, path, spooled=depth > 0)
         files = {safe_name(i.filename) for i in infos if not i.is_dir()} - {None}
         dirs = {safe_name(i.filename.rstrip("/")) for i in infos if i.is_dir()}
         links: dict[str, tuple[str, bool]] = {}
@@ -193,7 +198,7 @@ def _iter_zip(
                 yield Member(member, None, "special file inside the archive: refused")
         for info in infos:
             name = safe_name(info.filename)
-            if info.is_dir() or name is None or name in links:
+            if info.is_dir() or name is None or name in links or info.filename == C2PA_ZIP_MEMBER:
                 continue
             mode = info.external_attr >> 16
             if statmod.S_IFMT(mode) and not statmod.S_ISREG(mode):
@@ -364,7 +369,9 @@ def _v7_checksum_ok(head: bytes) -> bool:
     return True
 
 
-def _open_tar(path: Path) -> tarfile.TarFile:
+def open_tar(path: Path) -> tarfile.TarFile:
+    """A tar (plain or compressed) opened for reading with `BoundedTarInfo` headers: every
+    reader of delivery tars must open them so (tarfile alone holds a huge header whole)."""
     return tarfile.open(path, mode="r:*", tarinfo=BoundedTarInfo)  # noqa: SIM115
 
 
@@ -389,7 +396,7 @@ def _iter_tar(
     sidecars: dict[str, Path] = {}
     declared = 0
     try:
-        with _open_tar(path) as archive:
+        with open_tar(path) as archive:
             for info in _tar_members(archive):
                 budget.member()
                 name = safe_name(info.name)
@@ -421,7 +428,7 @@ def _iter_tar(
         if target:
             aliases.setdefault(target, []).append(prefix + name)
     try:
-        with _open_tar(path) as archive:
+        with open_tar(path) as archive:
             for info in _tar_members(archive):
                 name = safe_name(info.name)
                 member = prefix + info.name

@@ -64,6 +64,8 @@ def archive_holds_imp(path: Path) -> bool:
     import tarfile
     import zipfile
 
+    from provenance.gate.archives import open_tar
+
     def assetmap(name: str) -> bool:
         parts = PurePosixPath(name).parts
         return 1 <= len(parts) <= 2 and parts[-1] in _NAMES
@@ -72,7 +74,7 @@ def archive_holds_imp(path: Path) -> bool:
         if zipfile.is_zipfile(path):
             with zipfile.ZipFile(path) as z:
                 return any(assetmap(n) for n in z.namelist())
-        with tarfile.open(path, "r:*") as t:
+        with open_tar(path) as t:  # bounded headers: a 2 GiB long name is refused
             limit = None if t.fileobj is not None and _plain_tar(path) else 64
             for count, info in enumerate(t):
                 if assetmap(info.name):

@@ -59,7 +59,7 @@ def iter_package(
         yield from _iter_path(path, display_root=path if path.is_dir() else path.parent)
 
 
-def _media_type(path: Path) -> str:
+def _media_type(path: Path | str) -> str:
     try:
         return sniff_file(path)
     except OSError:
@@ -79,12 +79,11 @@ def _iter_path(path: Path, display_root: Path | None) -> Iterator[Member]:
         if entry.stat is None:
             yield Member(name, None, entry.problem)
             continue
-        local = Path(entry.path)
-        media_type = _media_type(local)
+        media_type = _media_type(entry.path)
         if is_archive(media_type):
-            yield from iter_archive(local, name + "/", media_type)
+            yield from iter_archive(Path(entry.path), name + "/", media_type)
         else:
-            yield Member(name, local)
+            yield Member(name, Path(entry.path))
 
 
 def iter_packages(

@@ -380,7 +380,15 @@ def test_a_tar_with_a_huge_long_name_header_is_refused_without_reading_it(runner
         block = b"a" * (1 << 20)
         for _ in range(size >> 20):
             gz.write(block)
-    code, report = check(runner, ws, str(archive))
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        code, report = check(runner, ws, str(archive))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < size // 4  # the header was never read into memory (by any reader)
     assert code == 1
     ((path, reason),) = blocked(report).items()
     assert "GNU long-name header" in reason and "refused" in reason
@@ -544,3 +552,40 @@ def test_links_inside_an_archive_are_judged_with_their_target_bytes(runner, ws, 
     assert "ai-generated" in problems["src/gen.bin"]
     assert "ai-generated" in problems["renders/alias.png"]  # judged under the link's name
     assert "does not hold" in problems["gone.png"]
+
+
+def test_a_zip_container_carrying_its_own_ai_manifest_is_judged_as_an_asset(runner, ws, tmp_path):
+    import c2pa
+
+    from provenance.c2pa.context import c2pa_context
+    from provenance.c2pa.signing import signer_from_config
+    from provenance.workspace import open_workspace
+
+    config = open_workspace(Path(ws[1])).config
+    plain = tmp_path / "plain.docx"
+    with zipfile.ZipFile(plain, "w") as z:
+        z.writestr("word/document.xml", "<w:document/>")
+    dst = "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"
+    manifest = {
+        "claim_generator_info": [{"name": "writer"}],
+        "assertions": [
+            {
+                "label": "c2pa.actions",
+                "data": {"actions": [{"action": "c2pa.created", "digitalSourceType": dst}]},
+            }
+        ],
+    }
+    pkg = tmp_path / "pkg"
+    pkg.mkdir()
+    signed = pkg / "script.bin"  # an Office file under another name
+    with (
+        c2pa.Builder(manifest, c2pa_context(config)) as builder,
+        signer_from_config(config).session() as signer,
+        open(plain, "rb") as src,
+        open(signed, "w+b") as out,
+    ):
+        builder.sign(signer, "application/x-zip", src, out)
+    code, report = check(runner, ws, str(pkg))
+    assert code == 1
+    assert "ai-generated (writer)" in blocked(report)["script.bin"]
+    assert "script.bin/word/document.xml" not in blocked(report)

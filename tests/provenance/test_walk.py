@@ -38,3 +38,26 @@ def test_walk_skips_symlinked_folders_and_configured_globs(tmp_path: Path) -> No
     assert found == ["a.png"]
     everything = sorted(Path(s.path).name for s in walk_files(tmp_path / "show", include_all=True))
     assert everything == ["a.png", "b.psd", "c.tmp"]
+
+
+def test_the_package_walk_ignores_nothing_while_the_watch_walk_keeps_its_ignore_list(
+    tmp_path: Path,
+) -> None:
+    from provenance.pipeline.walk import walk_package
+
+    show = tmp_path / "show"
+    (show / ".git").mkdir(parents=True)
+    for name in ("a.png", "a.png.c2pa", "b.provgate-tmp-1.png", ".DS_Store", "c.part"):
+        (show / name).write_bytes(b"x")
+    (show / ".git" / "d.png").write_bytes(b"y")
+    watched = sorted(Path(s.path).name for s in walk_files(show))
+    assert watched == ["a.png"]
+    package = sorted(Path(e.path).name for e in walk_package(show) if e.stat is not None)
+    assert package == [
+        ".DS_Store",
+        "a.png",
+        "a.png.c2pa",
+        "b.provgate-tmp-1.png",
+        "c.part",
+        "d.png",
+    ]
