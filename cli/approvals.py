@@ -70,8 +70,8 @@ def approve(
 @cli.command()
 @click.argument("assets", nargs=-1, required=True)
 @click.option("--ref", "reference", required=True, help="The approval reference to revoke.")
-@click.option("--by", "revoker", required=True)
-@click.option("--reason", required=True)
+@click.option("--by", "revoker", required=True, help="Who revokes it (recorded with the event).")
+@click.option("--reason", required=True, help="Why, in a sentence (kept in the history).")
 @json_option
 @click.pass_context
 def revoke(

@@ -145,7 +145,10 @@ def scan(
 @cli.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option(
-    "--origin", required=True, type=click.Choice(["ai-generated", "ai-modified", "non-ai"])
+    "--origin",
+    required=True,
+    type=click.Choice(["ai-generated", "ai-modified", "non-ai"]),
+    help="What a person states the file is (non-ai writes IPTC digitalCreation).",
 )
 @click.option("--tool", help="The tool that made or changed it (e.g. 'Midjourney v7').")
 @click.option("--use", type=click.Choice(USE_CATEGORIES), help="What the AI material is for.")
@@ -201,9 +204,9 @@ def history(ctx: click.Context, asset: str, as_json: bool) -> None:
 
 
 @cli.command(name="ls")
-@click.option("--origin", type=click.Choice(ORIGINS))
-@click.option("--status", type=click.Choice(STATUSES))
-@click.option("--use", type=click.Choice(USE_CATEGORIES))
+@click.option("--origin", type=click.Choice(ORIGINS), help="Only files of this origin.")
+@click.option("--status", type=click.Choice(STATUSES), help="Only AI files with this status.")
+@click.option("--use", type=click.Choice(USE_CATEGORIES), help="Only this use category.")
 @click.option("--tool", help="Tool name (substring, case-insensitive).")
 @click.option("--under", type=click.Path(path_type=Path), help="Only files under this folder.")
 @click.option("--since", type=IsoDate(), help="Only files first seen on or after this date.")

@@ -256,7 +256,46 @@ def on_terminal() -> bool:
     return sys.stderr.isatty()
 
 
-@click.group(cls=ProvgateGroup, context_settings={"help_option_names": ["-h", "--help"]})
+EXAMPLES = """\b
+Examples, by command group:
+\b
+  record a show          provgate init /shows/lh/.provgate
+                         provgate scan /mnt/shows/lh
+                         provgate watch /mnt/shows/lh --log-format json
+\b
+  look at what it knows  provgate inspect sh010/plate.1001.exr
+                         provgate ls --origin ai-generated --since 2026-11-01
+                         provgate history 'sh010/comp.[1001-1020].exr'
+\b
+  gate a delivery        provgate check /deliveries/lh_r3 --format html -o r3.html
+                         provgate check cut.otio --media-root /mnt/shows/lh
+\b
+  approvals              provgate approve 'sh010/comp.[1001-1020].exr' --ref LEGAL-42 --by Dana
+                         provgate revoke 3f2a9c1e --ref LEGAL-42 --by Dana --reason "recast"
+                         provgate tag concept.png --origin ai-generated --tool "Midjourney v7"
+\b
+  declared uses          provgate declare --help;  provgate declarations list
+\b
+  reports and history    provgate report --format csv -o disclosure.csv
+                         provgate log verify
+\b
+  store, review page     provgate store migrate --to postgresql://pg@db/lh
+                         provgate user add dana --role approver;  provgate serve
+\b
+Global options (--workspace, --json, --format, -q) go before or after the command.
+Exit codes: 0 ok / passes; 1 blocked (or a broken event log); 2 usage or operational
+error (a scan in which a file could not be read or tagged); 130/143 interrupted by
+SIGINT/SIGTERM after recording the work in hand; 141 output pipe closed.
+Shell completion (bash): eval "$(_PROVGATE_COMPLETE=bash_source provgate)"
+(zsh_source, fish_source for the other shells; see README).
+"""
+
+
+@click.group(
+    cls=ProvgateGroup,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+    epilog=EXAMPLES,
+)
 @click.option(
     "--json",
     is_flag=True,

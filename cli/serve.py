@@ -48,7 +48,13 @@ def is_loopback(host: str) -> bool:
     show_default=True,
     help="Address to listen on; keep the loopback default behind a reverse proxy.",
 )
-@click.option("--port", default=8765, show_default=True, type=click.IntRange(1, 65535))
+@click.option(
+    "--port",
+    default=8765,
+    show_default=True,
+    type=click.IntRange(1, 65535),
+    help="TCP port to listen on (a busy port is an error, exit 2).",
+)
 @click.pass_context
 def serve(ctx: click.Context, host: str, port: int) -> None:
     """Serve the review page: the queue of AI material, assets, approvals, checks, report."""
