@@ -52,6 +52,10 @@ class App:
             from provenance.stores import open_store
 
             self._store = open_store(self.workspace)
+            # Tag writes a crash interrupted are finished (or dropped) before anything else.
+            from provenance.history.intents import resolve_pending
+
+            resolve_pending(self.workspace.config, self._store)
         return self._store
 
     def close(self) -> None:

@@ -9,10 +9,10 @@ Resolve or a render farm can call without it.
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 from collections.abc import Callable, Iterable
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,7 @@ from provenance.history.approvals import (
     require_text,
     validate_request,
 )
+from provenance.history.intents import carry, resolve_pending
 from provenance.history.listings import history, list_files, report_rows, rows_to_csv
 from provenance.history.recorder import Change, record, record_rewrite, save_asset
 from provenance.history.registry import Registry, inspect_file
@@ -43,6 +44,7 @@ from provenance.stores.chain import ChainBreak
 from provenance.workspace import Workspace, init_workspace, open_workspace
 
 __all__ = [
+    "resolve_pending",
     "approve",
     "check",
     "declare",
@@ -174,6 +176,7 @@ def tag_by_hand(
         )
         return result
     status = Status.TEMPORARY if Origin(origin).is_ai else None
+    intents: list[int] = []
     outcome = write_status_tag(
         reading,
         config,
@@ -182,8 +185,14 @@ def tag_by_hand(
         note=note,
         tool=tool,
         origin=Origin(origin),
+        expected_content_id=reading.content_id,
+        before_replace=functools.partial(
+            _intend, store, intents, str(path), reading.content_id, {"reason": "tagged"}
+        ),
     )
     if outcome.error:
+        for intent in intents:
+            store.drop_intent(intent)
         store.append_event(
             "tag-failed",
             content_id=reading.content_id,
@@ -208,6 +217,8 @@ def tag_by_hand(
             stat=outcome.stat,
             detail={"origin": origin, "by_hand": True},
         )
+        for intent in intents:
+            store.drop_intent(intent)
         result["tagged_content_id"] = outcome.content_id
     else:
         store.append_event(
@@ -352,6 +363,12 @@ def _rewrite_tags(
         if reading.content_id != cid:
             continue  # changed on disk since it was recorded: the next scan records it
         asset = store.asset(cid) or {}
+        detail: dict[str, Any] = {"reason": f"status-{status.value}", "status": status.value}
+        if approval is not None:
+            detail["approved"] = approval.reference
+        if revoked is not None:
+            detail["revoked"] = dict(zip(("reference", "by", "reason"), revoked, strict=True))
+        intents: list[int] = []
         outcome = write_status_tag(
             reading,
             config,
@@ -360,11 +377,16 @@ def _rewrite_tags(
             approval_ref=approval.reference if approval else None,
             approved_by=approval.approver if approval else None,
             approved_content_id=cid if approval else None,
+            expected_content_id=cid,
+            before_replace=functools.partial(_intend, store, intents, row.path, cid, detail),
         )
         if outcome.error:
-            store.append_event(
-                "tag-failed", content_id=cid, path=row.path, detail={"reason": outcome.error}
-            )
+            with store.transaction():
+                for intent in intents:
+                    store.drop_intent(intent)
+                store.append_event(
+                    "tag-failed", content_id=cid, path=row.path, detail={"reason": outcome.error}
+                )
             continue
         if outcome.content_id is None:
             store.append_event(
@@ -387,29 +409,19 @@ def _rewrite_tags(
                 stat=outcome.stat,
                 detail={"status": status.value},
             )
-            if approval is not None:
-                carried = replace(approval, content_id=outcome.content_id, carried_from=cid)
-                insert_approval(store, carried)
-            if revoked is not None:
-                _carry_revoked(store, cid, outcome.content_id, *revoked)
+            carry(store, cid, outcome.content_id, detail)
             refresh_status(store, config, outcome.content_id)
+            for intent in intents:
+                store.drop_intent(intent)
         written.append(row.path)
     return written
 
 
-def _carry_revoked(store: Store, old: str, new: str, reference: str, by: str, reason: str) -> None:
-    """The revoked approval `reference` of `old`, recorded on the bytes written from it."""
-    for row in store.approval_rows([old]).get(old, []):
-        if row["reference"] == reference and row["revoked_at"]:
-            lapsed = replace(Approval.from_row(row), content_id=new, carried_from=old)
-            insert_approval(store, lapsed)
-            mark_revoked(store, new, reference, by, reason)
-            store.append_event(
-                "revoked",
-                content_id=new,
-                detail={"reference": reference, "by": by, "reason": reason, "carried_from": old},
-            )
-            return
+def _intend(
+    store: Store, intents: list[int], path: str, old: str, detail: dict[str, Any], new: str
+) -> None:
+    """Before the rename: record (committed) what this tag write is about to make."""
+    intents.append(store.add_intent(path, old, new, detail))
 
 
 def verify_log(store: Store) -> tuple[int, ChainBreak | None]:

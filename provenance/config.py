@@ -104,6 +104,11 @@ class Config:
     tag_mode: str = "embed"
     tag_origins: frozenset[str] = frozenset({"ai-generated", "ai-modified"})
     signer: SignerConfig = SignerConfig()
+    # The clearance side's identity: signs approved tags (a key here, or an external command
+    # so that the key never sits on the farm). Unset: approvals are recorded, tags not rewritten.
+    approval_signer: SignerConfig = SignerConfig()
+    # Certificates (PEM, leaf first) of the identities whose manifests may carry an approval.
+    approval_signers: tuple[Path, ...] = ()
     trust_anchors: tuple[Path, ...] = ()
     policy: Policy = Policy()
     settle_seconds: float = 2.0
@@ -278,6 +283,7 @@ def _build(data: dict[str, Any], root: Path | None, source: Path | None) -> Conf
             raise ConfigError(f"policy: unknown use category {sorted(unknown)[0]!r}", source)
         store, facility = _store_settings(data, source)
         sig = data["signer"]
+        asig = data.get("approval_signer") or {}
         anchors = tuple(rel(a) for a in data["trust"].get("anchors", []))
         if root is None:
             anchors = ()
@@ -291,6 +297,15 @@ def _build(data: dict[str, Any], root: Path | None, source: Path | None) -> Conf
                 algorithm=str(sig.get("algorithm", "es256")).lower(),
                 command=tuple(sig.get("command") or ()),
             ),
+            approval_signer=SignerConfig(
+                cert_chain=rel(asig["cert_chain"]) if asig.get("cert_chain") and root else None,
+                key=rel(asig["key"]) if asig.get("key") and root else None,
+                algorithm=str(asig.get("algorithm", "es256")).lower(),
+                command=tuple(asig.get("command") or ()),
+            ),
+            approval_signers=tuple(rel(a) for a in data["trust"].get("approval_signers", []))
+            if root
+            else (),
             trust_anchors=anchors,
             trust_bundle=read_bundle(anchors),
             policy=Policy(

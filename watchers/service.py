@@ -25,6 +25,7 @@ from watchdog.observers.polling import PollingObserver
 
 from provenance.config import Config
 from provenance.errors import ProvgateError
+from provenance.history.intents import resolve_pending
 from provenance.history.recorder import Change, record
 from provenance.history.registry import Registry
 from provenance.mounts import is_network_path
@@ -131,6 +132,8 @@ class WatchService:
             if not os.path.isdir(root):
                 raise ProvgateError("not a folder to watch", root)
         logging.getLogger("watchdog").addHandler(self._overflow)
+        # Tag writes a crash interrupted (this watcher's, or an approve's) are settled first.
+        resolve_pending(self.config, self.store)
         # Observe first, then reconcile: nothing that lands during reconciliation is missed.
         for root in self.roots:
             self._observe(root)

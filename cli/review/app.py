@@ -36,8 +36,10 @@ from provenance.stores import Store, open_store
 from provenance.workspace import CONFIG_NAME, Workspace
 
 from .auth import (
+    SESSIONS_NAME,
     USERS_NAME,
     ReviewSettings,
+    Sessions,
     SignInThrottle,
     User,
     UserBook,
@@ -94,6 +96,7 @@ class Review:
     thumbs: Thumbnails
     templates: Jinja2Templates
     throttle: SignInThrottle
+    sessions: Sessions
 
 
 def review_of(request: Request) -> Review:
@@ -113,14 +116,22 @@ def identify(scope: Scope, review: Review) -> tuple[User | None, str | None]:
     header = review.settings.trusted_header
     peer = request.client.host if request.client else None
     if header and peer in review.settings.trusted_proxies and request.headers.get(header):
-        name = request.headers[header]
+        names = request.headers.getlist(header)
+        if len(names) != 1:  # which one the proxy set cannot be told: refuse, never pick one
+            return None, f"the {header} header is given {len(names)} times: refused"
+        name = names[0]
         user = review.users.get(name)
         return (user, None) if user else (None, f"{name} is not a user of this review page")
     session = request.session
     user = review.users.get(session.get("user"))
-    if user is None or not hmac.compare_digest(session.get("fp", ""), user.fingerprint):
-        for key in ("user", "fp"):
-            session.pop(key, None)  # removed user or changed password: the session ends
+    if (
+        user is None
+        or not hmac.compare_digest(session.get("fp", ""), user.fingerprint)
+        or review.sessions.user_of(session.get("sid")) != user.name
+    ):
+        for key in ("user", "fp", "sid"):
+            # removed user, changed password, signed out or expired: the session ends
+            session.pop(key, None)
         return None, None
     return user, None
 
@@ -256,6 +267,7 @@ def create_app(workspace: Workspace, settings: ReviewSettings | None = None) -> 
         thumbs=Thumbnails(workspace.root / "thumbs"),
         templates=_templates(),
         throttle=SignInThrottle(),
+        sessions=Sessions(settings.session_hours * 3600, workspace.keys_dir / SESSIONS_NAME),
     )
 
     @asynccontextmanager

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import os
 import re
 import secrets
@@ -31,6 +32,7 @@ from provenance.errors import ConfigError
 
 USERS_NAME = "users.toml"
 SECRET_NAME = "review-session.key"
+SESSIONS_NAME = "review-sessions.json"  # beside the secret: the sessions the server opened
 ROLES = ("viewer", "approver")
 # scrypt cost: 16 MiB of memory and ~50 ms per guess (RFC 7914's interactive-login figures).
 _N, _R, _P, _DKLEN = 1 << 14, 8, 1, 32
@@ -58,7 +60,9 @@ class ReviewSettings:
     """The `[review]` table of provgate.toml."""
 
     trusted_header: str | None = None  # e.g. "X-Remote-User"; None: passwords only
-    trusted_proxies: tuple[str, ...] = ("127.0.0.1", "::1")
+    # The proxies' peer addresses, given explicitly with trusted_header: a default such as
+    # 127.0.0.1 would let every local process name any user.
+    trusted_proxies: tuple[str, ...] = ()
     session_hours: float = 12.0
     secure_cookie: bool = False  # set when a TLS-terminating proxy sits in front
     page_size: int = 50
@@ -187,11 +191,16 @@ def load_settings(config_path: Path) -> ReviewSettings:
     defaults = ReviewSettings()
     try:
         header = data.get("trusted_header") or None
+        proxies = tuple(str(a) for a in data.get("trusted_proxies", ()))
+        if header and not proxies:
+            raise ConfigError(
+                "[review] trusted_header needs trusted_proxies: the addresses of the proxy "
+                "that sets it (no default: any local process could name any user)",
+                config_path,
+            )
         return ReviewSettings(
             trusted_header=str(header) if header else None,
-            trusted_proxies=tuple(
-                str(a) for a in data.get("trusted_proxies", defaults.trusted_proxies)
-            ),
+            trusted_proxies=proxies,
             session_hours=float(data.get("session_hours", defaults.session_hours)),
             secure_cookie=bool(data.get("secure_cookie", defaults.secure_cookie)),
             page_size=max(1, min(500, int(data.get("page_size", defaults.page_size)))),
@@ -200,16 +209,99 @@ def load_settings(config_path: Path) -> ReviewSettings:
         raise ConfigError(f"[review]: {exc}", config_path) from exc
 
 
-class SignInThrottle:
-    """Slows password guessing: after `limit` failed sign-ins for one name from one address
-    within `window` seconds, further attempts are refused until the window has passed."""
+class Sessions:
+    """The sessions the server has opened, by id: a signed cookie names one, and counts only
+    while it is here. Signing out removes it, so a copied cookie dies with the sign-out (a
+    signed cookie alone would work until it expired). Kept in `path` (0600, rewritten
+    atomically at each sign-in and sign-out) so a restarted server keeps them. Bounded: the
+    oldest go first."""
 
     def __init__(
-        self, limit: int = 5, window: float = 900.0, clock: Callable[[], float] = time.monotonic
+        self,
+        lifetime: float,
+        path: Path | None = None,
+        limit: int = 10_000,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.lifetime, self.path, self.limit, self.clock = lifetime, path, limit, clock
+        self._open: dict[str, tuple[str, float]] = {}  # id -> (user, expires)
+        self._lock = threading.Lock()
+        if path is not None:
+            try:
+                data = json.loads(path.read_text("utf-8"))
+                self._open = {str(k): (str(v[0]), float(v[1])) for k, v in data.items()}
+            except (OSError, ValueError, TypeError, IndexError, AttributeError):
+                self._open = {}  # none kept, or unreadable: every session starts again
+
+    def open(self, user: str) -> str:
+        sid = secrets.token_urlsafe(24)
+        with self._lock:
+            self._purge()
+            while len(self._open) >= self.limit:
+                self._open.pop(next(iter(self._open)))
+            self._open[sid] = (user, self.clock() + self.lifetime)
+            self._save()
+        return sid
+
+    def user_of(self, sid: str | None) -> str | None:
+        if not sid:
+            return None
+        with self._lock:
+            found = self._open.get(sid)
+            if found is None or found[1] <= self.clock():
+                return None
+            return found[0]
+
+    def close(self, sid: str | None) -> None:
+        with self._lock:
+            if self._open.pop(sid or "", None) is not None:
+                self._save()
+
+    def __len__(self) -> int:
+        return len(self._open)
+
+    def _purge(self) -> None:
+        now = self.clock()
+        for sid in [k for k, (_, expires) in self._open.items() if expires <= now]:
+            del self._open[sid]
+
+    def _save(self) -> None:
+        if self.path is not None:
+            from provenance import atomic
+
+            data = json.dumps({k: list(v) for k, v in self._open.items()}).encode()
+            atomic.write_bytes(self.path, data, mode=0o600)
+
+
+class SignInThrottle:
+    """Slows password guessing: after `limit` failed sign-ins for one name from one address
+    within `window` seconds, further attempts are refused until the window has passed; an
+    address that fails `address_limit` times within the window (any names) is refused too.
+
+    Bounded and expiring: failures older than the window are forgotten, names that could
+    never be a user share one entry, and at most `max_entries` entries are kept (the oldest
+    go first), so a client sending endless made-up names cannot grow it."""
+
+    def __init__(
+        self,
+        limit: int = 5,
+        window: float = 900.0,
+        clock: Callable[[], float] = time.monotonic,
+        *,
+        address_limit: int = 50,
+        max_entries: int = 10_000,
     ) -> None:
         self.limit, self.window, self.clock = limit, window, clock
+        self.address_limit, self.max_entries = address_limit, max_entries
         self._failures: dict[tuple[str, str], list[float]] = {}
         self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._failures)
+
+    @staticmethod
+    def _key(address: str, name: str) -> tuple[str, str]:
+        return (address[:64], name.lower() if valid_name(name) else "\0not-a-name")
 
     def _recent(self, key: tuple[str, str]) -> list[float]:
         now = self.clock()
@@ -223,16 +315,29 @@ class SignInThrottle:
     def wait_seconds(self, address: str, name: str) -> float:
         """0 when an attempt may be made, else how long until one may."""
         with self._lock:
-            recent = self._recent((address, name.lower()))
-            if len(recent) < self.limit:
-                return 0.0
-            return max(0.0, self.window - (self.clock() - recent[-self.limit]))
+            waits = [0.0]
+            recent = self._recent(self._key(address, name))
+            if len(recent) >= self.limit:
+                waits.append(self.window - (self.clock() - recent[-self.limit]))
+            every = self._recent((address[:64], "\0address"))
+            if len(every) >= self.address_limit:
+                waits.append(self.window - (self.clock() - every[-self.address_limit]))
+            return max(0.0, *waits)
 
     def failed(self, address: str, name: str) -> None:
         with self._lock:
-            key = (address, name.lower())
-            self._failures[key] = [*self._recent(key), self.clock()]
+            now = self.clock()
+            for key in (self._key(address, name), (address[:64], "\0address")):
+                # Re-inserted at the end: the dict's order is oldest activity first.
+                recent = self._recent(key)[-max(self.limit, self.address_limit) :]
+                self._failures.pop(key, None)
+                self._failures[key] = [*recent, now]
+            if len(self._failures) > self.max_entries:
+                for key in list(self._failures):
+                    self._recent(key)
+                while len(self._failures) > self.max_entries:
+                    self._failures.pop(next(iter(self._failures)))
 
     def succeeded(self, address: str, name: str) -> None:
         with self._lock:
-            self._failures.pop((address, name.lower()), None)
+            self._failures.pop(self._key(address, name), None)

@@ -82,12 +82,14 @@ async def login(request: Request) -> Response:
         return render(request, "login.html", context, 401)
     review.throttle.succeeded(address, name)
     request.session.clear()  # a fresh session (and CSRF token) for the signed-in user
-    request.session.update({"user": user.name, "fp": user.fingerprint})
+    sid = review.sessions.open(user.name)
+    request.session.update({"user": user.name, "fp": user.fingerprint, "sid": sid})
     return RedirectResponse(nxt, status_code=303)
 
 
 async def logout(request: Request) -> Response:
     await checked_form(request)
+    review_of(request).sessions.close(request.session.get("sid"))  # the cookie dies here too
     request.session.clear()
     return RedirectResponse("/login", status_code=303)
 

@@ -40,6 +40,8 @@ class C2paSummary:
     claim_generator: str | None
     signer: str | None
     provgate_tag: dict[str, Any] | None = field(default=None, compare=False)
+    # The signing certificate's serial number (decimal, as c2pa gives it) and common name.
+    signer_id: tuple[str, str] | None = field(default=None, compare=False)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -196,6 +198,7 @@ def _interpret(
         claim_generator=_generator_name(active_m),
         signer=signer,
         provgate_tag=provgate_assertion(active_m),
+        signer_id=_signer_id(active_m.get("signature_info") or {}),
     )
     detail = (
         f"{len(manifests)} manifest(s), signed by {signer or 'unknown signer'}, {validation.value}"
@@ -214,6 +217,11 @@ def _interpret(
         ),
     )
     return C2paReading(summary=summary, evidence=tuple(evidence))
+
+
+def _signer_id(info: dict[str, Any]) -> tuple[str, str] | None:
+    serial, name = info.get("cert_serial_number"), info.get("common_name")
+    return (str(serial), str(name)) if serial and name else None
 
 
 def _relationships(manifests: dict[str, Any], active: Any) -> dict[str, str]:

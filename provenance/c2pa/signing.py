@@ -163,16 +163,33 @@ class CommandSigner:
         return proc.stdout
 
 
-def signer_from_config(config: Config) -> TagSigner:
-    """The workspace's signer: the external command when one is configured, else the key file."""
-    conf = config.signer
+def signer_from_config(config: Config, *, approval: bool = False) -> TagSigner:
+    """The workspace's tagging signer, or (`approval`) its approval signer: the external
+    command when one is configured, else the key file."""
+    conf = config.approval_signer if approval else config.signer
+    section = "approval_signer" if approval else "signer"
     if conf.cert_chain is None:
-        raise SigningError("no signer certificate chain configured (signer.cert_chain)")
+        raise SigningError(f"no signer certificate chain configured ({section}.cert_chain)")
     if conf.command:
         return CommandSigner(conf.cert_chain, conf.command, conf.algorithm)
     if conf.key is None:
-        raise SigningError("no signing key configured (set signer.key or signer.command)")
+        raise SigningError(f"no signing key configured (set {section}.key or {section}.command)")
     return KeyFileSigner(conf.cert_chain, conf.key, conf.algorithm)
+
+
+def approval_identities(config: Config) -> frozenset[tuple[str, str]]:
+    """(serial number in decimal, common name) of each certificate trusted for approvals; a
+    listed file that is missing or unreadable trusts nobody (fail closed)."""
+    found = set()
+    for path in config.approval_signers:
+        try:
+            leaf = x509.load_pem_x509_certificates(path.read_bytes())[0]
+        except (OSError, ValueError):
+            continue
+        names = leaf.subject.get_attributes_for_oid(x509.oid.NameOID.COMMON_NAME)
+        if names:
+            found.add((str(leaf.serial_number), str(names[0].value)))
+    return frozenset(found)
 
 
 def _read_chain(path: Path) -> tuple[bytes, x509.Certificate]:

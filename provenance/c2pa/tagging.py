@@ -18,12 +18,14 @@ from __future__ import annotations
 import base64
 import contextlib
 import functools
+import hashlib
 import io
 import json
 import mimetypes
 import os
+import secrets
 import stat
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -141,8 +143,18 @@ def write_tag(
     signer: TagSigner,
     media_type: str | None = None,
     mode: str | None = None,
+    *,
+    expected_content_id: str | None = None,
+    before_replace: Callable[[str], None] | None = None,
 ) -> TagResult:
     """Sign `tag` into the asset at `path` (or its sidecar) and return what was written.
+
+    With `expected_content_id` (and always for an approved tag, whose approved content id it
+    is), the bytes are first copied to a private, unlinked snapshot and hashed on the way: the
+    signer is fed that snapshot, so the content id checked is that of the very bytes signed,
+    and a file that changed before or while it was read is refused (TagWriteError), nothing
+    written. `before_replace(new content id)` runs once the new bytes are complete and before
+    they take the asset's name: the caller records its intent there (crash consistency).
 
     `mode` defaults to the workspace's tag mode. "embed" embeds when c2pa can embed into the
     format (never re-encoding) and the file may be replaced (not read-only, one hard link),
@@ -161,21 +173,54 @@ def write_tag(
         before = os.stat(target)
         if not stat.S_ISREG(before.st_mode):
             raise TagWriteError("not a regular file", path)
-        with open(target, "rb") as src:
+        expected = (tag.approved_content_id or expected_content_id or "").lower() or None
+        with open(target, "rb") as opened:
             mime = (media_type or sniff_media_type(target)).lower()
-            job = _Job(path, target, src, before, mime, tag)
-            if tag.approved_content_id:
-                job.check_approved_content()
-            ctx = _signing_context(config.trust_pem())
-            if chosen == "embed" and job.media_type in _embeddable() and not _kept_as_is(before):
-                return _embed(job, ctx, signer)
-            return _sidecar(job, ctx, signer)
+            src = _snapshot(opened, target, expected, path) if expected else opened
+            with src:
+                job = _Job(path, target, src, before, mime, tag, before_replace)
+                ctx = _signing_context(config.trust_pem())
+                if (
+                    chosen == "embed"
+                    and job.media_type in _embeddable()
+                    and not _kept_as_is(before)
+                ):
+                    return _embed(job, ctx, signer)
+                return _sidecar(job, ctx, signer)
     except ProvgateError:
         raise
     except c2pa.C2paError as exc:
         raise TagWriteError(f"c2pa could not sign: {_one_line(exc)}", path) from exc
     except OSError as exc:
         raise TagWriteError(_os_reason(exc), path) from exc
+
+
+def _snapshot(src: BinaryIO, target: Path, expected: str, path: Path) -> BinaryIO:
+    """A private copy of `src` (created 0600 beside the asset and unlinked at once, so a crash
+    leaves nothing behind), checked to hash to `expected`: what the signer reads can no longer
+    change under it, whatever anyone does to the asset meanwhile."""
+    name = atomic.temp_path(target, f"snapshot-{os.getpid()}-{secrets.token_hex(3)}")
+    fd = os.open(name, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC | os.O_NOFOLLOW, 0o600)
+    os.unlink(name)
+    copy = os.fdopen(fd, "w+b")
+    try:
+        digest = hashlib.sha256()
+        src.seek(0)
+        while chunk := src.read(1 << 20):
+            digest.update(chunk)
+            copy.write(chunk)
+        copy.flush()
+        if digest.hexdigest() != expected:
+            raise TagWriteError(
+                f"changed while it was being tagged: its bytes are no longer content "
+                f"{expected[:16]}; nothing written, no approval carried",
+                path,
+            )
+        copy.seek(0)
+    except BaseException:
+        copy.close()
+        raise
+    return copy
 
 
 def _kept_as_is(st: os.stat_result) -> bool:
@@ -195,6 +240,7 @@ class _Job:
     before: os.stat_result
     media_type: str
     tag: Tag
+    before_replace: Callable[[str], None] | None = None
 
     @property
     def sidecar(self) -> Path:
@@ -204,17 +250,6 @@ class _Job:
         # os.path.isfile: for a name near the 255-byte limit the sidecar's name is too long
         # to exist, which Path.is_file raises (ENAMETOOLONG) rather than answers.
         return os.path.isfile(self.sidecar)
-
-    def check_approved_content(self) -> None:
-        """Refuse to carry an approval onto bytes other than the approved ones."""
-        self.src.seek(0)
-        actual = content_id_of_stream(self.src)
-        if actual != (self.tag.approved_content_id or "").lower():
-            raise TagWriteError(
-                f"content {actual[:12]} is not the approved content "
-                f"{(self.tag.approved_content_id or '')[:12]}",
-                self.path,
-            )
 
     def check_unchanged(self) -> None:
         """Refuse to replace a file that someone wrote to while we were signing it."""
@@ -253,6 +288,8 @@ def _embed(job: _Job, ctx: c2pa.Context, signer: TagSigner) -> TagResult:
         tmp.seek(0)
         new_id = content_id_of_stream(tmp)
         job.check_unchanged()
+        if job.before_replace is not None:
+            job.before_replace(new_id)
     if folded:
         job.sidecar.unlink(missing_ok=True)
         atomic.fsync_dir(job.target.parent)
@@ -603,8 +640,9 @@ def _readable() -> frozenset[str]:
     return frozenset(c2pa.Reader.get_supported_mime_types())
 
 
-def _fingerprint(st: os.stat_result) -> tuple[int, int, int, int]:
-    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+def _fingerprint(st: os.stat_result) -> tuple[int, int, int, int, int]:
+    # ctime too: a write in place whose mtime was set back still moves it (no one can set it).
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
 
 def _stat_or_none(path: Path) -> os.stat_result | None:

@@ -191,6 +191,8 @@ class DeliveryGate:
         self.store = store
         self.registry = Registry(store, config)
         self.today = today or date.today()
+        self._approvers: frozenset[tuple[str, str]] | None = None
+        self._revoked: set[str] | None = None
 
     def check(
         self,
@@ -425,8 +427,10 @@ class DeliveryGate:
     ) -> tuple[dict[str, Any] | None, str | None]:
         """An approval carried in our own tag, for a file the store has no approvals for.
 
-        It counts only when its signer is trusted, and never for a use that needs a consent
-        reference (consent references live in the store's approvals)."""
+        It counts only when it is signed by an identity trusted *for approvals* (never the
+        tagging key every watcher host holds), when the store has not revoked its reference
+        on any content, and never for a use that needs a consent reference (consent
+        references live in the store's approvals)."""
         tagged = [
             s
             for s in reading.manifest_stores
@@ -436,7 +440,18 @@ class DeliveryGate:
         ]
         if not tagged:
             return None, None
-        c2pa = next((s for s in tagged if s.validation is Validation.TRUSTED), tagged[0])
+        if self._approvers is None:
+            from provenance.c2pa.signing import approval_identities
+
+            self._approvers = approval_identities(self.config)
+        c2pa = next(
+            (
+                s
+                for s in tagged
+                if s.validation is Validation.TRUSTED and s.signer_id in self._approvers
+            ),
+            next((s for s in tagged if s.validation is Validation.TRUSTED), tagged[0]),
+        )
         tag = c2pa.provgate_tag
         assert tag is not None
         ref = tag["approval_ref"]
@@ -445,6 +460,16 @@ class DeliveryGate:
                 f"the file's tag claims approval {ref}, but its signature is "
                 f"{c2pa.validation.value}, not trusted: not accepted"
             )
+        if c2pa.signer_id not in self._approvers:
+            return None, (
+                f"the file's tag claims approval {ref}, but it is signed by "
+                f"{c2pa.signer or 'an unnamed signer'}, an identity not trusted for approvals:"
+                " not accepted"
+            )
+        if self._revoked is None:
+            self._revoked = self.store.revoked_references()
+        if ref in self._revoked:
+            return None, f"the file's tag claims approval {ref}, which the store has revoked"
         if self.config.policy.needs_consent(use, tag.get("use")):
             return None, (
                 f"the file's tag claims approval {ref} for a use that needs consent; "

@@ -124,6 +124,7 @@ class MediaIndex:
         self.by_stem: dict[str, list[MediaItem]] = {}
         self._seqs: dict[tuple[str, str, str], MediaItem] = {}
         self._packages: dict[bytes, list[Path]] | None = None
+        self._beside: dict[tuple[str, str, str], MediaItem] = {}
         for root in self.roots:
             if not root.is_dir():
                 raise ConfigError(f"--media-root {root}: not a folder")
@@ -164,8 +165,19 @@ class MediaIndex:
             if seq is not None and len(seq.frames or ()) > 1:
                 return seq
             if seq is None and path.parent.is_dir():  # outside the roots: look at its folder
-                return _sequence_beside(path, m)
+                return self.beside(path, m)
         return MediaItem(path)
+
+    def beside(self, path: Path, m: re.Match[str]) -> MediaItem:
+        """The sequence a numbered file outside the roots belongs to (each folder listed once:
+        a cut names the same shot's folder in many events)."""
+        key = (str(path.parent), m.group("prefix"), m.group("ext"))
+        item = self._beside.get(key)
+        if item is None:
+            item = self._beside[key] = _sequence_beside(path, m)
+        if not item.frames and item.path != path:
+            return MediaItem(path)
+        return item
 
     def mxf_with_package(self, umid: str) -> list[Path]:
         """The MXF files under the roots whose header metadata carries this package UMID
@@ -295,6 +307,7 @@ class Linker:
         self.maps = list(maps)
         self.handles = max(0, handles)
         self.seen_paths = seen_paths
+        self._no_roots = MediaIndex(())  # sequences beside linked paths, without media roots
 
     def link(
         self,
@@ -369,10 +382,7 @@ class Linker:
                 yield f"mapped path ({m.foreign} -> {m.local})", mapped
 
     def _item(self, path: Path) -> MediaItem:
-        if self.index is not None:
-            return self.index.item_for(path)
-        m = _FRAME.match(path.name)
-        return _sequence_beside(path, m) if m else MediaItem(path)
+        return (self.index or self._no_roots).item_for(path)
 
     def _by_name(self, name: str) -> list[MediaItem]:
         if self.index is None:

@@ -97,13 +97,14 @@ _signers = threading.local()
 T = TypeVar("T")
 
 
-def _signer_for(config: Config) -> Any:
+def _signer_for(config: Config, *, approval: bool = False) -> Any:
+    """The tagging signer, or the approval identity's (only it may sign an approved tag)."""
     from provenance.c2pa.signing import signer_from_config
 
     cache: dict[Any, Any] = _signers.__dict__.setdefault("by_config", {})
-    key = (config.signer, config.trust_anchors)
+    key = (config.approval_signer if approval else config.signer, config.trust_anchors, approval)
     if key not in cache:
-        cache[key] = signer_from_config(config)
+        cache[key] = signer_from_config(config, approval=approval)
     return cache[key]
 
 
@@ -158,10 +159,14 @@ def write_status_tag(
     approved_content_id: str | None = None,
     tool: str | None = None,
     origin: Origin | None = None,
+    expected_content_id: str | None = None,
+    before_replace: Any = None,
     fingerprint: str | None = None,
 ) -> TagOutcome:
-    """Write our tag onto the file and report the bytes it left behind. The tag carries the
-    content's fingerprint as a soft binding (computed here unless the caller has it)."""
+    """Write our tag onto the file and report the bytes it left behind (see `write_tag` for
+    `expected_content_id`, the bytes that must be the ones signed, and `before_replace`). The
+    tag carries the content's fingerprint as a soft binding (computed here unless the caller
+    has it)."""
     from provenance.c2pa.tagging import Tag, write_tag
 
     if fingerprint is None:
@@ -179,7 +184,13 @@ def write_status_tag(
     )
     try:
         result = write_tag(
-            reading.path, tag, config, _signer_for(config), media_type=reading.media_type
+            reading.path,
+            tag,
+            config,
+            _signer_for(config, approval=status is Status.APPROVED),
+            media_type=reading.media_type,
+            expected_content_id=expected_content_id,
+            before_replace=before_replace,
         )
         new_stat = stat_of(str(reading.path)) if result.content_id else None
     except ProvgateError as exc:

@@ -16,8 +16,10 @@ from provenance.stores.records import Store
 
 # Parents before children does not matter (no foreign keys); events last, so a copy that
 # fails part-way shows no history for rows it lacks. One transaction makes it all or nothing.
-TABLES = ("assets", "evidence", "approvals", "links", "files", "unreadable", "events")
-_ORDER = {"evidence": "id", "approvals": "id", "events": "seq"}
+TABLES = (
+    "assets", "evidence", "approvals", "links", "files", "unreadable", "events", "checkpoints",
+)  # fmt: skip
+_ORDER = {"evidence": "id", "approvals": "id", "events": "seq", "checkpoints": "id"}
 
 
 @dataclass(frozen=True)

@@ -406,6 +406,32 @@ class Store(StoreBase):
                 return
             after = rows[-1][0]
 
+    # -- tag writes in flight (see history/intents.py) ------------------------------------
+
+    def add_intent(self, path: str, old_id: str, new_id: str, detail: dict[str, Any]) -> int:
+        """Record, committed, that `path` is about to become `new_id` (written from `old_id`)."""
+
+        def add() -> int:
+            self.execute(
+                "INSERT INTO intents (at, facility, path, old_id, new_id, detail)"
+                " VALUES (?,?,?,?,?,?)",
+                (now_iso(), self.facility, path, old_id, new_id, DETAIL_JSON.encode(detail)),
+            )
+            row = self.one("SELECT max(id) FROM intents WHERE facility = ?", (self.facility,))
+            return int(row[0])
+
+        return self.atomic(add)
+
+    def intents(self) -> list[dict[str, Any]]:
+        rows = self.query(
+            "SELECT id, path, old_id, new_id, detail FROM intents WHERE facility = ? ORDER BY id",
+            (self.facility,),
+        )
+        return [{**dict(r), "detail": json.loads(r["detail"])} for r in rows]
+
+    def drop_intent(self, intent_id: int) -> None:
+        self.execute("DELETE FROM intents WHERE id = ?", (intent_id,))
+
     # -- approvals -----------------------------------------------------------------------
 
     def insert_approval(self, row: dict[str, Any]) -> None:

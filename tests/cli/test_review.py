@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from PIL import Image
 from starlette.testclient import TestClient
 
@@ -25,6 +26,7 @@ from cli.review.auth import (
     ReviewSettings,
     User,
     hash_password,
+    load_settings,
     load_users,
     save_users,
     verify_password,
@@ -829,3 +831,54 @@ def test_a_video_gets_its_first_frame_when_pyav_is_installed(tmp_path):
     assert made is not None
     with Image.open(made) as thumb:
         assert thumb.format == "JPEG" and thumb.getpixel((32, 24))[0] > 150
+
+
+# -- issue 17: the throttle is bounded, sign-out is server-side, the proxy header is strict ------
+
+
+def test_the_throttle_stays_bounded_under_endless_made_up_names():
+    from cli.review.auth import SignInThrottle
+
+    now = [0.0]
+    throttle = SignInThrottle(clock=lambda: now[0], max_entries=1000)
+    for i in range(20_000):
+        throttle.failed(f"10.0.{i % 7}.1", f"user{i}" + "x" * (i % 300))
+        now[0] += 0.001
+    assert len(throttle) <= 1000
+    # one address spraying names is refused whatever name it tries next
+    assert throttle.wait_seconds("10.0.0.1", "alice") > 0
+    assert throttle.wait_seconds("10.9.9.9", "alice") == 0
+    now[0] += 901
+    throttle.failed("10.9.9.9", "bob")
+    assert throttle.wait_seconds("10.0.0.1", "alice") == 0  # expired, and forgotten
+    assert len(throttle) <= 1000
+
+
+def test_a_session_cookie_stops_working_after_sign_out(client):
+    sign_in(client)
+    cookie = client.cookies.get(SESSION_COOKIE)
+    assert client.get("/").status_code == 200
+    token = csrf_of(client.get("/").text)
+    assert client.post("/logout", data={"csrf": token}).status_code == 303
+    client.cookies.set(SESSION_COOKIE, cookie)  # the copy an attacker kept
+    assert client.get("/").status_code == 303
+
+
+def test_trusted_header_without_an_explicit_proxy_list_is_refused(tmp_path):
+    from provenance.errors import ConfigError
+
+    ws, _, _ = make_workspace(tmp_path)
+    config = ws.root / "provgate.toml"
+    config.write_text(config.read_text() + '\n[review]\ntrusted_header = "X-Remote-User"\n')
+    with pytest.raises(ConfigError, match="trusted_header needs trusted_proxies"):
+        load_settings(config)
+    result = CliRunner().invoke(cli, ["--workspace", str(ws.root), "serve", "--port", "1"])
+    assert result.exit_code == 2 and "trusted_proxies" in result.stderr
+
+
+def test_a_duplicated_proxy_header_is_refused(setup):
+    with client_for(setup[0], PROXY) as client:
+        response = client.get(
+            "/", headers=[("X-Remote-User", "victor"), ("X-Remote-User", "alice")]
+        )
+        assert response.status_code == 403 and "given 2 times" in response.text

@@ -273,3 +273,80 @@ def test_a_broken_log_clears_no_approval(runner, ws, art):
         conn.execute("UPDATE events SET host = 'elsewhere' WHERE seq = 2")
     result = runner.invoke(cli, [*ws, "check", str(art)])
     assert result.exit_code == 1 and "the event log does not verify" in result.stdout
+
+
+# -- two identities: the tagging key on every host cannot mint approvals -----------------------
+
+
+def _sign_approved_tag(ws_root: Path, path: Path, ref: str, *, approval_key: bool) -> None:
+    """What anyone holding a key does: sign an 'approved' provgate tag into a file."""
+    from provenance.c2pa.signing import signer_from_config
+    from provenance.c2pa.tagging import Tag, write_tag
+    from provenance.model import Origin, Status
+    from provenance.workspace import open_workspace
+
+    config = open_workspace(ws_root).config
+    tag = Tag(Origin.AI_GENERATED, Status.APPROVED, tool="ComfyUI", use="temp", approval_ref=ref,
+              approved_by="someone")  # fmt: skip
+    write_tag(path, tag, config, signer_from_config(config, approval=approval_key))
+
+
+def test_a_manifest_approval_signed_with_the_tagging_key_does_not_count(runner, ws, tmp_path):
+    path = copy_fixture("generators/comfyui.png", tmp_path / "minted")
+    _sign_approved_tag(Path(ws[1]), path, "MINTED-1", approval_key=False)
+    result = runner.invoke(cli, [*ws, "check", str(path)])
+    assert result.exit_code == 1, result.output
+    assert "not trusted for approvals" in result.stdout
+
+
+def test_a_manifest_approval_counts_only_until_the_store_revokes_its_reference(
+    runner, ws, art, tmp_path
+):
+    path = copy_fixture("generators/a1111.jpg", tmp_path / "elsewhere")
+    _sign_approved_tag(Path(ws[1]), path, "S-9", approval_key=True)
+    passed = runner.invoke(cli, [*ws, "check", str(path)])
+    assert passed.exit_code == 0, passed.output  # the approval identity's manifest counts
+    assert (
+        runner.invoke(cli, [*ws, "approve", str(art), "--ref", "S-9", "--by", "J"]).exit_code == 0
+    )
+    revoke = [*ws, "revoke", str(art), "--ref", "S-9", "--by", "J", "--reason", "withdrawn"]
+    assert runner.invoke(cli, revoke).exit_code == 0
+    result = runner.invoke(cli, [*ws, "check", str(path)])
+    assert result.exit_code == 1 and "which the store has revoked" in result.stdout, result.output
+
+
+# -- approvals bind to the bytes the signer is fed ---------------------------------------------
+
+
+class _OverwritingSigner:
+    """The attack: once provgate starts writing the tag, overwrite part of the file in place
+    and set its mtime back."""
+
+    def __init__(self, inner, path: Path) -> None:
+        self.inner, self.path, self.description = inner, path, "overwriting"
+
+    def session(self):
+        st = os.stat(self.path)
+        with open(self.path, "r+b") as fh:
+            fh.seek(st.st_size // 2)
+            fh.write(b"\x00" * 64)
+        os.utime(self.path, ns=(st.st_atime_ns, st.st_mtime_ns))
+        return self.inner.session()
+
+
+def test_bytes_changed_in_place_while_the_approved_tag_is_written_are_refused(workspace, tmp_path):
+    from provenance.c2pa.signing import signer_from_config
+    from provenance.c2pa.tagging import Tag, write_tag
+    from provenance.errors import TagWriteError
+    from provenance.model import Origin, Status
+    from provenance.pipeline.content import content_id
+
+    path = copy_fixture("generators/comfyui.png", tmp_path / "race")
+    approved = content_id(path)
+    tag = Tag(Origin.AI_GENERATED, Status.APPROVED, approval_ref="S-1", approved_by="J",
+              approved_content_id=approved)  # fmt: skip
+    signer = _OverwritingSigner(signer_from_config(workspace.config, approval=True), path)
+    with pytest.raises(TagWriteError, match="changed while tagging"):
+        write_tag(path, tag, workspace.config, signer)
+    assert content_id(path) != approved  # the attacker's bytes, left as they are: not signed
+    assert b"approval_ref" not in path.read_bytes()

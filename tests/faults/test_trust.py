@@ -45,6 +45,20 @@ def test_an_approval_from_a_trusted_signer_counts_for_a_fresh_store(tmp_path, wo
     (trusting.root / "provgate.toml").write_text(text)
     from provenance.workspace import open_workspace
 
+    # Trusting the vendor's CA makes its manifests read trusted, but not its approvals: only
+    # identities listed as trusted for approvals carry one (issue 17).
+    studio = open_workspace(trusting.root)
+    with Store(studio.store_path) as store:
+        report = DeliveryGate(studio.config, store).check([str(art)])
+    assert report.verdict == "blocked"
+    assert "not trusted for approvals" in report.assets[0].reasons[0]
+    vendor_approvals = vendor.root / "keys" / "approval-chain.pem"
+    (trusting.root / "provgate.toml").write_text(
+        text.replace(
+            'approval_signers = ["keys/approval-chain.pem"]',
+            f'approval_signers = ["keys/approval-chain.pem", "{vendor_approvals}"]',
+        )
+    )
     studio = open_workspace(trusting.root)
     with Store(studio.store_path) as store:
         report = DeliveryGate(studio.config, store).check([str(art)])

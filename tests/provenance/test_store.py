@@ -276,3 +276,106 @@ def test_four_processes_writing_at_once_all_succeed(backend) -> None:
         assert store.one("SELECT count(*) FROM files")[0] == 800
         per_writer = store.query("SELECT facility, count(*) FROM events GROUP BY facility")
         assert sorted(tuple(r) for r in per_writer) == sorted((t, 200) for t in tags)
+
+
+# -- signed checkpoints (issue 17), on both backends ------------------------------------------
+
+
+def _keyed(backend, tmp_path: Path) -> Store:
+    from provenance.stores.anchor import create_log_key, load_log_keys
+
+    keys = tmp_path / "log-keys"
+    keys.mkdir(exist_ok=True)
+    create_log_key(keys)
+    return Store(backend, log_keys=load_log_keys(keys))
+
+
+def _five_transactions(store: Store) -> None:
+    for i in range(5):
+        store.append_event("seen", path=f"/show/{i}.png", detail={"origin": "ai-generated"})
+
+
+def _rehash_from(store: Store, seq: int) -> None:
+    from provenance.stores.chain import row_hash
+
+    rows = [
+        dict(r) for r in store.query("SELECT * FROM events WHERE seq >= ? ORDER BY seq", (seq,))
+    ]
+    prev = store.one("SELECT hash FROM events WHERE seq = ?", (seq - 1,))[0]
+    store.execute("DELETE FROM events WHERE seq >= ?", (seq,))
+    for number, row in enumerate(rows, start=seq):
+        row.update(seq=number, prev_hash=prev)
+        row["hash"] = prev = row_hash(row)
+        cols = list(row)
+        store.execute(
+            f"INSERT INTO events ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
+            [row[c] for c in cols],
+        )
+
+
+def test_every_commit_that_appends_is_checkpointed_and_verifies(backend, tmp_path) -> None:
+    with _keyed(backend, tmp_path) as store:
+        _five_transactions(store)
+        assert store.verify_events() == (5, None)
+        assert store.anchoring()["anchored"] == 5
+        state = store.chain_state()
+        assert (state.head, state.anchored, state.broken) == (5, 5, None)
+        with pytest.raises(StoreError, match="append-only"):
+            store.execute("DELETE FROM checkpoints")
+
+
+@pytest.mark.parametrize(
+    "tamper, bad_seq, why",
+    [
+        ("tail", 4, "tail was deleted"),
+        ("rewrite", 3, "re-hashed"),
+        ("delete-rehash", 2, "re-hashed"),
+    ],
+    ids=["truncated-tail", "edited-and-rehashed", "deleted-and-rehashed"],
+)
+def test_checkpoints_name_the_first_event_lost_or_changed(
+    backend, tmp_path, tamper: str, bad_seq: int, why: str
+) -> None:
+    with _keyed(backend, tmp_path) as store:
+        _five_transactions(store)
+        drop_append_only_triggers(store)
+        if tamper == "tail":
+            store.execute("DELETE FROM events WHERE seq >= 4")
+        elif tamper == "rewrite":
+            store.execute("UPDATE events SET path = '/elsewhere' WHERE seq = 3")
+            _rehash_from(store, 3)
+        else:
+            store.execute("DELETE FROM events WHERE seq = 2")
+            _rehash_from(store, 2)
+        # the hashes agree with each other: only the signed checkpoints can tell
+        count, broken = store.verify_events()
+        assert broken is not None and broken.seq == bad_seq and why in broken.reason, broken
+        assert store.chain_state().broken is not None
+
+
+def test_dropped_triggers_are_reported_on_their_own(backend, tmp_path) -> None:
+    with _keyed(backend, tmp_path) as store:
+        _five_transactions(store)
+        drop_append_only_triggers(store)
+        count, broken = store.verify_events()
+        assert count == 5 and broken is not None and broken.seq is None
+        assert "append-only triggers were dropped" in broken.reason
+
+
+def test_the_gate_re_verifies_from_its_last_verified_head(backend, tmp_path) -> None:
+    with _keyed(backend, tmp_path) as store:
+        _five_transactions(store)
+        assert store.chain_state().broken is None
+    with _keyed(backend, tmp_path) as store:  # a new process: the MAC'd head is read back
+        assert store._stored_verified_head()[0] == 5
+        store.append_event("checked", path="/deliveries/r1")
+        assert store.chain_state().anchored == 6
+        drop_append_only_triggers(store)
+        store.execute("UPDATE events SET host = 'elsewhere' WHERE seq = 6")
+    with _keyed(backend, tmp_path) as store:
+        # below the verified head only the events relied on are hashed again (and the
+        # dropped triggers are reported): the edited one no longer matches its hash
+        assert "triggers were dropped" in store.chain_state().broken.reason
+        edited = dict(store.one("SELECT * FROM events WHERE seq = 6"))
+        assert not store.event_is_sound(edited)
+        assert store.event_is_sound(dict(store.one("SELECT * FROM events WHERE seq = 5")))

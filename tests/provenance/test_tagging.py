@@ -485,7 +485,7 @@ def test_approval_is_not_carried_onto_other_bytes(
     make_image("PNG")(path)
     original = path.read_bytes()
     wrong = dataclasses.replace(AI_TAG, status=Status.APPROVED, approved_content_id="0" * 64)
-    with pytest.raises(TagWriteError, match="not the approved content"):
+    with pytest.raises(TagWriteError, match="are no longer content 0000000000000000"):
         write_tag(path, wrong, config, signer)
     assert path.read_bytes() == original
 
