@@ -189,6 +189,10 @@ _FREE_TABLES = frozenset({"policy.markers"})
 def _known_keys() -> dict[str, frozenset[str]]:
     """For each table ("" for the top level, "policy" ...), the keys it may hold."""
     known: dict[str, set[str]] = {k: set(v) for k, v in _OPTIONAL_KEYS.items()}
+    for table in _OPTIONAL_KEYS:  # an optional table may appear where its parent is
+        if table:
+            parent, _, name = table.rpartition(".")
+            known.setdefault(parent, set()).add(name)
 
     def walk(table: dict[str, Any], prefix: str) -> None:
         for key, value in table.items():
