@@ -260,16 +260,28 @@ class DeliveryGate:
             if self.registry.has_hashes:
                 # Known or not, every image without positive evidence of its own is compared
                 # with the known AI images, exactly as a scan compares it (one judgement).
-                unknown = [
-                    i
-                    for i, p in enumerate(ready)
-                    if p.reading is not None
-                    and not p.reading.origin.is_ai
-                    and needs_fingerprint(p.reading)
-                ]
+                # Content the store has fingerprinted is compared by its stored fingerprint
+                # (same bytes, same hash); the rest is decoded, and its fingerprint kept.
+                unknown: list[int] = []
+                for i, p in enumerate(ready):
+                    if p.reading is None or p.reading.origin.is_ai:
+                        continue
+                    if not needs_fingerprint(p.reading):
+                        continue
+                    known = self.registry.asset(p.reading.content_id)
+                    if known is not None and known.get("phash"):
+                        ready[i] = replace(p, phash=known["phash"])
+                    else:
+                        unknown.append(i)
                 items = [(paths[i], ready[i].reading.media_type) for i in unknown]  # type: ignore[union-attr]
+                learned: list[tuple[str, str]] = []
                 for i, value in zip(unknown, map_files(_phash, items), strict=True):
                     ready[i] = replace(ready[i], phash=value.value, phash_problem=value.problem)
+                    cid = ready[i].reading.content_id  # type: ignore[union-attr]
+                    if value.value and self.registry.asset(cid) is not None:
+                        learned.append((cid, value.value))
+                if learned:
+                    self.store.keep_fingerprints(learned)
             try:
                 yield from zip(batch, ready, strict=True)
             finally:
@@ -406,21 +418,24 @@ class DeliveryGate:
 
     def _remember(self, reading: AssetReading, phash: str | None) -> None:
         """Record blocked AI content the store has never seen (a near-duplicate in a delivery,
-        an archive member), so that the gate's own "to clear" line names a content id that
-        `provgate approve` knows, bound to exactly these bytes."""
-        if self.registry.asset(reading.content_id) is not None:
-            return
-        if self.store.asset(reading.content_id) is not None:
+        an archive member), or whose recorded origin this judgement corrects (a copy recorded
+        in the same first scan as its AI original, before the store could compare them), so
+        that the gate's own "to clear" line names a content id that `provgate approve` knows,
+        bound to exactly these bytes, and every view shows what the gate decided."""
+        cid = reading.content_id
+        known = self.registry.asset(cid) or self.store.asset(cid)
+        if known is not None and known["origin"] == reading.origin.value:
             return
         with self.store.transaction():
             save_asset(
                 self.store, reading, self.config, phash=phash, registry=self.registry, judged=True
             )
-            self.store.append_event(
-                "seen",
-                content_id=reading.content_id,
-                detail={"origin": reading.origin.value, "in_check": str(reading.path.name)},
-            )
+            if known is None:
+                detail = {"origin": reading.origin.value, "in_check": str(reading.path.name)}
+                self.store.append_event("seen", content_id=cid, detail=detail)
+            else:
+                detail = {"origin": reading.origin.value, "was": known["origin"], "by": "check"}
+                self.store.append_event("judged", content_id=cid, detail=detail)
 
     def _manifest_approval(
         self, reading: AssetReading, use: str | None

@@ -738,6 +738,15 @@ class Store(StoreBase):
             (lineage_of, content_id, lineage_of),
         )
 
+    def keep_fingerprints(self, pairs: Sequence[tuple[str, str]]) -> None:
+        """Store perceptual hashes computed for known content that had none (a cache: the
+        same bytes always give the same hash)."""
+        with self.transaction():
+            self.executemany(
+                "UPDATE assets SET phash = ? WHERE content_id = ? AND phash IS NULL",
+                [(ph, cid) for cid, ph in pairs],
+            )
+
     def set_status(self, content_id: str, status: str) -> None:
         """Cache the status `provenance.history.status` decided for this content."""
         self.execute("UPDATE assets SET status = ? WHERE content_id = ?", (status, content_id))

@@ -202,3 +202,29 @@ def test_first_seen_is_the_lineages_first_sighting_across_tag_rewrites(runner, w
     assert row["content_id"] != scanned  # the live bytes are provgate's rewrite
     assert row["first_seen"].startswith("2026-01-05"), row
     assert _ls(runner, ws, still.parent)[0]["first_seen"] == first
+
+
+def test_a_copy_met_in_the_same_first_scan_as_its_original_is_blocked_and_then_listed_as_ai(
+    runner, ws, tmp_path
+):
+    """A first scan does not compare stills with AI found in the same scan (decoding every
+    image would cost more than the scan); the gate compares them, blocks, and records it."""
+    show = tmp_path / "show"
+    still = copy_fixture("generators/comfyui.png", show / "a_gen")
+    _stripped_copy(still, show / "b_comp" / "sh010_comp.jpg")
+    _run(runner, *ws, "scan", "--no-tag", str(show))  # original first, copy after
+    assert _ls(runner, ws, show / "b_comp")[0]["origin"] == "unknown"  # not compared yet
+
+    report = _run(runner, *ws, "check", "--format", "json", str(show / "b_comp"), code=1)
+    (asset,) = json.loads(report.output)["assets"]
+    assert any(e["detail"].startswith("near-duplicate of") for e in asset["evidence"])
+    result = _run(runner, *ws, "check", str(show / "b_comp"), code=1)
+    (row,) = _ls(runner, ws, show / "b_comp")
+    assert row["origin"] == "ai-generated"  # the store now says what the gate decided
+    from provenance.stores import Store
+
+    with Store(Path(ws[1]) / "provgate.db") as store:
+        assert store.asset(row["content_id"])["phash"]  # fingerprinted once, kept
+    prefix = _clear_line(result.output)
+    _run(runner, *ws, "approve", prefix, "--ref", "LEGAL-9", "--by", "Dana")
+    assert "PASS" in _run(runner, *ws, "check", str(show / "b_comp")).output
