@@ -97,7 +97,7 @@ def sniff_media_type(head: bytes) -> str:
         return "audio/mpeg"
     if head[:2] == b"BM" and len(head) >= 14 and head[6:10] == b"\x00\x00\x00\x00":
         return "image/bmp"
-    if head[257:262] == b"ustar" or (len(head) >= 512 and _is_v7_tar(head)):
+    if is_tar_header(head):
         return "application/x-tar"
     if head[32769:32774] == b"CD001":
         return "application/x-iso9660-image"
@@ -127,8 +127,13 @@ def _bmff_type(head: bytes) -> str:
     return "video/mp4"
 
 
+def is_tar_header(head: bytes) -> bool:
+    """A tar header at the start: POSIX/GNU (`ustar` magic) or pre-POSIX (a checksum field
+    that matches the header's bytes)."""
+    return head[257:262] == b"ustar" or (len(head) >= 512 and _is_v7_tar(head))
+
+
 def _is_v7_tar(head: bytes) -> bool:
-    """A pre-POSIX tar header: its checksum field matches the header's bytes."""
     field = head[148:156].split(b"\x00", 1)[0].strip()
     if not field or not all(48 <= c <= 55 for c in field) or not head[0]:
         return False

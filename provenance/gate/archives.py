@@ -21,10 +21,10 @@ import tarfile
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
-from typing import IO, Any
+from typing import IO, Any, cast
 
 from provenance.formats.misc import C2PA_ZIP_MEMBER
-from provenance.formats.sniff import ARCHIVE_TYPES, READABLE_ARCHIVES
+from provenance.formats.sniff import ARCHIVE_TYPES, READABLE_ARCHIVES, is_tar_header
 from provenance.gate.members import (
     MAX_MEMBERS,
     MAX_NESTING,
@@ -357,16 +357,7 @@ def _is_compressed_tar(path: Path, media_type: str) -> bool:
             head = fh.read(512)
     except (OSError, EOFError, lzma.LZMAError):
         return True  # let the tar reader name the damage
-    return head[257:262] == b"ustar" or (len(head) == 512 and _v7_checksum_ok(head))
-
-
-def _v7_checksum_ok(head: bytes) -> bool:
-    try:
-        tarfile.nti(head[148:156])
-        tarfile.TarInfo.frombuf(head, "utf-8", "surrogateescape")
-    except (tarfile.HeaderError, ValueError):
-        return False
-    return True
+    return is_tar_header(head)
 
 
 def open_tar(path: Path) -> tarfile.TarFile:
@@ -379,7 +370,7 @@ def _tar_members(archive: tarfile.TarFile) -> Iterator[tarfile.TarInfo]:
     """The archive's headers one by one, without tarfile's ever-growing member list."""
     while True:
         info = archive.next()
-        archive.members.clear()
+        cast(Any, archive).members.clear()  # tarfile keeps every header it read
         if info is None:
             return
         yield info
