@@ -7,7 +7,8 @@ import click
 from provenance import api
 from provenance.model import USE_CATEGORIES
 
-from .main import cli, get_app, json_option
+from .main import IsoDate, cli, get_app, json_option
+from .names import named_paths
 from .render import echo, echo_json
 
 
@@ -21,7 +22,7 @@ from .render import echo, echo_json
     help="Approved use (default: the asset's tagged use category).",
 )
 @click.option("--consent", multiple=True, help="Consent reference (talent, voice...).")
-@click.option("--expires", help="Expiry date, YYYY-MM-DD.")
+@click.option("--expires", type=IsoDate(), help="Expiry date (the approval lapses after it).")
 @click.option("--note", help="Free text.")
 @click.option(
     "--declaration", help="The declared use (D-0001) this approval answers; it must cover ASSET."
@@ -43,7 +44,7 @@ def approve(
     """Record a written approval for ASSET (a path or a content-id prefix)."""
     app = get_app(ctx)
     results = api.approve(
-        list(assets),
+        named_paths(assets, app.store),
         app.workspace.config,
         app.store,
         reference=reference,
@@ -69,8 +70,8 @@ def approve(
 @cli.command()
 @click.argument("assets", nargs=-1, required=True)
 @click.option("--ref", "reference", required=True, help="The approval reference to revoke.")
-@click.option("--by", "revoker", required=True)
-@click.option("--reason", required=True)
+@click.option("--by", "revoker", required=True, help="Who revokes it (recorded with the event).")
+@click.option("--reason", required=True, help="Why, in a sentence (kept in the history).")
 @json_option
 @click.pass_context
 def revoke(
@@ -84,7 +85,7 @@ def revoke(
     """Revoke the approval named by --ref."""
     app = get_app(ctx)
     results = api.revoke(
-        list(assets),
+        named_paths(assets, app.store),
         app.workspace.config,
         app.store,
         reference=reference,

@@ -15,6 +15,7 @@ from provenance.pipeline.shard import Shard
 
 from .main import (
     EXIT_ERROR,
+    IsoDate,
     UsageFailure,
     cli,
     format_option,
@@ -22,6 +23,7 @@ from .main import (
     globals_of,
     json_option,
 )
+from .names import named_paths, unshown
 from .render import echo, echo_json, progress_bar, shown, table
 from .signals import stop_on_signals
 
@@ -40,16 +42,23 @@ def _evidence_lines(evidence: list[dict[str, Any]]) -> list[str]:
 
 
 @cli.command()
-@click.argument("file", type=click.Path(path_type=Path))
+@click.argument("file")
 @json_option
 @click.pass_context
-def inspect(ctx: click.Context, file: Path, as_json: bool) -> None:
-    """Everything known about one file: content id, origin, evidence, C2PA, status."""
+def inspect(ctx: click.Context, file: str, as_json: bool) -> None:
+    """Everything known about one file: content id, origin, evidence, C2PA, status. FILE may
+    be a frame sequence as `ls` shows it (every frame is shown; --json: a list)."""
     app = get_app(ctx)
-    info = api.inspect_file(file, app.workspace.config, app.store)
+    paths = named_paths([file])
+    infos = [api.inspect_file(Path(p), app.workspace.config, app.store) for p in paths]
     if as_json:
-        echo_json(info)
+        echo_json(infos[0] if len(paths) == 1 and paths[0] in (file, unshown(file)) else infos)
         return
+    for info in infos:
+        _show_info(info)
+
+
+def _show_info(info: dict[str, Any]) -> None:
     echo(shown(info["path"]))
     echo(f"  content id  {info['content_id']}")
     echo(f"  media type  {info['media_type']}   {info['size']} bytes")
@@ -136,7 +145,10 @@ def scan(
 @cli.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option(
-    "--origin", required=True, type=click.Choice(["ai-generated", "ai-modified", "non-ai"])
+    "--origin",
+    required=True,
+    type=click.Choice(["ai-generated", "ai-modified", "non-ai"]),
+    help="What a person states the file is (non-ai writes IPTC digitalCreation).",
 )
 @click.option("--tool", help="The tool that made or changed it (e.g. 'Midjourney v7').")
 @click.option("--use", type=click.Choice(USE_CATEGORIES), help="What the AI material is for.")
@@ -154,7 +166,7 @@ def tag(
 ) -> None:
     """Record provenance by hand and write it into the files as a signed tag."""
     app = get_app(ctx)
-    for file in files:
+    for file in map(Path, named_paths(map(str, files))):
         result = api.tag_by_hand(
             file, app.workspace.config, app.store, origin=origin, tool=tool, use=use, note=note
         )
@@ -172,9 +184,13 @@ def tag(
 @json_option
 @click.pass_context
 def history(ctx: click.Context, asset: str, as_json: bool) -> None:
-    """The asset's full event history, across renames, moves and copies."""
+    """The asset's full event history, across renames, moves and copies (ASSET: a path, a
+    content-id prefix, or a frame sequence as `ls` shows it: every frame's, in order)."""
     app = get_app(ctx)
-    events = api.history(asset, app.store)
+    found = {
+        ev["seq"]: ev for a in named_paths([asset], app.store) for ev in api.history(a, app.store)
+    }
+    events = [found[seq] for seq in sorted(found)]
     if as_json:
         echo_json(events)
         return
@@ -188,12 +204,12 @@ def history(ctx: click.Context, asset: str, as_json: bool) -> None:
 
 
 @cli.command(name="ls")
-@click.option("--origin", type=click.Choice(ORIGINS))
-@click.option("--status", type=click.Choice(STATUSES))
-@click.option("--use", type=click.Choice(USE_CATEGORIES))
+@click.option("--origin", type=click.Choice(ORIGINS), help="Only files of this origin.")
+@click.option("--status", type=click.Choice(STATUSES), help="Only AI files with this status.")
+@click.option("--use", type=click.Choice(USE_CATEGORIES), help="Only this use category.")
 @click.option("--tool", help="Tool name (substring, case-insensitive).")
 @click.option("--under", type=click.Path(path_type=Path), help="Only files under this folder.")
-@click.option("--since", help="Only files first seen on or after this date (YYYY-MM-DD).")
+@click.option("--since", type=IsoDate(), help="Only files first seen on or after this date.")
 @click.option("--facility", help="Only files recorded at this facility.")
 @format_option(["table", "json", "csv"], "table")
 @click.option("--all", "include_gone", is_flag=True, help="Include files that are gone.")

@@ -104,7 +104,7 @@ def declarations() -> None:
 
 
 @declarations.command(name="list")
-@click.option("--state", type=click.Choice(decl.STATES))
+@click.option("--state", type=click.Choice(decl.STATES), help="Only declarations in this state.")
 @json_option
 @click.pass_context
 def list_command(ctx: click.Context, state: str | None, as_json: bool) -> None:

@@ -88,7 +88,12 @@ def check(
 
 @cli.command()
 @format_option(["html", "csv", "json"], "html")
-@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False))
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Write the report to this file instead of standard output.",
+)
 @click.option("--facility", help="Only AI assets that live at this facility.")
 @click.pass_context
 def report(ctx: click.Context, fmt: str, output: Path | None, facility: str | None) -> None:

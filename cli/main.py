@@ -6,6 +6,7 @@ broken); 2 usage or operational error.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import os
 import sqlite3
@@ -28,6 +29,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 EXIT_BLOCKED = 1
 EXIT_ERROR = 2
+EXIT_BROKEN_PIPE = 141
 
 
 class App:
@@ -159,6 +161,13 @@ class ProvgateGroup(click.Group):
         except KeyboardInterrupt:
             echo("provgate: interrupted", err=True)
             ctx.exit(130)
+        except BrokenPipeError:
+            # The reader went away (`provgate ls | head`): nothing to say, and nobody to say
+            # it to. 141 (128 + SIGPIPE) as other tools: never a passing exit code for output
+            # that was cut short. Further writes, and the flush at exit, go nowhere.
+            with contextlib.suppress(OSError):
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            ctx.exit(EXIT_BROKEN_PIPE)
         except sqlite3.Error as exc:  # a store damaged outside provgate, or a disk failing
             echo(f"provgate: error: store: {exc}", err=True)
             ctx.exit(EXIT_ERROR)
@@ -222,6 +231,21 @@ def format_option(choices: Sequence[str], default: str) -> Callable[[F], F]:
     )
 
 
+class IsoDate(click.ParamType):
+    """A calendar date, YYYY-MM-DD (passed on as that text). Anything else, `yesterday` or
+    `2026-13-45`, is a usage error rather than a filter that silently matches nothing."""
+
+    name = "YYYY-MM-DD"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        import datetime as dt
+
+        try:
+            return dt.date.fromisoformat(str(value)).isoformat()
+        except ValueError:
+            self.fail(f"{value!r} is not a date (YYYY-MM-DD)", param, ctx)
+
+
 def get_app(ctx: click.Context) -> App:
     root = ctx.find_root()
     obj = root.ensure_object(dict)
@@ -236,7 +260,46 @@ def on_terminal() -> bool:
     return sys.stderr.isatty()
 
 
-@click.group(cls=ProvgateGroup, context_settings={"help_option_names": ["-h", "--help"]})
+EXAMPLES = """\b
+Examples, by command group:
+\b
+  record a show          provgate init /shows/lh/.provgate
+                         provgate scan /mnt/shows/lh
+                         provgate watch /mnt/shows/lh --log-format json
+\b
+  look at what it knows  provgate inspect sh010/plate.1001.exr
+                         provgate ls --origin ai-generated --since 2026-11-01
+                         provgate history 'sh010/comp.[1001-1020].exr'
+\b
+  gate a delivery        provgate check /deliveries/lh_r3 --format html -o r3.html
+                         provgate check cut.otio --media-root /mnt/shows/lh
+\b
+  approvals              provgate approve 'sh010/comp.[1001-1020].exr' --ref LEGAL-42 --by Dana
+                         provgate revoke 3f2a9c1e --ref LEGAL-42 --by Dana --reason "recast"
+                         provgate tag concept.png --origin ai-generated --tool "Midjourney v7"
+\b
+  declared uses          provgate declare --help;  provgate declarations list
+\b
+  reports and history    provgate report --format csv -o disclosure.csv
+                         provgate log verify
+\b
+  store, review page     provgate store migrate --to postgresql://pg@db/lh
+                         provgate user add dana --role approver;  provgate serve
+\b
+Global options (--workspace, --json, --format, -q) go before or after the command.
+Exit codes: 0 ok / passes; 1 blocked (or a broken event log); 2 usage or operational
+error (a scan in which a file could not be read or tagged); 130/143 interrupted by
+SIGINT/SIGTERM after recording the work in hand; 141 output pipe closed.
+Shell completion (bash): eval "$(_PROVGATE_COMPLETE=bash_source provgate)"
+(zsh_source, fish_source for the other shells; see README).
+"""
+
+
+@click.group(
+    cls=ProvgateGroup,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+    epilog=EXAMPLES,
+)
 @click.option(
     "--json",
     is_flag=True,

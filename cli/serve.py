@@ -14,6 +14,24 @@ class ServeError(click.ClickException):
     exit_code = 2
 
 
+def _check_port_free(host: str, port: int) -> None:
+    """One clear line, exit 2, when the address is taken or cannot be had (uvicorn would print
+    its own multi-line error)."""
+    import errno
+    import socket
+
+    try:
+        family, kind, proto, _name, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM
+        )[0]
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+            probe.bind(address)
+    except OSError as exc:
+        busy = " (is another provgate serve running?)" if exc.errno == errno.EADDRINUSE else ""
+        raise ServeError(f"cannot listen on {host}:{port}: {exc.strerror or exc}{busy}") from None
+
+
 def is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
@@ -30,7 +48,13 @@ def is_loopback(host: str) -> bool:
     show_default=True,
     help="Address to listen on; keep the loopback default behind a reverse proxy.",
 )
-@click.option("--port", default=8765, show_default=True, type=click.IntRange(1, 65535))
+@click.option(
+    "--port",
+    default=8765,
+    show_default=True,
+    type=click.IntRange(1, 65535),
+    help="TCP port to listen on (a busy port is an error, exit 2).",
+)
 @click.pass_context
 def serve(ctx: click.Context, host: str, port: int) -> None:
     """Serve the review page: the queue of AI material, assets, approvals, checks, report."""
@@ -52,6 +76,7 @@ def serve(ctx: click.Context, host: str, port: int) -> None:
             "put a TLS reverse proxy in front (and set [review] secure_cookie = true)",
             err=True,
         )
+    _check_port_free(host, port)
     echo(f"review page for {workspace.root} at http://{host}:{port}/ (Ctrl-C stops)")
     # proxy_headers off: request.client stays the real peer, which the trusted-header check
     # relies on; the server header is dropped (nothing to advertise).

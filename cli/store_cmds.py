@@ -5,11 +5,11 @@ from __future__ import annotations
 import click
 
 from provenance.stores import Store, is_postgres_url
-from provenance.stores.copy import copy_store
+from provenance.stores.copy import copy_store, count_rows
 from provenance.workspace import CONFIG_NAME
 
-from .main import UsageFailure, cli, get_app, json_option
-from .render import echo, echo_json
+from .main import UsageFailure, cli, get_app, globals_of, json_option
+from .render import echo, echo_json, progress_bar, shows_progress
 
 
 @cli.group(name="store")
@@ -35,8 +35,13 @@ def migrate(ctx: click.Context, target: str, as_json: bool) -> None:
         raise UsageFailure("--to must be a postgresql:// URL")
     app = get_app(ctx)
     source = app.store
-    with Store(target, host=source.host, facility=source.facility) as dest:
-        result = copy_store(source, dest)
+    quiet = globals_of(ctx).quiet
+    total = count_rows(source) if shows_progress(quiet) else None
+    with (
+        Store(target, host=source.host, facility=source.facility) as dest,
+        progress_bar("migrating", quiet=quiet, total=total, unit="rows") as advance,
+    ):
+        result = copy_store(source, dest, progress=advance)
     if as_json:
         echo_json({"to": target, "rows": result.rows, "events_verified": result.events_verified})
         return

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import functools
+import re
 import tomllib
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -158,13 +160,104 @@ def load_config(path: Path | None) -> Config:
     if path is not None:
         root = path.parent
         try:
-            user = tomllib.loads(path.read_text("utf-8"))
+            text = path.read_text("utf-8")
+            user = tomllib.loads(text)
         except OSError as exc:
             raise ConfigError(f"cannot read configuration: {exc.strerror}", path) from exc
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise ConfigError(f"invalid TOML: {exc}", path) from exc
+        _check_known(user, text, path)
         data = _merge(data, user)
     return _build(data, root, path)
+
+
+# Settings provgate reads that the packaged defaults do not spell out (the defaults name the
+# rest). Tables whose keys are the user's own (marker names) are not checked inside.
+_OPTIONAL_KEYS: dict[str, frozenset[str]] = {
+    "": frozenset({"store", "facility"}),
+    "policy": frozenset({"cleared_tools"}),
+    "digest": frozenset({"from", "subject"}),
+    "log": frozenset({"trusted_keys"}),
+    "review": frozenset(
+        {"trusted_header", "trusted_proxies", "secure_cookie", "session_hours", "page_size"}
+    ),
+}
+_FREE_TABLES = frozenset({"policy.markers"})
+
+
+@functools.cache
+def _known_keys() -> dict[str, frozenset[str]]:
+    """For each table ("" for the top level, "policy" ...), the keys it may hold."""
+    known: dict[str, set[str]] = {k: set(v) for k, v in _OPTIONAL_KEYS.items()}
+    for table in _OPTIONAL_KEYS:  # an optional table may appear where its parent is
+        if table:
+            parent, _, name = table.rpartition(".")
+            known.setdefault(parent, set()).add(name)
+
+    def walk(table: dict[str, Any], prefix: str) -> None:
+        for key, value in table.items():
+            known.setdefault(prefix, set()).add(key)
+            name = f"{prefix}.{key}" if prefix else key
+            if isinstance(value, dict) and name not in _FREE_TABLES:
+                known.setdefault(name, set())
+                walk(value, name)
+
+    walk(_packaged_defaults(), "")
+    return {k: frozenset(v) for k, v in known.items()}
+
+
+def _check_known(user: dict[str, Any], text: str, source: Path) -> None:
+    """A misspelt section or key (`[polcy]`) is an error naming its line, never ignored."""
+    known = _known_keys()
+
+    def walk(table: dict[str, Any], prefix: str) -> None:
+        for key, value in table.items():
+            name = f"{prefix}.{key}" if prefix else key
+            if key not in known.get(prefix, frozenset()):
+                what = f"section [{name}]" if isinstance(value, dict) else f"key {key!r}"
+                where = f" in [{prefix}]" if prefix and not isinstance(value, dict) else ""
+                hint = _close_to(key, known.get(prefix, frozenset()))
+                raise ConfigError(
+                    f"line {_line_of(text, prefix, key)}: unknown {what}{where}{hint}", source
+                )
+            if isinstance(value, dict) and name not in _FREE_TABLES:
+                walk(value, name)
+
+    walk(user, "")
+
+
+def _close_to(key: str, known: frozenset[str]) -> str:
+    import difflib
+
+    match = difflib.get_close_matches(key, sorted(known), n=1)
+    return f" (did you mean {match[0]!r}?)" if match else ""
+
+
+def _line_of(text: str, prefix: str, key: str) -> int | str:
+    """The line that sets `key` of table `prefix` (a header `[prefix.key]`, a `key =`
+    line, or a dotted `prefix.key =`); '?' when it cannot be told."""
+    header = re.compile(r"^\s*\[+\s*([^\]]+?)\s*\]+")
+    assignment = re.compile(r"^\s*(\"[^\"]*\"|'[^']*'|[A-Za-z0-9_.\- ]+?)\s*=")
+    table = ""
+    full = f"{prefix}.{key}" if prefix else key
+    for number, line in enumerate(text.splitlines(), 1):
+        found = header.match(line)
+        if found:
+            table = _dotted(found[1])
+            if table == full or table.startswith(full + "."):
+                return number
+            continue
+        found = assignment.match(line)
+        if found:
+            name = _dotted(found[1])
+            where = f"{table}.{name}" if table else name
+            if where == full or where.startswith(full + "."):
+                return number
+    return "?"
+
+
+def _dotted(name: str) -> str:
+    return ".".join(part.strip().strip("\"'") for part in name.split("."))
 
 
 def _build(data: dict[str, Any], root: Path | None, source: Path | None) -> Config:

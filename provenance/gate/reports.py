@@ -6,13 +6,17 @@ from __future__ import annotations
 import base64
 import html
 import io
+import os
+import shlex
 import xml.etree.ElementTree as ET
+from collections import Counter
 from pathlib import Path
 
 from provenance.gate.decision import AssetVerdict, CheckReport
 from provenance.gate.timelines import TimelineClip, TimelineView
 from provenance.names import dumps_json, one_line, shown
 from provenance.pipeline.phash import PHASH_MEDIA
+from provenance.sequences import FrameGroup, group_frames
 
 _THUMB_MAX_BYTES = 40 << 20
 
@@ -27,20 +31,29 @@ def render_text(report: CheckReport) -> str:
     lines = []
     blocked = [a for a in report.assets if a.decision == "block"]
     # Names and the messages quoting them are escaped: a newline in a name cannot forge a line.
-    for a in blocked:
-        lines.append(f"BLOCK  {shown(a.path)}")
+    # A frame sequence is one row: the reasons most of its frames share, then any frame that
+    # differs.
+    for group in group_frames(blocked, lambda a: a.path):
+        a, odd = _typical(group.items)
+        count = f"  ({len(group.items)} frames)" if group.is_sequence else ""
+        lines.append(f"BLOCK  {shown(group.label)}{count}")
         for reason in a.reasons:
             lines.append(f"       {one_line(reason)}")
-        if a.clear_with:
-            lines.append(f"       to clear: {one_line(a.clear_with)}")
+        clear = _clear_all(group, a) if group.is_sequence else a.clear_with
+        if clear:
+            lines.append(f"       to clear: {one_line(clear)}")
+        lines.extend(_differing(odd))
     noted = [
         a
         for a in report.assets
         if a.decision == "pass"
         and (a.origin in ("ai-generated", "ai-modified") or any("C2PA" in r for r in a.reasons))
     ]
-    for a in noted:
-        lines.append(f"pass   {shown(a.path)}: {one_line('; '.join(a.reasons))}")
+    for group in group_frames(noted, lambda a: a.path):
+        a, odd = _typical(group.items)
+        count = f" ({len(group.items)} frames)" if group.is_sequence else ""
+        lines.append(f"pass   {shown(group.label)}{count}: {one_line('; '.join(a.reasons))}")
+        lines.extend(_differing(odd))
     for view in report.timelines:
         lines.extend(one_line(line) for line in _timeline_text(report, view))
     package = ", ".join(
@@ -52,6 +65,34 @@ def render_text(report: CheckReport) -> str:
         f"{s['unknown']} unknown, {s['errors']} errors"
     )
     return "\n".join(lines) + "\n"
+
+
+def _typical(frames: list[AssetVerdict]) -> tuple[AssetVerdict, list[AssetVerdict]]:
+    """The frame whose reasons most frames share, and the frames whose reasons differ."""
+    counts = Counter(tuple(f.reasons) for f in frames)
+    common = counts.most_common(1)[0][0]
+    typical = next(f for f in frames if tuple(f.reasons) == common)
+    return typical, [f for f in frames if tuple(f.reasons) != common]
+
+
+def _differing(frames: list[AssetVerdict]) -> list[str]:
+    return [
+        f"       differs: {shown(os.path.basename(f.path))}: {one_line('; '.join(f.reasons))}"
+        for f in frames
+    ]
+
+
+def _clear_all(group: FrameGroup, typical: AssetVerdict) -> str | None:
+    """One approve command for the frames it would clear, named as `ls` shows a sequence
+    (each frame's approval is bound to its own bytes)."""
+    clearable = [f for f in group.items if f.clear_with]
+    named = group_frames(clearable, lambda a: a.path)
+    where = typical.reading.path if typical.reading else None
+    if not typical.clear_with or len(named) != 1 or where is None or not os.path.isabs(where):
+        return typical.clear_with
+    label = os.path.join(os.path.dirname(where), os.path.basename(named[0].label))
+    words = typical.clear_with.split(" ")
+    return " ".join([*words[:2], shlex.quote(shown(label)), *words[3:]])
 
 
 def _clip_media(clip: TimelineClip) -> str:

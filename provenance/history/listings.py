@@ -20,6 +20,7 @@ from provenance.history.registry import Registry
 from provenance.history.status import refresh_expired
 from provenance.model import UNKNOWN_TOOL
 from provenance.pipeline.content import content_id, looks_like_content_id
+from provenance.sequences import natural_key
 from provenance.stores import Store
 
 AI_ORIGINS = ("ai-generated", "ai-modified")
@@ -141,4 +142,7 @@ def report_rows(
             }
         )
     annotate(out, list_declarations(store), config.policy)
+    # By where it lives, frames in frame order (first_seen ties within a scan's batch, and a
+    # parallel scan records a sequence's frames in no particular order).
+    out.sort(key=lambda r: natural_key(r["paths"][0]) if r["paths"] else ())
     return out

@@ -6,8 +6,10 @@ previous hash — so the copy's chain verifies and an asset's history reads the 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from itertools import chain
+from typing import Any
 
 from provenance.errors import StoreError
 from provenance.stores.records import Store
@@ -26,9 +28,17 @@ class CopyResult:
     events_verified: int
 
 
-def copy_store(source: Store, target: Store) -> CopyResult:
+def count_rows(store: Store) -> int:
+    """How many rows a copy of `store` moves (for a progress bar's total)."""
+    return sum(int(store.one(f"SELECT count(*) FROM {table}")[0]) for table in TABLES)
+
+
+def copy_store(
+    source: Store, target: Store, progress: Callable[[int], None] | None = None
+) -> CopyResult:
     """Copy every row of `source` into the empty store `target`, then verify the target's
-    event chain. Refuses a target that holds anything."""
+    event chain. Refuses a target that holds anything. `progress(n)` hears of every n rows
+    copied (a thousand at a time)."""
     for table in TABLES:
         if target.one(f"SELECT 1 FROM {table} LIMIT 1") is not None:
             raise StoreError(
@@ -45,7 +55,9 @@ def copy_store(source: Store, target: Store) -> CopyResult:
             if first is None:
                 counts[table] = 0
                 continue
-            every = (tuple(row) for row in chain([first], rows))
+            every: Iterator[tuple[Any, ...]] = (tuple(row) for row in chain([first], rows))
+            if progress is not None:
+                every = _counted(every, progress)
             counts[table] = target.bulk_insert(table, list(first.keys()), every)
         target.reset_sequences()
     verified, broken = target.verify_events()
@@ -53,3 +65,15 @@ def copy_store(source: Store, target: Store) -> CopyResult:
         where = f"event {broken.seq}: {broken.reason}" if broken else f"{verified} events"
         raise StoreError(f"the copied event log does not verify ({where})", target.location)
     return CopyResult(rows=counts, events_verified=verified)
+
+
+def _counted(rows: Iterator[tuple[Any, ...]], progress: Callable[[int], None]) -> Iterator[Any]:
+    pending = 0
+    for row in rows:
+        yield row
+        pending += 1
+        if pending == 1000:
+            progress(pending)
+            pending = 0
+    if pending:
+        progress(pending)

@@ -88,3 +88,17 @@ def test_progress_is_quiet_when_piped_and_with_quiet_on_a_terminal(tmp_path, sho
     assert "13 files: 2 new" in piped.stdout
     quiet = on_pty([PROVGATE, "-q", *ws, "check", str(shots)], cwd=tmp_path, env=env)
     assert quiet.code == 1 and "checking" not in quiet.output and "BLOCKED" in quiet.output
+
+
+def test_store_migrate_shows_rows_copied_on_a_terminal(tmp_path, shots):
+    from tests.backends import pg_schema, pg_url
+
+    url = pg_url()  # skips, saying why, without PROVGATE_TEST_PG
+    env = user_env(tmp_path / "home")
+    ws = ["--workspace", str(tmp_path / "ws")]
+    assert on_pty([PROVGATE, "init", ws[1]], cwd=tmp_path, env=env).code == 0
+    assert on_pty([PROVGATE, *ws, "scan", str(shots)], cwd=tmp_path, env=env).code == 0
+    with pg_schema(url) as target:
+        ran = on_pty([PROVGATE, "store", "migrate", "--to", target, *ws], cwd=tmp_path, env=env)
+    assert ran.code == 0, ran.output
+    assert re.search(r"migrating  \[[# ]{20}\]\s+\d+%  [\d,]+/[\d,]+ rows", ran.output), ran.output

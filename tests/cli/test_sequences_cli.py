@@ -1,0 +1,105 @@
+"""Frame sequences as people name them, and names as provgate printed them (items 4 and 8)."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+from pathlib import Path
+
+import pytest
+from PIL import Image, PngImagePlugin
+
+from cli.main import cli
+from tests.conftest import copy_fixture
+
+FRAMES = list(range(998, 1006))  # 998..1005: the padding grows, frame order is not name order
+
+
+def ai_frame(path: Path, frame: int) -> None:
+    info = PngImagePlugin.PngInfo()
+    info.add_text("parameters", f"comp frame {frame}\nSteps: 20, Sampler: Euler a, Seed: {frame}")
+    Image.new("RGB", (16, 16), (frame % 256, frame // 256, 40)).save(path, pnginfo=info)
+
+
+@pytest.fixture
+def shot(runner, tmp_path: Path) -> tuple[list[str], Path]:
+    ws = ["--workspace", str(tmp_path / "ws")]
+    assert runner.invoke(cli, ["init", ws[1]]).exit_code == 0
+    folder = tmp_path / "show" / "sh010"
+    folder.mkdir(parents=True)
+    for frame in random.sample(FRAMES, len(FRAMES)):
+        ai_frame(folder / f"sh010_comp.{frame}.png", frame)
+    copy_fixture("c2pa/no_manifest.jpg", folder)
+    assert runner.invoke(cli, [*ws, "scan", "--no-tag", str(folder)]).exit_code == 0
+    return ws, folder
+
+
+def test_ls_shows_one_row_and_every_command_takes_that_name(runner, shot):
+    ws, folder = shot
+    label = str(folder / "sh010_comp.[998-1005].png")
+    table = runner.invoke(cli, [*ws, "ls"]).stdout
+    assert f"{label}  ai-generated" in table and "8 files" in table
+    approved = runner.invoke(cli, [*ws, "approve", label, "--ref", "LEGAL-9", "--by", "Dana",
+                                   "--use", "previs", "--json"])  # fmt: skip
+    assert approved.exit_code == 0, approved.output
+    assert len(json.loads(approved.stdout)) == len(FRAMES)  # one reference, every frame
+    check = runner.invoke(cli, [*ws, "check", str(folder)])
+    assert check.exit_code == 0, check.output
+    four_digits = str(folder / "sh010_comp.####.png")  # 998 and 999 have three
+    inspected = runner.invoke(cli, [*ws, "inspect", "--json", four_digits])
+    assert inspected.exit_code == 0, inspected.output
+    frames = [Path(f["path"]).name for f in json.loads(inspected.stdout)]
+    assert frames == [f"sh010_comp.{f}.png" for f in range(1000, 1006)]
+    history = runner.invoke(cli, [*ws, "history", "--json", label])
+    assert {e["kind"] for e in json.loads(history.stdout)} >= {"seen", "approved"}
+
+
+def test_a_sequence_no_frame_of_which_exists_is_a_usage_error(runner, shot):
+    ws, folder = shot
+    result = runner.invoke(cli, [*ws, "approve", str(folder / "sh020.[1-9].exr"),
+                                 "--ref", "L", "--by", "D"])  # fmt: skip
+    assert result.exit_code == 2
+    assert "sh020.[1-9].exr: no frame of this sequence on disk or in the store" in result.stderr
+
+
+def test_check_groups_a_sequence_into_one_row_with_the_frames_that_differ(runner, shot):
+    ws, folder = shot
+    odd = folder / "sh010_comp.1002.png"
+    runner.invoke(cli, [*ws, "approve", str(odd), "--ref", "LEGAL-1", "--by", "Dana",
+                        "--use", "previs"])  # fmt: skip
+    (folder / "sh010_comp.1004.png").write_bytes(b"")  # unreadable: blocks for another reason
+    result = runner.invoke(cli, [*ws, "check", str(folder)])
+    assert result.exit_code == 1
+    lines = result.stdout.splitlines()
+    rows = [line for line in lines if line.startswith("BLOCK ")]
+    assert rows == ["BLOCK  sh010_comp.[998-1001,1003-1005].png  (7 frames)"], result.stdout
+    assert any(line.strip().startswith("differs: sh010_comp.1004.png: ") for line in lines)
+    clear = next(line for line in lines if "to clear:" in line)
+    assert f"provgate approve '{folder}/sh010_comp.[998-1001,1003,1005].png'" in clear
+    assert any(line.startswith("pass   sh010_comp.1002.png") for line in lines)
+    as_json = json.loads(runner.invoke(cli, [*ws, "check", "--json", str(folder)]).stdout)
+    assert len(as_json["assets"]) == len(FRAMES) + 1  # JSON keeps one row per file
+
+
+def test_the_report_lists_frames_in_frame_order(runner, shot):
+    ws, _folder = shot
+    rows = json.loads(runner.invoke(cli, [*ws, "report", "--format", "json"]).stdout)
+    names = [Path(r["paths"][0]).name for r in rows]
+    assert names == [f"sh010_comp.{f}.png" for f in FRAMES]
+
+
+def test_a_name_shown_escaped_names_the_same_file_again(runner, tmp_path):
+    ws = ["--workspace", str(tmp_path / "ws")]
+    runner.invoke(cli, ["init", ws[1]])
+    folder = tmp_path / "show"
+    folder.mkdir()
+    raw = os.path.join(os.fsencode(folder), b"plate_\xff\x07.png")
+    ai_frame(Path(os.fsdecode(raw)), 1)
+    scanned = runner.invoke(cli, [*ws, "scan", str(folder)])
+    assert scanned.exit_code == 0, scanned.output
+    table = runner.invoke(cli, [*ws, "ls"]).stdout
+    assert "\x07" not in table and f"{folder}/plate_\\xff\\x07.png" in table
+    again = runner.invoke(cli, [*ws, "inspect", "--json", f"{folder}/plate_\\xff\\x07.png"])
+    assert again.exit_code == 0, again.output
+    assert os.fsencode(json.loads(again.stdout)["path"]) == raw
