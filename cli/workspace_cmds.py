@@ -16,10 +16,16 @@ from .render import echo
 @click.argument("directory", required=False, type=click.Path(path_type=Path, file_okay=False))
 @click.pass_context
 def init(ctx: click.Context, directory: Path | None) -> None:
-    """Create a workspace (default ./.provgate) with a default policy and a development
-    signing identity. Safe to run again: nothing existing is overwritten."""
+    """Create a workspace (default ./.provgate) with a default policy, development tagging
+    and approval identities and the log key. Safe to run again: nothing existing is
+    overwritten."""
     root = directory or globals_of(ctx).workspace or Path(LOCAL_DIR_NAME)
     ws = init_workspace(root)
     echo(f"workspace ready: {ws.root}")
     echo(f"  policy:  {ws.root / 'provgate.toml'}")
     echo(f"  signer:  {ws.keys_dir / 'signer-chain.pem'} (DEVELOPMENT ONLY - not for delivery)")
+    echo(
+        f"  approvals: {ws.keys_dir / 'approval-chain.pem'} (DEVELOPMENT ONLY - keep the real"
+        " approval key off the farm: see README, 'Approvals, identities and keys')"
+    )
+    echo(f"  log key: {ws.keys_dir / 'log-key.pem'} (signs the event log's checkpoints)")

@@ -67,6 +67,10 @@ def render_text(report: CheckReport) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _path(verdict: AssetVerdict) -> str:
+    return verdict.path
+
+
 def _typical(frames: list[AssetVerdict]) -> tuple[AssetVerdict, list[AssetVerdict]]:
     """The frame whose reasons most frames share, and the frames whose reasons differ."""
     counts = Counter(tuple(f.reasons) for f in frames)
@@ -243,14 +247,23 @@ def render_html(report: CheckReport, thumbnails: bool = True) -> str:
 
     package = report.package if isinstance(report.package, str) else ", ".join(report.package)
     rows = []
-    ordered = sorted(report.assets, key=lambda a: (a.decision != "block", a.path))
-    for a in ordered:
+    # Blocked first; a frame sequence is one row (its typical frame, then the ones that
+    # differ), as in the text report.
+    groups = [
+        g
+        for decision in ("block", "pass")
+        for g in group_frames([a for a in report.assets if a.decision == decision], _path)
+    ]
+    for group in groups:
+        a, odd = _typical(group.items)
         wanted = a.decision == "block" or a.origin in ("ai-generated", "ai-modified")
         thumb = _thumbnail(a) if thumbnails and wanted else None
         img = f'<img alt="" src="{thumb}">' if thumb else ""
         reasons = "".join(f"<li>{e(r)}</li>" for r in a.reasons)
-        if a.clear_with:
-            reasons += f"<li>to clear: <code>{e(a.clear_with)}</code></li>"
+        clear = _clear_all(group, a) if group.is_sequence else a.clear_with
+        if clear:
+            reasons += f"<li>to clear: <code>{e(clear)}</code></li>"
+        reasons += "".join(f"<li>{e(line.strip())}</li>" for line in _differing(odd))
         evidence = "".join(
             f"<li>{e(ev.source)}: {e(ev.detail)}"
             + (f" [{e(ev.validation.value)}]" if ev.validation else "")
@@ -258,8 +271,11 @@ def render_html(report: CheckReport, thumbnails: bool = True) -> str:
             for ev in (a.reading.evidence if a.reading else ())
         )
         cid = a.reading.content_id[:16] if a.reading else ""
+        if group.is_sequence:
+            cid = f"{len(group.items)} frames"
         rows.append(
-            f'<tr class="{a.decision}"><td>{img}</td><td><b>{e(shown(a.path))}</b><br><code>{cid}'
+            f'<tr class="{a.decision}"><td>{img}</td><td><b>{e(shown(group.label))}</b>'
+            f"<br><code>{cid}"
             f"</code></td><td>{e(a.decision.upper())}</td><td>{e(a.origin)}</td>"
             f"<td><ul>{reasons}</ul></td><td><ul>{evidence}</ul></td></tr>"
         )

@@ -103,3 +103,12 @@ def test_a_name_shown_escaped_names_the_same_file_again(runner, tmp_path):
     again = runner.invoke(cli, [*ws, "inspect", "--json", f"{folder}/plate_\\xff\\x07.png"])
     assert again.exit_code == 0, again.output
     assert os.fsencode(json.loads(again.stdout)["path"]) == raw
+
+
+def test_the_html_report_groups_a_sequence_into_one_row_too(runner, shot):
+    ws, folder = shot
+    (folder / "sh010_comp.1004.png").write_bytes(b"")
+    page = runner.invoke(cli, [*ws, "check", "--format", "html", str(folder)]).stdout
+    assert page.count('<tr class="block">') == 1  # the seven AI frames, one row
+    assert "sh010_comp.[998-1003,1005].png" in page and "8 frames" in page
+    assert "differs: sh010_comp.1004.png: cannot be checked" in page

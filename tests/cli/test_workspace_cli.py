@@ -17,6 +17,7 @@ def test_init_is_idempotent_and_keys_are_private(runner, tmp_path: Path) -> None
     first = runner.invoke(cli, ["init", str(ws)])
     assert first.exit_code == 0, first.output
     assert "DEVELOPMENT ONLY" in first.output
+    assert "approval-chain.pem" in first.output and "log-key.pem" in first.output
     config = (ws / "provgate.toml").read_text()
     keys = {p.name: p.read_bytes() for p in (ws / "keys").iterdir()}
     for name in ("signer-key.pem", "dev-ca-key.pem"):
