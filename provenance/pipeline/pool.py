@@ -7,11 +7,13 @@ bounded window of work in flight however large the tree.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import itertools
 import multiprocessing
 import os
 import signal
+import sys
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -173,6 +175,18 @@ def _set_job(fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
     # handing out work and then closes the pool.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    _die_with_parent()
+
+
+def _die_with_parent() -> None:
+    """A worker whose scan was killed outright (kill -9) must not linger: its siblings hold
+    its queues' pipes open, so it would never read end-of-file and would wait forever."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
 def _run_chunk(chunk: list[Any]) -> list[Any]:
