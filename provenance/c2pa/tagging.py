@@ -15,7 +15,6 @@ A read-only file, or one with several hard links, is never replaced: it gets a s
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import functools
 import hashlib
@@ -27,7 +26,6 @@ import secrets
 import stat
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from importlib import metadata
 from pathlib import Path
 from typing import Any, BinaryIO, Literal
 
@@ -36,7 +34,13 @@ import c2pa
 from provenance import atomic
 from provenance.atomic import TEMP_MARKER as TAG_TEMP_MARKER
 from provenance.c2pa import tag_xmp
-from provenance.c2pa.context import PROVGATE_ASSERTION, c2pa_settings
+from provenance.c2pa.context import c2pa_settings
+from provenance.c2pa.manifest import (
+    _PARENT_ID,
+    Tag,
+    manifest_definition,
+    xmp_facts,
+)
 from provenance.c2pa.reader import sidecar_path
 from provenance.c2pa.signing import TagSigner
 from provenance.config import TAG_MODES, Config
@@ -44,26 +48,11 @@ from provenance.content import content_id_of_stream
 from provenance.errors import ProvgateError, TagWriteError
 from provenance.formats.base import HEAD_BYTES
 from provenance.formats.sniff import sniff_media_type as sniff_bytes
-from provenance.model import SIDECAR_SUFFIX, Origin, Status
+from provenance.model import SIDECAR_SUFFIX
 
 TagMode = Literal["embed", "sidecar", "off"]
 
-IPTC_DST = "http://cv.iptc.org/newscodes/digitalsourcetype/"
-DIGITAL_SOURCE_TYPES = {
-    Origin.AI_GENERATED: IPTC_DST + "trainedAlgorithmicMedia",
-    Origin.AI_MODIFIED: IPTC_DST + "compositeWithTrainedAlgorithmicMedia",
-    Origin.NON_AI: IPTC_DST + "digitalCreation",
-}
-TRAINING_MINING_USES = (
-    "cawg.ai_training",
-    "cawg.ai_generative_training",
-    "cawg.ai_inference",
-    "cawg.data_mining",
-)
 TEMP_MARKER = TAG_TEMP_MARKER  # watchers skip any name containing it
-# Ties the parent ingredient to the c2pa.opened action naming it: without the pair, signing a
-# file that already has a manifest fails with assertion.action.ingredientMismatch.
-_PARENT_ID = "provgate.parent"
 _PARENT_STORE_URI = "provgate-parent.c2pa"
 _MAX_SIDECAR = 64 << 20
 # ISO BMFF types (MP4, MOV, HEIF...): c2pa hashes their media data as a Merkle tree of fixed
@@ -79,43 +68,6 @@ _BMFF_TYPES = frozenset(
         "avif",
     }
 )  # fmt: skip
-
-
-@dataclass(frozen=True)
-class Tag:
-    """What provgate records about an asset in its manifest."""
-
-    origin: Origin
-    status: Status = Status.TEMPORARY
-    tool: str | None = None
-    use: str | None = None
-    note: str | None = None
-    approval_ref: str | None = None
-    approved_by: str | None = None
-    # When provgate rewrites an approved asset's tag, the content id the approval was given to;
-    # those bytes become the new manifest's parent ingredient (SPEC §3).
-    approved_content_id: str | None = None
-    # The content's fingerprint (`pipeline/fingerprints.py`), carried as a c2pa.soft-binding
-    # assertion so that a copy stripped of the manifest can be tied back to it.
-    fingerprint: str | None = None
-
-    def __post_init__(self) -> None:
-        if self.origin not in DIGITAL_SOURCE_TYPES:
-            raise ValueError(f"cannot tag origin {self.origin.value!r}")
-
-    def assertion_data(self) -> dict[str, Any]:
-        """The body of our `org.provgate.tag` assertion."""
-        return {
-            "status": self.status.value,
-            "origin": self.origin.value,
-            "use": self.use,
-            "tool": self.tool,
-            "note": self.note,
-            "approval_ref": self.approval_ref,
-            "approved_by": self.approved_by,
-            "approved_content_id": self.approved_content_id,
-            "tagged_by": f"provgate {provgate_version()}",
-        }
 
 
 @dataclass(frozen=True)
@@ -270,7 +222,7 @@ def _embed(job: _Job, ctx: c2pa.Context, signer: TagSigner) -> TagResult:
     parent = parent or _approved_parent(job)
     builder = _builder(job, ctx, parent)
     # The tag's key facts as XMP, inserted before signing so that the manifest covers them.
-    with_xmp = tag_xmp.with_packet(job.src, job.media_type, tag_xmp.tag_packet(_xmp_facts(job.tag)))
+    with_xmp = tag_xmp.with_packet(job.src, job.media_type, tag_xmp.tag_packet(xmp_facts(job.tag)))
     with (
         with_xmp or contextlib.nullcontext(),  # first: closed whatever fails after it
         _atomic_file(job.target, job.before, job.path) as tmp,
@@ -295,17 +247,6 @@ def _embed(job: _Job, ctx: c2pa.Context, signer: TagSigner) -> TagResult:
         atomic.fsync_dir(job.target.parent)
     label = parent.label if parent else None
     return TagResult(job.path, job.target, "embed", job.media_type, new_id, label)
-
-
-def _xmp_facts(tag: Tag) -> dict[str, Any]:
-    return {
-        "digital_source_type": DIGITAL_SOURCE_TYPES[tag.origin],
-        "origin": tag.origin.value,
-        "status": tag.status.value,
-        "use": tag.use,
-        "approval_ref": tag.approval_ref,
-        "tool": tag.tool,
-    }
 
 
 def _sidecar(job: _Job, ctx: c2pa.Context, signer: TagSigner) -> TagResult:
@@ -434,84 +375,6 @@ def _builder(job: _Job, ctx: c2pa.Context, parent: _Parent | None) -> c2pa.Build
     return builder
 
 
-def manifest_definition(tag: Tag, title: str, media_type: str, has_parent: bool) -> dict[str, Any]:
-    """The manifest provgate signs (without ingredients), as c2pa's Builder JSON."""
-    dst = DIGITAL_SOURCE_TYPES[tag.origin]
-    agent = {"softwareAgent": {"name": tag.tool}} if tag.tool else {}
-    if has_parent:
-        # c2pa: a manifest on a file that already has one opens it as the parent ingredient
-        # (first action c2pa.opened, naming it in ingredientIds); the next action declares
-        # what the content is. The bytes are not altered: the description says so.
-        actions: list[dict[str, Any]] = [
-            {"action": "c2pa.opened", "parameters": {"ingredientIds": [_PARENT_ID]}},
-            {
-                "action": "c2pa.edited",
-                "digitalSourceType": dst,
-                "description": f"provenance recorded by provgate: {tag.origin.value}, "
-                f"{tag.status.value}; content not altered",
-                **agent,
-            },
-        ]
-    else:
-        actions = [{"action": "c2pa.created", "digitalSourceType": dst, **agent}]
-    entries = {use: {"use": "notAllowed"} for use in TRAINING_MINING_USES}
-    assertions: list[dict[str, Any]] = [
-        {"label": "c2pa.actions.v2", "data": {"actions": actions}},
-        {"label": "cawg.training-mining", "data": {"entries": entries}},
-        {"label": PROVGATE_ASSERTION, "data": tag.assertion_data()},
-    ]
-    if tag.fingerprint:
-        assertions.append(soft_binding_assertion(tag.fingerprint))
-    return {
-        "claim_generator_info": [{"name": "provgate", "version": provgate_version()}],
-        "title": title,
-        "format": media_type,
-        "assertions": assertions,
-    }
-
-
-# Our fingerprints under our own algorithm names (the C2PA soft-binding list has no entry for
-# them); the value is the fingerprint's bytes, base64 as the assertion wants.
-SOFT_BINDING_ALGS = {
-    "image": "org.provgate.phash.1",
-    "video": "org.provgate.vhash.1",
-    "audio": "org.provgate.chromaprint.1",
-}
-
-
-def soft_binding_assertion(fingerprint: str) -> dict[str, Any]:
-    """A `c2pa.soft-binding` assertion carrying one of our fingerprints of the content."""
-    from provenance.pipeline.fingerprints import kind_of
-
-    kind = kind_of(fingerprint)
-    if kind == "image":
-        value = base64.b64encode(bytes.fromhex(fingerprint)).decode("ascii")
-    else:
-        value = fingerprint.split(":", 1)[1]
-    return {
-        "label": "c2pa.soft-binding",
-        "data": {"alg": SOFT_BINDING_ALGS[kind], "blocks": [{"scope": {}, "value": value}]},
-    }
-
-
-def soft_binding_of(manifest: dict[str, Any]) -> str | None:
-    """The fingerprint our soft-binding assertion carries in one manifest of a Reader's JSON."""
-    for assertion in manifest.get("assertions") or []:
-        if not isinstance(assertion, dict) or assertion.get("label") != "c2pa.soft-binding":
-            continue
-        data = assertion.get("data") or {}
-        kinds = {alg: kind for kind, alg in SOFT_BINDING_ALGS.items()}
-        kind = kinds.get(str(data.get("alg")))
-        blocks = data.get("blocks") or []
-        value = blocks[0].get("value") if blocks and isinstance(blocks[0], dict) else None
-        if kind is None or not isinstance(value, str):
-            continue
-        if kind == "image":
-            return base64.b64decode(value).hex()
-        return ("v1:" if kind == "video" else "a1:") + value
-    return None
-
-
 def temp_path(dest: Path) -> Path:
     """The temporary file a tag write to `dest` goes through (see provenance.atomic)."""
     return atomic.temp_path(dest)
@@ -612,14 +475,6 @@ def sniff_media_type(path: Path) -> str:
     if found not in ("application/octet-stream", "text/plain"):
         return found
     return mimetypes.guess_type(path.name)[0] or found
-
-
-@functools.cache
-def provgate_version() -> str:
-    try:
-        return metadata.version("provgate")
-    except metadata.PackageNotFoundError:
-        return "0+unknown"
 
 
 @functools.lru_cache(maxsize=8)

@@ -13,7 +13,7 @@ from PIL import Image
 
 from cli.main import cli
 from provenance.c2pa.context import c2pa_context
-from provenance.c2pa.tagging import SOFT_BINDING_ALGS, soft_binding_of
+from provenance.c2pa.manifest import SOFT_BINDING_ALGS, soft_binding_of
 from provenance.pipeline.phash import image_phash
 from provenance.workspace import open_workspace
 
