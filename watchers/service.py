@@ -7,6 +7,7 @@ files; the service's own thread owns the store and is the only one that writes i
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import queue
@@ -15,6 +16,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from errno import EMFILE, ENOSPC
 from pathlib import Path
 from typing import Any
 
@@ -151,7 +153,25 @@ class WatchService:
     def _observe(self, root: str) -> None:
         observer = self.observer_for(root)
         observer.schedule(self._handler, root, recursive=True)
-        observer.start()
+        try:
+            observer.start()
+        except OSError as exc:
+            # watchdog 7.1.1 and later raise at start when the inotify watch or instance limit
+            # is reached (earlier releases skipped folders silently: `check_watch_limit`).
+            if isinstance(observer, PollingObserver) or exc.errno not in (ENOSPC, EMFILE):
+                raise
+            with contextlib.suppress(Exception):
+                observer.stop()
+            log.warning(
+                "inotify watch limit reached (%s; raise fs.inotify.max_user_watches): "
+                "polling %s instead",
+                exc.strerror or exc,
+                root,
+            )
+            self._polled.add(root)
+            observer = self.observer_for(root)
+            observer.schedule(self._handler, root, recursive=True)
+            observer.start()
         self._observers[root] = observer
 
     def _unobserve(self, root: str) -> None:

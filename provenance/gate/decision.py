@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import date
@@ -21,7 +23,7 @@ from provenance.model import UNKNOWN_TOOL, Origin, Signal, Validation
 from provenance.pipeline.classify import AssetReading, needs_fingerprint, read_asset
 from provenance.pipeline.fingerprints import fingerprint
 from provenance.pipeline.phash import Fingerprint
-from provenance.pipeline.pool import map_files
+from provenance.pipeline.pool import POOL_THRESHOLD, map_files
 from provenance.stores import Store, now_iso
 
 SCHEMA = "provgate.check/1"
@@ -255,6 +257,8 @@ class DeliveryGate:
 
         def flush() -> Iterator[tuple[Member, Prepared | None]]:
             paths = [m.local for m in batch]
+            if len(paths) >= POOL_THRESHOLD:
+                _preload_decoders()
             ready = list(map_files(prepare, paths, self.config))
             self.registry.prefetch(p.reading.content_id for p in ready if p.reading is not None)
             if self.registry.has_hashes:
@@ -510,6 +514,16 @@ def _conflict(reading: AssetReading) -> str | None:
         f"evidence conflicts: {', '.join(sorted(ai))} declare AI, {', '.join(sorted(human))} "
         "declare non-AI; the AI declaration stands"
     )
+
+
+def _preload_decoders() -> None:
+    """Import the decoders the gate's readers use (Pillow, and numpy with PyWavelets for
+    watermarks) before worker processes fork from this one: otherwise every forked worker
+    imports them again on its first still, ~0.2 s for each pool (a check of 600 stills took
+    0.4-0.6 s instead of 0.12-0.2 s)."""
+    for name in ("PIL.Image", "numpy", "pywt"):
+        with contextlib.suppress(ImportError):
+            importlib.import_module(name)
 
 
 def _tag_use(reading: AssetReading) -> str | None:
