@@ -19,8 +19,15 @@ from provenance.gate.timelines import TimelineOptions, TimelineReader, TimelineV
 from provenance.history.recorder import save_asset
 from provenance.history.registry import Registry
 from provenance.markers.families import recognisers_of
-from provenance.model import UNKNOWN_TOOL, Origin, Signal, Validation
-from provenance.pipeline.classify import AssetReading, needs_fingerprint, read_asset
+from provenance.markers.watermark import WATERMARK_MEDIA, watermark_evidence
+from provenance.model import UNKNOWN_TOOL, Evidence, Origin, Signal, Validation
+from provenance.pipeline.classify import (
+    AssetReading,
+    decide_origin,
+    needs_fingerprint,
+    read_asset,
+    tool_of,
+)
 from provenance.pipeline.fingerprints import fingerprint
 from provenance.pipeline.phash import Fingerprint
 from provenance.pipeline.pool import POOL_THRESHOLD, map_files
@@ -47,9 +54,18 @@ class Prepared:
 def prepare(path: Path, config: Config) -> Prepared:
     """Read one file for the gate; runs in worker processes, so it never touches the store."""
     try:
-        return Prepared(read_asset(path, config, pixels=True))
+        # Pixels (invisible watermarks) are read after the store is asked: once per content.
+        return Prepared(read_asset(path, config))
     except ProvgateError as exc:
         return Prepared(None, exc.reason)
+
+
+# The store's note that a still was decoded and carries no invisible watermark.
+NO_WATERMARK = "watermark:none"
+
+
+def _watermarks(item: tuple[Path, str]) -> list[Evidence]:
+    return watermark_evidence(*item)
 
 
 def _phash(item: tuple[Path, str]) -> Fingerprint:
@@ -261,6 +277,7 @@ class DeliveryGate:
                 _preload_decoders()
             ready = list(map_files(prepare, paths, self.config))
             self.registry.prefetch(p.reading.content_id for p in ready if p.reading is not None)
+            self._read_watermarks(paths, ready)
             if self.registry.has_hashes:
                 # Known or not, every image without positive evidence of its own is compared
                 # with the known AI images, exactly as a scan compares it (one judgement).
@@ -301,6 +318,42 @@ class DeliveryGate:
             if len(batch) >= _BATCH:
                 yield from flush()
         yield from flush()
+
+    def _read_watermarks(self, paths: list[Path], ready: list[Prepared]) -> None:
+        """Add invisible-watermark evidence to the lossless stills of a batch. What the store
+        already found for the same bytes (a watermark, or none) is used as it is; the rest is
+        decoded on all cores (1-2 ms a still), and kept for content the store knows."""
+        todo = [
+            i
+            for i, p in enumerate(ready)
+            if p.reading is not None and p.reading.media_type in WATERMARK_MEDIA
+        ]
+        if not todo:
+            return
+        seen = self.store.evidence_of([ready[i].reading.content_id for i in todo], ("watermark",))  # type: ignore[union-attr]
+        decode = [i for i in todo if ready[i].reading.content_id not in seen]  # type: ignore[union-attr]
+        items = [(paths[i], ready[i].reading.media_type) for i in decode]  # type: ignore[union-attr]
+        found = dict(zip(decode, map_files(_watermarks, items), strict=True))
+        learned: list[tuple[str, list[Evidence]]] = []
+        for i in todo:
+            reading = ready[i].reading
+            assert reading is not None
+            if i in found:
+                marks = found[i]
+                if self.registry.asset(reading.content_id) is not None:
+                    learned.append((reading.content_id, marks))
+            else:
+                marks = [
+                    Evidence(source=r["source"], detail=r["detail"], marker=r["marker"])
+                    for r in seen[reading.content_id]
+                    if r["marker"] != NO_WATERMARK
+                ]
+            if marks:
+                origin, weighed = decide_origin([*reading.evidence, *marks], self.config.policy)
+                reading = replace(reading, origin=origin, evidence=weighed, tool=tool_of(weighed))
+                ready[i] = replace(ready[i], reading=reading)
+        if learned:
+            self.store.keep_watermark_findings(learned, none_marker=NO_WATERMARK)
 
     def decide(
         self, member: Member, *, strict: bool, prepared: Prepared | None = None

@@ -747,6 +747,20 @@ class Store(StoreBase):
                 [(ph, cid) for cid, ph in pairs],
             )
 
+    def keep_watermark_findings(
+        self, findings: Sequence[tuple[str, Sequence[Any]]], *, none_marker: str
+    ) -> None:
+        """Keep what decoding known stills found (watermark evidence, or a note that there
+        was none), so the same bytes are not decoded again: a cache like `keep_fingerprints`."""
+        rows = []
+        for cid, marks in findings:
+            if not marks:
+                rows.append((cid, "watermark", none_marker, "none", "no invisible watermark", None))
+            for e in marks:
+                rows.append((cid, e.source, e.marker, e.signal.value, e.detail, None))
+        with self.transaction():
+            self.executemany(_INSERT_EVIDENCE, rows)
+
     def set_status(self, content_id: str, status: str) -> None:
         """Cache the status `provenance.history.status` decided for this content."""
         self.execute("UPDATE assets SET status = ? WHERE content_id = ?", (status, content_id))

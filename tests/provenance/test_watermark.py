@@ -109,3 +109,31 @@ def test_inspect_shows_the_watermark(runner, ws, tmp_path):
     info = json.loads(result.stdout)
     assert info["origin"] == "ai-generated"
     assert [e["source"] for e in info["evidence"]] == ["watermark"]
+
+
+def test_a_known_still_is_decoded_once_and_the_finding_kept(runner, ws, tmp_path):
+    """The gate reads a still's pixels once per content: what it found (a watermark, or none)
+    is kept for content the store knows, and the next check gives the same verdict from it."""
+    from provenance.stores import Store
+
+    delivery = tmp_path / "delivery"
+    marked = copy_fixture("watermarks/sh010_plate.sdxl.png", delivery)
+    plain = copy_fixture("watermarks/sh010_plate.plain.png", delivery)
+    assert runner.invoke(cli, [*ws, "scan", "--no-tag", str(delivery)]).exit_code == 0
+    for _ in range(2):
+        result = runner.invoke(cli, [*ws, "check", "--format", "json", str(delivery)])
+        assert result.exit_code == 1, result.output
+        by_name = {a["path"]: a for a in json.loads(result.stdout)["assets"]}
+        assert by_name[marked.name]["origin"] == "ai-generated"
+        assert by_name[plain.name]["decision"] == "pass"
+    with Store(Path(ws[1]) / "provgate.db") as store:
+        rows = {
+            p.name: [
+                e["marker"]
+                for e in store.evidence(store.file(str(p)).content_id)
+                if e["source"] == "watermark"
+            ]
+            for p in (marked, plain)
+        }
+    assert rows[marked.name] == ["watermark:sdxl"]
+    assert rows[plain.name] == ["watermark:none"]
