@@ -362,7 +362,10 @@ class DeliveryGate:
             return AssetVerdict(
                 member.name, "block", [member.problem or "cannot be read"], error=member.problem
             )
-        prepared = prepared or prepare(member.local, self.config)
+        if prepared is None:  # an archive member, read on its own: pixels are read here too
+            ready = [prepare(member.local, self.config)]
+            self._read_watermarks([member.local], ready)
+            prepared = ready[0]
         if prepared.reading is None:
             reason = prepared.error or "cannot be read"
             return AssetVerdict(

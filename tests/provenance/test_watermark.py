@@ -137,3 +137,18 @@ def test_a_known_still_is_decoded_once_and_the_finding_kept(runner, ws, tmp_path
         }
     assert rows[marked.name] == ["watermark:sdxl"]
     assert rows[plain.name] == ["watermark:none"]
+
+
+def test_a_watermarked_still_inside_a_zip_is_blocked(runner, ws, tmp_path):
+    """Archive members are read one at a time, outside the batches: their pixels count too."""
+    import zipfile
+
+    still = copy_fixture("watermarks/sh010_plate.sdxl.png", tmp_path / "src")
+    package = tmp_path / "delivery.zip"
+    with zipfile.ZipFile(package, "w") as zf:
+        zf.write(still, "stills/sh010_plate.png")
+    result = runner.invoke(cli, [*ws, "check", "--format", "json", str(package)])
+    assert result.exit_code == 1, result.output
+    (asset,) = json.loads(result.stdout)["assets"]
+    assert asset["origin"] == "ai-generated"
+    assert any(e["source"] == "watermark" for e in asset["evidence"])
