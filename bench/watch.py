@@ -124,7 +124,13 @@ class Watcher:
             return True
 
     def messages(self, start: str) -> list[tuple[float, dict[str, Any]]]:
-        return [(t, r) for t, r in self.lines if str(r.get("message", "")).startswith(start)]
+        """The lines whose message starts with `start`, or whose event is `start` (a line with
+        fields of its own, such as "reconciled", has no message)."""
+        return [
+            (t, r)
+            for t, r in self.lines
+            if str(r.get("message", "")).startswith(start) or r.get("event") == start
+        ]
 
     def wait_ready(self, timeout: float) -> float:
         """Wait for the start-up reconciliation's log line; seconds since start."""
