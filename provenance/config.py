@@ -15,7 +15,6 @@ from typing import Any
 from provenance.errors import ConfigError
 from provenance.globs import glob_problem
 from provenance.model import USE_CATEGORIES, Signal, tool_matches
-from provenance.stores.url import postgres_url_problem
 
 TAG_MODES = ("embed", "sidecar", "off")
 # What embed mode does with a file it must not replace (read-only, or several hard links):
@@ -364,13 +363,15 @@ def _build(data: dict[str, Any], root: Path | None, source: Path | None, text: s
 
 def _extensions(data: dict[str, Any], source: Path | None) -> tuple[str, ...]:
     """`[extensions] enable`: the installed extension families this workspace reads with."""
+    names = (data.get("extensions") or {}).get("enable", [])
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise ConfigError("extensions.enable must be a list of names", source)
+    if not names:  # nothing enabled: the installed packages are not even listed (~20 ms)
+        return ()
     from importlib.metadata import entry_points
 
     from provenance.markers.families import active, available_extensions
 
-    names = (data.get("extensions") or {}).get("enable", [])
-    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
-        raise ConfigError("extensions.enable must be a list of names", source)
     formats = {ep.name: ep for ep in entry_points(group="provgate.formats")}
     known = {**available_extensions(), **{n: ep.value for n, ep in formats.items()}}
     missing = [n for n in names if n not in known]
@@ -403,6 +404,8 @@ def _store_settings(data: dict[str, Any], source: Path | None) -> tuple[str | No
     if store is not None:
         if not isinstance(store, str):
             raise ConfigError("store must be a postgresql:// URL", source)
+        from provenance.stores.url import postgres_url_problem  # only when a store is named
+
         problem = postgres_url_problem(store)
         if problem:
             raise ConfigError(f"store: {problem}", source)
