@@ -187,10 +187,12 @@ def history(ctx: click.Context, asset: str, as_json: bool) -> None:
     """The asset's full event history, across renames, moves and copies (ASSET: a path, a
     content-id prefix, or a frame sequence as `ls` shows it: every frame's, in order)."""
     app = get_app(ctx)
-    found = {
-        ev["seq"]: ev for a in named_paths([asset], app.store) for ev in api.history(a, app.store)
+    found = {  # a batch event's files share its seq: each is known by its leaf
+        (ev["seq"], ev.get("leaf", -1)): ev
+        for a in named_paths([asset], app.store)
+        for ev in api.history(a, app.store)
     }
-    events = [found[seq] for seq in sorted(found)]
+    events = [found[key] for key in sorted(found)]
     if as_json:
         echo_json(events)
         return

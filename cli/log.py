@@ -30,7 +30,7 @@ def verify(ctx: click.Context, as_json: bool) -> None:
                 "ok": broken is None,
                 "first_bad": None
                 if broken is None
-                else {"seq": broken.seq, "reason": broken.reason},
+                else {"seq": broken.seq, "leaf": broken.leaf, "reason": broken.reason},
                 **anchor,
             }
         )

@@ -179,12 +179,13 @@ def record_many(
 
     A new file holding content the store has never seen, with nothing for the near-duplicate
     test to weigh — nearly every file of a first scan — needs no decisions: its rows and its
-    `seen` event are written in bulk, a few statements for the whole batch instead of several
-    per file (AI material among them gets its status from the status rule, as `record` would
-    give it). Every other file (changed, moved, copied, fingerprinted for the near-duplicate
-    test, a tag written, an error) goes through `record`. `unreadable`: paths the store may
-    hold as unreadable (see `record`); `tag`: whether files judged AI by what the store knows
-    may be tagged here (see `record`)."""
+    `seen` record (a leaf of one batch event for them all) are written in bulk, a few
+    statements for the whole batch instead of several per file (AI material among them gets
+    its status from the status rule, as `record` would give it). Every other file (changed,
+    moved, copied, fingerprinted for the near-duplicate test, a tag written, an error) goes
+    through `record`. `unreadable`: paths the store may hold as unreadable (see `record`);
+    `tag`: whether files judged AI by what the store knows may be tagged here (see
+    `record`)."""
     registry = registry or Registry(store, config)
     readings = [o.reading for o in outcomes if o.reading is not None]
     known_ids = store.known_contents(r.content_id for r in readings)
@@ -234,13 +235,12 @@ def _record_fresh(registry: Registry, fresh: list[FileOutcome], changes: list[Ch
         store.upsert_files(
             [(st.path, r.content_id, st.size, st.mtime_ns, st.inode) for st, r, _ in pairs]
         )
-        store.append_events(
-            [
-                NewEvent("seen", r.content_id, st.path, _arrival("seen", r, st, None))
-                for st, r, _ in pairs
-            ],
-            at=now,
-        )
+        seen = [
+            NewEvent("seen", r.content_id, st.path, _arrival("seen", r, st, None))
+            for st, r, _ in pairs
+        ]
+        # Many files: one batch event listing each file's own record (see stores/chain.py).
+        (store.append_batch if len(seen) > 1 else store.append_events)(seen, at=now)
     for _, r, ph in pairs:
         if ph is not None:
             registry.remember(ph, r.content_id, r.origin.value, now)

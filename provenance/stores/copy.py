@@ -17,9 +17,13 @@ from provenance.stores.records import Store
 # Parents before children does not matter (no foreign keys); events last, so a copy that
 # fails part-way shows no history for rows it lacks. One transaction makes it all or nothing.
 TABLES = (
-    "assets", "evidence", "approvals", "links", "files", "unreadable", "events", "checkpoints",
+    "assets", "evidence", "approvals", "links", "files", "unreadable", "event_leaves", "events",
+    "checkpoints",
 )  # fmt: skip
-_ORDER = {"evidence": "id", "approvals": "id", "events": "seq", "checkpoints": "id"}
+_ORDER = {
+    "evidence": "id", "approvals": "id", "event_leaves": "seq, n", "events": "seq",
+    "checkpoints": "id",
+}  # fmt: skip
 
 
 @dataclass(frozen=True)

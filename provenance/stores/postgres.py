@@ -235,7 +235,7 @@ class PostgresStore(Store):
     def _triggers(self) -> set[str]:
         rows = self.query(
             "SELECT t.tgname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid"
-            " WHERE c.relname IN ('events', 'checkpoints') AND NOT t.tgisinternal"
+            " WHERE c.relname IN ('events', 'checkpoints', 'event_leaves') AND NOT t.tgisinternal"
             " AND t.tgenabled <> 'D' AND pg_table_is_visible(c.oid)"
         )
         return {r[0] for r in rows}

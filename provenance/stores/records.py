@@ -18,10 +18,12 @@ from typing import Any, NamedTuple
 from provenance.stores.anchor import checkpoint_body
 from provenance.stores.base import Row, StoreBase, noindex, now_iso
 from provenance.stores.chain import (
+    BATCH,
     DETAIL_JSON,
     GENESIS,
     ChainBreak,
     event_hash,
+    leaf_hash,
     row_hash,
     verify_chain,
 )
@@ -31,6 +33,8 @@ EVENT_COLUMNS = "seq, at, kind, content_id, path, host, facility, detail, prev_h
 FILE_COLUMNS = "facility, path, content_id, size, mtime_ns, inode, gone"
 _VERIFY_PAGE = 20_000
 _INSERT_EVENT = f"INSERT INTO events ({EVENT_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)"
+LEAF_COLUMNS = "seq, n, kind, content_id, path, detail"
+_INSERT_LEAF = f"INSERT INTO event_leaves ({LEAF_COLUMNS}) VALUES (?,?,?,?,?,?)"
 # Rows looked up per statement (SQLite allows 32,766 parameters; old builds 999).
 _IN_CHUNK = 500
 # An asset row, in the column order of `_UPSERT_ASSET` (see `AssetRow`). Re-recording content
@@ -81,7 +85,14 @@ class EvidenceRow(NamedTuple):
 
 # The triggers that keep the log append-only (both backends name them alike).
 APPEND_ONLY_TRIGGERS = frozenset(
-    {"events_no_update", "events_no_delete", "checkpoints_no_update", "checkpoints_no_delete"}
+    {
+        "events_no_update",
+        "events_no_delete",
+        "checkpoints_no_update",
+        "checkpoints_no_delete",
+        "event_leaves_no_update",
+        "event_leaves_no_delete",
+    }
 )
 
 
@@ -151,12 +162,7 @@ class Store(StoreBase):
         texts = [DETAIL_JSON.encode(e.detail or {}) for e in events]
 
         def append() -> int:
-            # The chain head is read once per transaction: nobody else can append while we
-            # hold the write lock.
-            if self._head is None:
-                last = self.one("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1")
-                self._head = (int(last[0]), str(last[1])) if last else (0, GENESIS)
-            seq, prev = self._head
+            seq, prev = self._chain_head()
             when = at or now_iso()
             rows = []
             for event, text in zip(events, texts, strict=True):
@@ -180,6 +186,32 @@ class Store(StoreBase):
 
         return self.atomic(append)
 
+    def _chain_head(self) -> tuple[int, str]:
+        """The chain head, read once per transaction: nobody else can append while we hold
+        the write lock."""
+        if self._head is None:
+            last = self.one("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1")
+            self._head = (int(last[0]), str(last[1])) if last else (0, GENESIS)
+        return self._head
+
+    def append_batch(self, events: Sequence[NewEvent], at: str | None = None) -> int:
+        """Append many files' events as one `batch` event that lists each one's hash; each
+        stays its own record (a leaf), read back with the file's history. Returns the batch
+        event's sequence number (inside the caller's transaction, or its own)."""
+        texts = [DETAIL_JSON.encode(e.detail or {}) for e in events]
+
+        def append() -> int:
+            seq = self._chain_head()[0] + 1
+            rows = [
+                (seq, n, e.kind, e.content_id, e.path, text)
+                for n, (e, text) in enumerate(zip(events, texts, strict=True))
+            ]
+            hashes = [leaf_hash(*row) for row in rows]
+            self.executemany(_INSERT_LEAF, rows)
+            return self.append_events([NewEvent(BATCH, detail={"leaves": hashes})], at=at)
+
+        return self.atomic(append)
+
     def _checkpoint(self) -> None:
         head = self._head
         if head is None:
@@ -198,7 +230,7 @@ class Store(StoreBase):
     def verify_events(self) -> tuple[int, ChainBreak | None]:
         """Verify the whole chain against itself and against the signed checkpoints; how many
         events verified and the first one lost or changed (see stores/anchor.py)."""
-        count, broken = verify_chain(self._all_events())
+        count, broken = verify_chain(self._all_events(), leaves=self._all_leaves())
         last = self.one("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1")
         anchor_break = self._checkpoint_break(int(last[0]) if last else 0)
         if anchor_break is not None and (
@@ -302,7 +334,9 @@ class Store(StoreBase):
                     head[0], 0, ChainBreak(start[0], f"event {start[0]}, verified before, {what}")
                 )
         if head != start:
-            _, broken = verify_chain(self._all_events(after=start[0]), after=start)
+            _, broken = verify_chain(
+                self._all_events(after=start[0]), after=start, leaves=self._all_leaves(start[0])
+            )
             if broken is not None:
                 return ChainState(head[0], 0, broken)
         broken = (
@@ -406,6 +440,21 @@ class Store(StoreBase):
                 return
             after = rows[-1][0]
 
+    def _all_leaves(self, after: int = 0) -> Iterator[dict[str, Any]]:
+        """Every leaf (of the events after `after`) in (seq, n) order, a page at a time."""
+        last = (after, 1 << 62)
+        while True:
+            rows = self.query(
+                f"SELECT {LEAF_COLUMNS} FROM event_leaves WHERE (seq, n) > (?, ?)"
+                " ORDER BY seq, n LIMIT ?",
+                (*last, _VERIFY_PAGE),
+            )
+            for row in rows:
+                yield dict(row)
+            if len(rows) < _VERIFY_PAGE:
+                return
+            last = (int(rows[-1][0]), int(rows[-1][1]))
+
     # -- tag writes in flight (see history/intents.py) ------------------------------------
 
     def add_intent(self, path: str, old_id: str, new_id: str, detail: dict[str, Any]) -> int:
@@ -471,14 +520,22 @@ class Store(StoreBase):
             f" WHERE content_id IN ({cq}) OR path IN ({pq}) ORDER BY seq",
             (*content_ids, *paths),
         )
+        # The files a batch event lists: each its own record, its place in the batch `leaf`.
+        leaves = self.query(
+            "SELECT l.seq, e.at, l.kind, l.content_id, l.path, e.host, e.facility, l.detail,"
+            " l.n AS leaf FROM event_leaves l JOIN events e ON e.seq = l.seq"
+            f" WHERE l.content_id IN ({cq}) OR l.path IN ({pq})",
+            (*content_ids, *paths),
+        )
         cids, where, anywhere = set(content_ids), set(places), set(paths)
-        return [
+        found = [
             {**dict(r), "detail": json.loads(r["detail"])}
-            for r in rows
+            for r in (*rows, *leaves)
             if r["content_id"] in cids
             or (r["facility"], r["path"]) in where
             or (r["facility"] is None and r["path"] in anywhere)
         ]
+        return sorted(found, key=lambda e: (int(e["seq"]), e.get("leaf", -1)))
 
     # -- files (at this store's facility unless said otherwise) --------------------------
 

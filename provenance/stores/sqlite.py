@@ -161,7 +161,7 @@ class SQLiteStore(Store):
     def _triggers(self) -> set[str]:
         rows = self.query(
             "SELECT name FROM sqlite_master WHERE type = 'trigger'"
-            " AND tbl_name IN ('events', 'checkpoints')"
+            " AND tbl_name IN ('events', 'checkpoints', 'event_leaves')"
         )
         return {r[0] for r in rows}
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
+from itertools import chain
 from typing import Any
 
 MARK = "\ufffd"
@@ -39,15 +40,24 @@ def from_store_bytes(data: bytes) -> str:
 def storable(params: Sequence[Any]) -> Sequence[Any]:
     """`params` with every text value in its stored form: the same sequence when none needs
     one (a text that is plain ASCII never does, so most statements pay one scan)."""
-    if any(type(v) is str and not v.isascii() for v in params):
-        return tuple(to_store(v) if isinstance(v, str) else v for v in params)
-    return params
+    if _ascii(params):
+        return params
+    return tuple(to_store(v) if isinstance(v, str) else v for v in params)
 
 
 def storable_rows(rows: Iterable[Sequence[Any]]) -> Iterable[Sequence[Any]]:
-    """Rows for executemany or COPY, each in its stored form."""
-    for row in rows:
-        yield storable(row)
+    """Rows for executemany or COPY, each in its stored form. A list of rows that is all
+    plain ASCII (nearly every batch) is passed on as it is, after one scan of the lot."""
+    if isinstance(rows, list) and _ascii(chain.from_iterable(rows)):
+        return rows
+    return (storable(row) for row in rows)
+
+
+def _ascii(values: Iterable[Any]) -> bool:
+    """Every value's text is plain ASCII, tested in C: `str` of a text is the text itself
+    (lone surrogates and all), of a number or None plain ASCII (a value of another type whose
+    text is not ASCII only costs a closer look)."""
+    return "\0".join(map(str, values)).isascii()
 
 
 def stored_row(values: Sequence[Any]) -> Sequence[Any]:

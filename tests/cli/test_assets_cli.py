@@ -188,6 +188,36 @@ def test_log_verify_exit_1_names_the_first_bad_record(runner, ws, show):
     assert result.exit_code == 1 and "BROKEN at event 2" in result.stdout
 
 
+def test_a_scan_batches_its_events_and_every_file_keeps_its_own_history(runner, ws, tmp_path):
+    """A first scan's new files share one chained event per batch: each file's history still
+    shows its own record, and editing any one file's record breaks `log verify`, which names
+    it."""
+    tree = tmp_path / "many"
+    tree.mkdir()
+    for i in range(80):
+        (tree / f"note_{i:02d}.txt").write_text(f"note {i}\n")
+    assert runner.invoke(cli, [*ws, "scan", str(tree)]).exit_code == 0
+    with Store(Path(ws[1]) / "provgate.db") as store:
+        assert store.one("SELECT count(*) FROM events")[0] < 80  # batched
+    for i in (0, 41, 79):
+        path = tree / f"note_{i:02d}.txt"
+        events = json.loads(runner.invoke(cli, [*ws, "history", "--json", str(path)]).stdout)
+        assert [(e["kind"], e["path"]) for e in events] == [("seen", str(path))]
+        assert events[0]["detail"]["size"] == path.stat().st_size
+    text = runner.invoke(cli, [*ws, "history", str(tree / "note_41.txt")]).stdout
+    assert len(text.splitlines()) == 1 and "seen" in text and "note_41.txt" in text
+    assert runner.invoke(cli, [*ws, "log", "verify"]).exit_code == 0
+    with Store(Path(ws[1]) / "provgate.db") as store:
+        store.conn.execute("DROP TRIGGER event_leaves_no_update")
+        store.conn.execute(
+            "UPDATE event_leaves SET detail = replace(detail, 'unknown', 'non-ai')"
+            " WHERE path LIKE '%note_41.txt'"
+        )
+    result = runner.invoke(cli, [*ws, "log", "verify", "--json"])
+    bad = json.loads(result.stdout)["first_bad"]
+    assert result.exit_code == 1 and "note_41.txt" in bad["reason"] and bad["leaf"] is not None
+
+
 def test_approve_needs_consent_for_talent_likeness(runner, ws, show):
     runner.invoke(cli, [*ws, "scan", str(show)])
     art = str(show / "sh010" / "comfyui.png")

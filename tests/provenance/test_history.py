@@ -207,7 +207,15 @@ def _recorded(store) -> tuple[list, list, list, list]:
         "SELECT content_id, source, marker, signal, detail, validation FROM evidence"
         " ORDER BY content_id, id"
     )
-    events = store.query("SELECT seq, kind, content_id, path, detail FROM events ORDER BY seq")
+    # Every file's own record in order, whether a chained event or a leaf of a batch event.
+    events = [
+        tuple(r)[:4]
+        for r in store.query(
+            "SELECT kind, content_id, path, detail, seq, -1 AS n FROM events WHERE kind <> 'batch'"
+            " UNION ALL SELECT kind, content_id, path, detail, seq, n FROM event_leaves"
+            " ORDER BY 5, 6"
+        )
+    ]
     return tuple([tuple(r) for r in rows] for rows in (files, assets, evidence, events))
 
 

@@ -118,7 +118,11 @@ def test_four_writers_at_once_keep_one_unbroken_history(tmp_path: Path) -> None:
             assert count == store.one("SELECT count(*) FROM events")[0]
             seen = Counter(
                 (r[0], r[1])
-                for r in store.query("SELECT facility, path FROM events WHERE kind = 'seen'")
+                for r in store.query(
+                    "SELECT facility, path FROM events WHERE kind = 'seen' UNION ALL"
+                    " SELECT e.facility, l.path FROM event_leaves l JOIN events e"
+                    " ON e.seq = l.seq WHERE l.kind = 'seen'"
+                )
             )
             assert all(n == 1 for n in seen.values()), "a file was recorded twice"
             by_facility = Counter(facility for facility, _ in seen)

@@ -6,6 +6,7 @@ Every test taking `backend` runs on a real SQLite file and on a real PostgreSQL 
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import subprocess
@@ -356,13 +357,15 @@ def test_checkpoints_name_the_first_event_lost_or_changed(
         assert store.chain_state().broken is not None
 
 
-def test_dropped_triggers_are_reported_on_their_own(backend, tmp_path) -> None:
+@pytest.mark.parametrize("leaves", [False, True], ids=["events", "leaves"])
+def test_dropped_triggers_are_reported_on_their_own(backend, tmp_path, leaves: bool) -> None:
     with _keyed(backend, tmp_path) as store:
-        _five_transactions(store)
-        drop_append_only_triggers(store)
+        (_batches if leaves else _five_transactions)(store)
+        (drop_leaf_triggers if leaves else drop_append_only_triggers)(store)
         count, broken = store.verify_events()
-        assert count == 5 and broken is not None and broken.seq is None
+        assert count == (4 if leaves else 5) and broken is not None and broken.seq is None
         assert "append-only triggers were dropped" in broken.reason
+        assert ("event_leaves_no_delete" in broken.reason) is leaves
 
 
 def test_the_gate_re_verifies_from_its_last_verified_head(backend, tmp_path) -> None:
@@ -413,3 +416,99 @@ def test_names_that_are_not_utf8_round_trip_on_every_backend(backend, tmp_path) 
             copy_store(source, target)
             assert sorted(target.files_under("/show/odd")) == sorted(ODD_NAMES)
             assert target.verify_events() == (len(ODD_NAMES), None)
+
+
+# -- batch events: one chained event for many files, each file its own leaf (issue 19) -----
+
+
+def drop_leaf_triggers(store: Store) -> None:
+    on = " ON event_leaves" if store.dialect == "postgresql" else ""
+    for name in ("event_leaves_no_update", "event_leaves_no_delete"):
+        store.execute(f"DROP TRIGGER {name}{on}")
+
+
+def _batches(store: Store) -> None:
+    """Event 1 plain, events 2 and 3 batches of four files each, event 4 plain."""
+    from provenance.stores import NewEvent
+
+    store.append_event("checked", path="/deliveries/r0")
+    for b in range(2):
+        store.append_batch(
+            [
+                NewEvent("seen", f"{b}{i}" * 32, f"/show/b{b}/{i}.png", {"origin": "unknown"})
+                for i in range(4)
+            ]
+        )
+    store.append_event("checked", path="/deliveries/r1")
+
+
+def test_a_batch_is_one_event_and_every_file_keeps_its_own_record(backend) -> None:
+    with Store(backend) as store:
+        _batches(store)
+        assert store.verify_events() == (4, None)
+        assert store.one("SELECT count(*) FROM events")[0] == 4
+        history = store.events_for(["12" * 32], [(store.facility, "/show/b1/2.png")])
+        assert [(e["seq"], e["leaf"], e["kind"], e["path"]) for e in history] == [
+            (3, 2, "seen", "/show/b1/2.png")
+        ]
+        assert history[0]["detail"] == {"origin": "unknown"} and history[0]["at"]
+        with pytest.raises(StoreError, match="append-only"):
+            store.execute("UPDATE event_leaves SET path = '/elsewhere'")
+        with pytest.raises(StoreError, match="append-only"):
+            store.execute("DELETE FROM event_leaves")
+
+
+@pytest.mark.parametrize(
+    "tamper, bad_seq, leaf, why",
+    [
+        ("UPDATE event_leaves SET detail = '{\"origin\":\"non-ai\"}' WHERE seq = 3 AND n = 2",
+         3, 2, "/show/b1/2.png): contents do not match"),
+        ("UPDATE event_leaves SET content_id = NULL WHERE seq = 2 AND n = 3", 2, 3,
+         "contents do not match"),
+        ("UPDATE event_leaves SET n = 9 WHERE seq = 2 AND n = 1", 2, 1, "leaf 1 of event 2 is"
+         " missing"),
+        ("UPDATE event_leaves SET seq = 3, n = 4 WHERE seq = 2 AND n = 3", 2, 3, "missing"),
+        ("DELETE FROM event_leaves WHERE seq = 3 AND n = 0", 3, 0, "missing"),
+        ("DELETE FROM event_leaves WHERE seq = 3 AND n = 3", 3, 3, "missing"),
+        ("INSERT INTO event_leaves VALUES (3, 4, 'seen', NULL, '/show/forged.png', '{}')", 3, 4,
+         "/show/forged.png) claims event 3"),
+        ("INSERT INTO event_leaves VALUES (1, 0, 'seen', NULL, '/show/forged.png', '{}')", 1, 0,
+         "claims event 1"),
+        ("INSERT INTO event_leaves VALUES (9, 0, 'seen', NULL, '/show/forged.png', '{}')", 9, 0,
+         "claims event 9"),
+    ],
+    ids=["edited-leaf", "cleared-content", "renumbered-leaf", "moved-leaf", "deleted-first",
+         "deleted-last", "added-leaf", "leaf-on-a-plain-event", "leaf-past-the-end"],
+)  # fmt: skip
+def test_verify_names_the_first_bad_leaf(
+    backend, tmp_path, tamper: str, bad_seq: int, leaf: int, why: str
+) -> None:
+    with _keyed(backend, tmp_path) as store:
+        _batches(store)
+        drop_leaf_triggers(store)
+        store.execute(tamper)
+        count, broken = store.verify_events()
+        assert broken is not None, tamper
+        assert (broken.seq, broken.leaf) == (bad_seq, leaf) and why in broken.reason, broken
+        assert count == min(bad_seq - 1, 4)
+        assert store.chain_state().broken is not None
+
+
+def test_a_batch_rewritten_whole_shows_against_the_signed_checkpoint(backend, tmp_path) -> None:
+    from provenance.stores.chain import leaf_hash
+
+    with _keyed(backend, tmp_path) as store:
+        _batches(store)
+        drop_append_only_triggers(store)
+        drop_leaf_triggers(store)
+        # a leaf edited, its batch's list of hashes made to match, and the chain re-hashed
+        store.execute("UPDATE event_leaves SET path = '/elsewhere' WHERE seq = 2 AND n = 0")
+        leaves = store.query("SELECT * FROM event_leaves WHERE seq = 2 ORDER BY n")
+        hashes = [leaf_hash(2, r["n"], r["kind"], r["content_id"], r["path"], r["detail"])
+                  for r in leaves]  # fmt: skip
+        store.execute(
+            "UPDATE events SET detail = ? WHERE seq = 2", (json.dumps({"leaves": hashes}),)
+        )
+        _rehash_from(store, 2)
+        count, broken = store.verify_events()
+        assert broken is not None and broken.seq == 2 and "re-hashed" in broken.reason, broken
