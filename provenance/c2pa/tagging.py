@@ -222,7 +222,7 @@ def _embed(job: _Job, ctx: c2pa.Context, signer: TagSigner) -> TagResult:
     parent = parent or _approved_parent(job)
     builder = _builder(job, ctx, parent)
     # The tag's key facts as XMP, inserted before signing so that the manifest covers them.
-    with_xmp = tag_xmp.with_packet(job.src, job.media_type, tag_xmp.tag_packet(xmp_facts(job.tag)))
+    with_xmp = tag_xmp.with_packet(job.src, job.media_type, xmp_facts(job.tag))
     with (
         with_xmp or contextlib.nullcontext(),  # first: closed whatever fails after it
         _atomic_file(job.target, job.before, job.path) as tmp,

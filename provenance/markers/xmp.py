@@ -65,9 +65,8 @@ XmpProperties = dict[str, list[str]]
 def parse_xmp(packet: bytes) -> XmpProperties:
     """The properties of interest found in an XMP packet, each with its values in order."""
     packet = _as_utf8(packet)
-    body = _rdf_body(packet)
-    lowered = packet.lower()
-    if body is None or len(body) > _MAX_PARSED or any(mark in lowered for mark in _FORBIDDEN):
+    body = parsable_body(packet)
+    if body is None:
         return _fallback(packet)
     from xml.etree import ElementTree  # deferred: only files that carry XMP pay for it
 
@@ -85,6 +84,16 @@ def parse_xmp(packet: bytes) -> XmpProperties:
             if name:
                 _add(found, name, value)
     return found
+
+
+def parsable_body(packet: bytes) -> bytes | None:
+    """The packet's x:xmpmeta (or bare rdf:RDF) element when it may be handed to an XML parser:
+    no DOCTYPE or ENTITY declaration anywhere, and small enough to build a tree of; else None."""
+    body = _rdf_body(packet)
+    lowered = packet.lower()
+    if body is None or len(body) > _MAX_PARSED or any(mark in lowered for mark in _FORBIDDEN):
+        return None
+    return body
 
 
 def _as_utf8(packet: bytes) -> bytes:
