@@ -96,6 +96,26 @@ def parsable_body(packet: bytes) -> bytes | None:
     return body
 
 
+def packet_problem(packet: bytes) -> str | None:
+    """Why `packet` is not a readable XMP packet (a file that must be one: a `.xmp` sidecar),
+    or None. Readable: an x:xmpmeta or rdf:RDF element, well-formed, no DOCTYPE or ENTITY."""
+    packet = _as_utf8(packet)
+    if _rdf_body(packet) is None:
+        return "not an XMP packet (no x:xmpmeta or rdf:RDF element)"
+    if any(mark in packet.lower() for mark in _FORBIDDEN):
+        return "XMP packet with a DOCTYPE or ENTITY declaration (not parsed)"
+    body = parsable_body(packet)
+    if body is None:
+        return f"XMP packet larger than {_MAX_PARSED // 1024} KiB"
+    from xml.etree import ElementTree
+
+    try:
+        ElementTree.fromstring(body)
+    except (ElementTree.ParseError, ValueError) as exc:
+        return f"XMP packet is not well-formed XML ({exc})"
+    return None
+
+
 def _as_utf8(packet: bytes) -> bytes:
     if packet[:2] in (b"\xff\xfe", b"\xfe\xff"):
         return packet.decode("utf-16", "replace").encode("utf-8")
