@@ -195,22 +195,28 @@ def _manifest_store_reading(path: Path, config: Config, cid: str, size: int) -> 
     blocks). What it declares is evidence about its neighbour, weighed there."""
     store = read_manifest_store(path, config)
     manifests = len(store.summary.manifests)
+    about = Evidence(
+        source="c2pa-sidecar",
+        detail=f"C2PA manifest store ({manifests} manifest(s), "
+        f"{store.summary.validation.value} on its own); evidence about "
+        f"{path.name[: -len(SIDECAR_SUFFIX)]}, weighed with it",
+        marker="",
+        validation=store.summary.validation,
+    )
+    return _sidecar_reading(path, cid, size, MANIFEST_STORE_TYPE, about)
+
+
+def _sidecar_reading(
+    path: Path, cid: str, size: int, media_type: str, about: Evidence
+) -> AssetReading:
+    """A sidecar read as an asset: no origin of its own, one line of evidence saying what it is."""
     return AssetReading(
         path=path,
         content_id=cid,
         size=size,
-        media_type=MANIFEST_STORE_TYPE,
+        media_type=media_type,
         origin=Origin.UNKNOWN,
-        evidence=(
-            Evidence(
-                source="c2pa-sidecar",
-                detail=f"C2PA manifest store ({manifests} manifest(s), "
-                f"{store.summary.validation.value} on its own); evidence about "
-                f"{path.name[: -len(SIDECAR_SUFFIX)]}, weighed with it",
-                marker="",
-                validation=store.summary.validation,
-            ),
-        ),
+        evidence=(about,),
         c2pa=None,
         remote_manifest=None,
         tool=None,
@@ -231,26 +237,13 @@ def _xmp_sidecar_reading(path: Path, fd: int, cid: str, size: int) -> AssetReadi
     problem = packet_problem(packet)
     if problem:
         raise MalformedAsset(problem, path)
-    return AssetReading(
-        path=path,
-        content_id=cid,
-        size=size,
-        media_type=XMP_SIDECAR_TYPE,
-        origin=Origin.UNKNOWN,
-        evidence=(
-            Evidence(
-                source="xmp-sidecar",
-                detail=f"XMP packet; evidence about {path.name[: -len(XMP_SIDECAR_SUFFIX)]}, "
-                "weighed with it",
-                marker="",
-            ),
-        ),
-        c2pa=None,
-        remote_manifest=None,
-        tool=None,
-        incomplete=None,
-        sidecar_c2pa=None,
+    about = Evidence(
+        source="xmp-sidecar",
+        detail=f"XMP packet; evidence about {path.name[: -len(XMP_SIDECAR_SUFFIX)]}, "
+        "weighed with it",
+        marker="",
     )
+    return _sidecar_reading(path, cid, size, XMP_SIDECAR_TYPE, about)
 
 
 def is_sidecar_reading(reading: AssetReading | None) -> bool:
