@@ -114,7 +114,7 @@ def scan_paths(
         """The files to read: new, or changed since the store saw them. Drawn by the workers
         as they free up, so reading starts while the walk goes on."""
         for root in roots:
-            known = store.files_under(str(root))
+            known = store.stamps_under(str(root))
             bad = store.unreadable_under(str(root))
             bad_paths.update(bad)
             on_error = functools.partial(walk_error, root)
@@ -129,9 +129,8 @@ def scan_paths(
                 if shard and not shard.owns(str(root), st.path):
                     continue
                 summary.files += 1
-                prior = known.get(st.path)
                 now = (st.size, st.mtime_ns, st.inode)
-                if prior and (prior.size, prior.mtime_ns, prior.inode) == now:
+                if known.get(st.path) == now:
                     summary.unchanged += 1
                     if progress:
                         progress(1)

@@ -22,8 +22,10 @@ from typing import Any, TypeVar
 
 T = TypeVar("T")
 
-# Below this many files, worker processes cost more to start than they save.
+# Below this many files, worker processes cost more to start than they save, unless the
+# files weigh this many bytes together (three 300 MB plates: one core would hash them alone).
 POOL_THRESHOLD = 48
+POOL_BYTES = 64 << 20
 # A chunk (one round trip to a worker) holds this many files, or fewer when they are large, so
 # that large files are read on different cores. Each round trip waits on the executor's thread
 # in the parent, which shares the GIL with the recorder: at 16 files a chunk, workers spent
@@ -44,27 +46,29 @@ def map_files(
     large_apart: bool = False,
     stop: Any = None,
 ) -> Generator[T, None, None]:
-    """`fn(item, *args)` for every item, in order, on all cores when there are enough items.
+    """`fn(item, *args)` for every item, in order, on all cores when there are enough items
+    (or, weighed by `weigh`, enough bytes).
 
-    `items` may be a generator (a scan's walk): it is drawn as workers free up, so they start
-    on the first files while the walk goes on, and memory holds a bounded number of results
-    however many items there are. `weigh(item)` (bytes) keeps large items out of each other's
-    chunks. Workers are forked (nothing re-imported) from a single-threaded process; a
-    process that runs threads (the watcher) spawns them instead, as forking a threaded process
-    can deadlock. `fn` and `args` reach each worker once.
+        `items` may be a generator (a scan's walk): it is drawn as workers free up, so they start
+        on the first files while the walk goes on, and memory holds a bounded number of results
+        however many items there are. `weigh(item)` (bytes) keeps large items out of each other's
+        chunks. Workers are forked (nothing re-imported) from a single-threaded process; a
+        process that runs threads (the watcher) spawns them instead, as forking a threaded process
+        can deadlock. `fn` and `args` reach each worker once.
 
-    `large_apart`: items of `_CHUNK_BYTES` or more come back as soon as they are done, in
-    order among themselves, and the rest in order among themselves, so that the caller goes
-    on with the small files read while a worker hashes a 300 MB plate instead of waiting for
-    it (and one worker stays on the small files). Items of the same weight (identical files)
-    stay in order.
+        `large_apart`: items of `_CHUNK_BYTES` or more come back as soon as they are done, in
+        order among themselves, and the rest in order among themselves, so that the caller goes
+        on with the small files read while a worker hashes a 300 MB plate instead of waiting for
+        it (and one worker stays on the small files). Items of the same weight (identical files)
+        stay in order.
 
-    Once `stop` (an Event) is set, chunks no worker has taken yet are cancelled and nothing
-    more is drawn; the results of those already taken still come back (their files may be
-    tagged on disk, and must be recorded)."""
+        Once `stop` (an Event) is set, chunks no worker has taken yet are cancelled and nothing
+        more is drawn; the results of those already taken still come back (their files may be
+        tagged on disk, and must be recorded)."""
     source = iter(items)
     first = list(itertools.islice(source, POOL_THRESHOLD))
-    if len(first) < POOL_THRESHOLD or worker_count() == 1:
+    few = len(first) < POOL_THRESHOLD and (weigh is None or sum(map(weigh, first)) < POOL_BYTES)
+    if few or worker_count() == 1:
         for item in itertools.chain(first, source):
             yield fn(item, *args)
         return

@@ -31,6 +31,7 @@ from provenance.stores.url import is_postgres_url
 
 EVENT_COLUMNS = "seq, at, kind, content_id, path, host, facility, detail, prev_hash, hash"
 FILE_COLUMNS = "facility, path, content_id, size, mtime_ns, inode, gone"
+_STAMP_COLUMNS = "path, size, mtime_ns, inode"
 _VERIFY_PAGE = 20_000
 _INSERT_EVENT = f"INSERT INTO events ({EVENT_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)"
 LEAF_COLUMNS = "seq, n, kind, content_id, path, detail"
@@ -550,14 +551,21 @@ class Store(StoreBase):
         return self._file_row(row) if row else None
 
     def files_under(self, root: str) -> dict[str, FileRow]:
-        """Live file rows at or below a folder, keyed by path (one query for a whole re-scan)."""
+        """Live file rows at or below a folder, keyed by path."""
+        return {r[1]: self._file_row(r) for r in self._live_under(FILE_COLUMNS, root)}
+
+    def stamps_under(self, root: str) -> dict[str, tuple[int, int, int]]:
+        """(size, mtime_ns, inode) of the live files at or below a folder, keyed by path: what
+        a re-scan compares the walk with (one query, and no row object per file)."""
+        return {r[0]: (r[1], r[2], r[3]) for r in self._live_under(_STAMP_COLUMNS, root)}
+
+    def _live_under(self, columns: str, root: str) -> list[Row]:
         prefix = root.rstrip("/") + "/"
-        rows = self.query(
-            f"SELECT {FILE_COLUMNS} FROM files WHERE facility = ? AND gone = 0"
+        return self.query(
+            f"SELECT {columns} FROM files WHERE facility = ? AND gone = 0"
             " AND (path = ? OR (path >= ? AND path < ?))",
             (self.facility, root, prefix, prefix[:-1] + "0"),
         )
-        return {r[1]: self._file_row(r) for r in rows}
 
     def files_with_content(
         self, content_id: str, live_only: bool = True, *, everywhere: bool = False

@@ -305,4 +305,16 @@ MIGRATIONS: tuple[Migration, ...] = (
             "    FOR EACH STATEMENT EXECUTE FUNCTION events_append_only()",
         ),
     ),
+    # 7: the review queue's and the tool filter's indexes hold only the rows they serve (AI
+    # material has a status, few assets name a tool): nearly every file of a scan is neither,
+    # and its asset row is written into two trees fewer
+    Migration(
+        """
+        DROP INDEX assets_queue;
+        CREATE INDEX assets_queue ON assets(status, first_seen, content_id)
+            WHERE status IS NOT NULL;
+        DROP INDEX assets_tool;
+        CREATE INDEX assets_tool ON assets(tool, origin) WHERE tool IS NOT NULL;
+        """
+    ),
 )

@@ -42,6 +42,23 @@ def test_a_few_items_run_here_without_a_pool() -> None:
     assert out == [(n * n, os.getpid()) for n in range(5)]
 
 
+def test_a_few_heavy_items_use_every_core() -> None:
+    """Three 300 MB plates are hashed side by side, not one after another in the scan's own
+    process; a few light items still run here."""
+    if pipeline.worker_count() == 1:
+        pytest.skip("one core: map_files runs in this process")
+    heavy = [(f"plate{n}", pipeline.POOL_BYTES // 3 + 1) for n in range(3)]
+    out = list(map_files(_name_with_pid, heavy, weigh=_weight, large_apart=True))
+    assert sorted(name for name, _ in out) == ["plate0", "plate1", "plate2"]
+    assert os.getpid() not in {pid for _, pid in out}
+    light = [(f"f{n}", pipeline.POOL_BYTES // 3 - 1) for n in range(3)]
+    assert {pid for _, pid in map_files(_name_with_pid, light, weigh=_weight)} == {os.getpid()}
+
+
+def _name_with_pid(item: tuple[str, int]) -> tuple[str, int]:
+    return item[0], os.getpid()
+
+
 def test_a_long_walk_is_drawn_as_workers_free_up_not_all_at_once() -> None:
     """A scan of a million files must not hold a million pending results: the generator is
     drawn a bounded distance ahead of what the caller has consumed."""
