@@ -11,6 +11,7 @@ import click
 
 from provenance import api
 from provenance.atomic import write_bytes
+from provenance.globs import glob_problem
 from provenance.history import declarations as decl
 from provenance.history import digest as digests
 from provenance.model import USE_CATEGORIES
@@ -42,6 +43,14 @@ def _describe(d: decl.Declaration, policy: Any) -> list[str]:
     return lines
 
 
+def _checked_globs(values: tuple[str, ...]) -> tuple[str, ...]:
+    for value in values:
+        problem = glob_problem(value)
+        if problem:
+            raise click.BadParameter(problem)
+    return values
+
+
 @cli.command()
 @click.option("--tool", required=True, help="The generative tool or service (e.g. 'Firefly').")
 @click.option("--tool-version", help="Its version, model or deployment.")
@@ -56,7 +65,13 @@ def _describe(d: decl.Declaration, policy: Any) -> list[str]:
     type=click.Path(path_type=Path),
     help="A folder it covers.",
 )
-@click.option("--glob", "globs", multiple=True, help="A glob on the path (or, without /, name).")
+@click.option(
+    "--glob",
+    "globs",
+    multiple=True,
+    callback=lambda _ctx, _param, values: _checked_globs(values),
+    help="A glob on the path (or, without /, name).",
+)
 @click.option("--by", "declared_by", required=True, help="Who declares it.")
 @click.option("--talent", is_flag=True, help="Talent likeness, voice or performance involved.")
 @click.option("--personal-data", is_flag=True, help="Personal data involved.")

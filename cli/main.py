@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import importlib
 import os
 import sqlite3
 import sys
@@ -142,11 +143,46 @@ class ProvgateSubgroup(click.Group):
 ProvgateSubgroup.group_class = ProvgateSubgroup
 
 
+# The module that defines each command. A command's module is imported only when that command
+# is run (or `--help` lists them all), so `provgate scan` does not load the gate, the timeline
+# adapters or the review page, and `--version` loads none. tests/cli/test_help_cli.py checks
+# this table against what the modules define.
+COMMAND_MODULES = {
+    "approve": "approvals",
+    "revoke": "approvals",
+    "inspect": "assets",
+    "scan": "assets",
+    "tag": "assets",
+    "history": "assets",
+    "ls": "assets",
+    "declare": "declarations",
+    "declarations": "declarations",
+    "digest": "declarations",
+    "check": "gate",
+    "report": "gate",
+    "log": "log",
+    "serve": "serve",
+    "store": "store_cmds",
+    "user": "users",
+    "watch": "watch",
+    "init": "workspace_cmds",
+}
+
+
 class ProvgateGroup(click.Group):
     """Turns library errors into one line on stderr and exit code 2, never a traceback."""
 
     command_class = ProvgateCommand
     group_class = ProvgateSubgroup
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(COMMAND_MODULES) | set(self.commands))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        module = COMMAND_MODULES.get(cmd_name)
+        if cmd_name not in self.commands and module is not None:
+            importlib.import_module(f"{__package__}.{module}")  # registers itself on `cli`
+        return self.commands.get(cmd_name)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -329,18 +365,3 @@ def main() -> None:
         cli(prog_name="provgate")
     finally:
         gc.freeze()
-
-
-# The command modules register themselves on `cli`; imported last because they import it.
-from . import (  # noqa: E402, F401
-    approvals,
-    assets,
-    declarations,
-    gate,
-    log,
-    serve,
-    store_cmds,
-    users,
-    watch,
-    workspace_cmds,
-)

@@ -13,10 +13,13 @@ from pathlib import Path
 from typing import Any
 
 from provenance.errors import ConfigError
+from provenance.globs import glob_problem
 from provenance.model import USE_CATEGORIES, Signal, tool_matches
-from provenance.stores.url import postgres_url_problem
 
 TAG_MODES = ("embed", "sidecar", "off")
+# What embed mode does with a file it must not replace (read-only, or several hard links):
+# give it a sidecar, or refuse to tag it (the scan lists it and exits 2).
+PROTECTED_MODES = ("sidecar", "refuse")
 
 
 def default_config_text() -> str:
@@ -102,6 +105,7 @@ class SignerConfig:
 class Config:
     root: Path | None = None
     tag_mode: str = "embed"
+    tag_protected: str = "sidecar"  # one of PROTECTED_MODES
     tag_origins: frozenset[str] = frozenset({"ai-generated", "ai-modified"})
     signer: SignerConfig = SignerConfig()
     # The clearance side's identity: signs approved tags (a key here, or an external command
@@ -156,7 +160,7 @@ def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
 def load_config(path: Path | None) -> Config:
     """Read provgate.toml over the packaged defaults; `None` gives the defaults alone."""
     data = copy.deepcopy(_packaged_defaults())
-    root = None
+    root, text = None, ""
     if path is not None:
         root = path.parent
         try:
@@ -168,7 +172,7 @@ def load_config(path: Path | None) -> Config:
             raise ConfigError(f"invalid TOML: {exc}", path) from exc
         _check_known(user, text, path)
         data = _merge(data, user)
-    return _build(data, root, path)
+    return _build(data, root, path, text)
 
 
 # Settings provgate reads that the packaged defaults do not spell out (the defaults name the
@@ -260,16 +264,36 @@ def _dotted(name: str) -> str:
     return ".".join(part.strip().strip("\"'") for part in name.split("."))
 
 
-def _build(data: dict[str, Any], root: Path | None, source: Path | None) -> Config:
+def _build(data: dict[str, Any], root: Path | None, source: Path | None, text: str = "") -> Config:
     def rel(value: str) -> Path:
         p = Path(value).expanduser()
         return p if p.is_absolute() or root is None else root / p
 
+    def bad(table: str, key: str, problem: str) -> ConfigError:
+        """An error naming the line of the user's file that set `table.key`."""
+        line = _line_of(text, table, key) if text else "?"
+        where = f"line {line}: " if line != "?" else ""
+        return ConfigError(f"{where}{table}.{key} {problem}", source)
+
     try:
         tagging = data["tagging"]
-        mode = str(tagging["mode"])
+        mode = tagging["mode"]
         if mode not in TAG_MODES:
-            raise ConfigError(f"tagging.mode must be one of {', '.join(TAG_MODES)}", source)
+            raise bad("tagging", "mode", f"must be one of {', '.join(TAG_MODES)}, not {mode!r}")
+        protected = tagging.get("protected", "sidecar")
+        if protected not in PROTECTED_MODES:
+            raise bad(
+                "tagging",
+                "protected",
+                f"must be one of {', '.join(PROTECTED_MODES)}, not {protected!r}",
+            )
+        ignore = data["watch"].get("ignore", [])
+        if not isinstance(ignore, list):
+            raise bad("watch", "ignore", f"must be a list of glob patterns, not {ignore!r}")
+        for pattern in ignore:
+            problem = glob_problem(pattern, names_only=True)
+            if problem:
+                raise bad("watch", "ignore", problem)
         pol = data["policy"]
         extensions = _extensions(data, source)
         markers: dict[str, Signal] = {k: Signal(v) for k, v in families_markers(extensions).items()}
@@ -293,7 +317,8 @@ def _build(data: dict[str, Any], root: Path | None, source: Path | None) -> Conf
             anchors = ()
         return Config(
             root=root,
-            tag_mode=mode,
+            tag_mode=str(mode),
+            tag_protected=str(protected),
             tag_origins=frozenset(tagging.get("origins", [])),
             signer=SignerConfig(
                 cert_chain=rel(sig["cert_chain"]) if sig.get("cert_chain") and root else None,
@@ -321,7 +346,7 @@ def _build(data: dict[str, Any], root: Path | None, source: Path | None) -> Conf
                 cleared_tools=_cleared_tools(pol, source),
             ),
             settle_seconds=float(data["watch"].get("settle", 2.0)),
-            ignore_globs=tuple(data["watch"].get("ignore", [])),
+            ignore_globs=tuple(ignore),
             store=store,
             facility=facility,
             log_trusted_keys=tuple(rel(k) for k in (data.get("log") or {}).get("trusted_keys", []))
@@ -338,13 +363,15 @@ def _build(data: dict[str, Any], root: Path | None, source: Path | None) -> Conf
 
 def _extensions(data: dict[str, Any], source: Path | None) -> tuple[str, ...]:
     """`[extensions] enable`: the installed extension families this workspace reads with."""
+    names = (data.get("extensions") or {}).get("enable", [])
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise ConfigError("extensions.enable must be a list of names", source)
+    if not names:  # nothing enabled: the installed packages are not even listed (~20 ms)
+        return ()
     from importlib.metadata import entry_points
 
     from provenance.markers.families import active, available_extensions
 
-    names = (data.get("extensions") or {}).get("enable", [])
-    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
-        raise ConfigError("extensions.enable must be a list of names", source)
     formats = {ep.name: ep for ep in entry_points(group="provgate.formats")}
     known = {**available_extensions(), **{n: ep.value for n, ep in formats.items()}}
     missing = [n for n in names if n not in known]
@@ -377,6 +404,8 @@ def _store_settings(data: dict[str, Any], source: Path | None) -> tuple[str | No
     if store is not None:
         if not isinstance(store, str):
             raise ConfigError("store must be a postgresql:// URL", source)
+        from provenance.stores.url import postgres_url_problem  # only when a store is named
+
         problem = postgres_url_problem(store)
         if problem:
             raise ConfigError(f"store: {problem}", source)

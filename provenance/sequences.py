@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import os
 import re
-from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections import Counter, defaultdict
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -131,6 +131,15 @@ def group_frames(items: Sequence[T], path_of: Callable[[T], str]) -> list[FrameG
         # stand alone, never dropped
         out.extend(FrameGroup(path_of(i), [i]) for items in candidates.values() for i in items)
     return sorted(out, key=lambda g: natural_key(g.label))
+
+
+def typical_of(frames: Sequence[T], key: Callable[[T], Hashable]) -> tuple[T, list[T]]:
+    """The frame whose `key` most frames share, and the frames whose key differs (a
+    sequence's row shows the first and lists the others)."""
+    counts = Counter(key(f) for f in frames)
+    common = counts.most_common(1)[0][0]
+    typical = next(f for f in frames if key(f) == common)
+    return typical, [f for f in frames if key(f) != common]
 
 
 def natural_key(path: str) -> tuple[Any, ...]:

@@ -52,9 +52,15 @@ def short(content_id: str | None) -> str:
     return (content_id or "")[:12]
 
 
+def basename(path: str | None) -> str:
+    """A path's last part (a frame's name under its sequence's row)."""
+    return (path or "").rsplit("/", 1)[-1]
+
+
 FILTERS: dict[str, Callable[..., Any]] = {
     "when": when,
     "size": size,
     "summary": summary,
     "short": short,
+    "basename": basename,
 }

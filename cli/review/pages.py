@@ -25,6 +25,7 @@ from provenance.history.disclosure import render_disclosure_html
 from provenance.history.registry import Registry
 from provenance.history.status import approval_state, refresh_expired
 from provenance.model import USE_CATEGORIES
+from provenance.sequences import group_frames, typical_of
 from provenance.stores import Store
 from provenance.stores import review as queries
 
@@ -112,6 +113,43 @@ def _judge(store: Store, request: Request, rows: list[dict[str, Any]]) -> None:
         row["status_reason"] = status.reason
 
 
+# What a frame of a sequence must share with the rest to go without saying.
+_FRAME_FIELDS = ("origin", "tool", "use_category", "shown_status")
+
+
+def _frame_key(row: dict[str, Any]) -> tuple[Any, ...]:
+    return tuple(row.get(f) for f in _FRAME_FIELDS)
+
+
+def group_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A page's rows with each frame sequence as one row (as `check` reports it): the row of
+    the frame most frames agree with, labelled as `ls` names the sequence, with `frames`
+    (every frame's row, in frame order) and `differs` (each frame that does not agree, and
+    how). Rows keep the page's order (newest first, a sequence where its newest frame was)."""
+    first = {id(r): i for i, r in enumerate(rows)}
+    out: list[tuple[int, dict[str, Any]]] = []
+    for group in group_frames(rows, lambda r: r["paths"][0] if r["paths"] else r["content_id"]):
+        place = min(first[id(r)] for r in group.items)
+        if not group.is_sequence:
+            out.append((place, {**group.items[0], "frames": None, "differs": []}))
+            continue
+        typical, odd = typical_of(group.items, _frame_key)
+        differs = [
+            {
+                "row": r,
+                "how": ", ".join(
+                    f"{f.replace('_category', '').replace('shown_', '')} {r.get(f) or 'none'}"
+                    for f in _FRAME_FIELDS
+                    if r.get(f) != typical.get(f)
+                ),
+            }
+            for r in odd
+        ]
+        row = {**typical, "label": group.label, "frames": group.items, "differs": differs}
+        out.append((place, row))
+    return [row for _place, row in sorted(out, key=lambda pair: pair[0])]
+
+
 def queue(request: Request) -> Response:
     review = review_of(request)
     q = request.query_params
@@ -131,7 +169,7 @@ def queue(request: Request) -> Response:
         request,
         "queue.html",
         {
-            "rows": rows,
+            "rows": group_rows(rows),
             "filter": flt,
             "next_page": flt.params(cursor) if cursor else None,
             "tools": tools,
@@ -334,7 +372,11 @@ def report_page(request: Request) -> Response:
     return render(
         request,
         "report.html",
-        {"rows": rows, "totals": totals, "next_page": flt.params(cursor) if cursor else None},
+        {
+            "rows": group_rows(rows),
+            "totals": totals,
+            "next_page": flt.params(cursor) if cursor else None,
+        },
     )
 
 

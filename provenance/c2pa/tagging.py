@@ -10,7 +10,8 @@ in the same folder (shortened for long names; see `is_tag_temp_file`, for watche
 fsynced, and replace the original with one rename, keeping its mode, owner, extended
 attributes and ACLs. A crash leaves the original or the tagged file, never a mix; a temporary
 file left by a killed process is reused and renamed away by the next write to the same asset.
-A read-only file, or one with several hard links, is never replaced: it gets a sidecar.
+A read-only file, or one with several hard links, is never replaced: it gets a sidecar, or
+is refused when the workspace says `[tagging] protected = "refuse"`.
 """
 
 from __future__ import annotations
@@ -132,12 +133,16 @@ def write_tag(
             with src:
                 job = _Job(path, target, src, before, mime, tag, before_replace)
                 ctx = _signing_context(config.trust_pem())
-                if (
-                    chosen == "embed"
-                    and job.media_type in _embeddable()
-                    and not _kept_as_is(before)
-                ):
-                    return _embed(job, ctx, signer)
+                if chosen == "embed" and job.media_type in _embeddable():
+                    protected = _kept_as_is(before)
+                    if protected is None:
+                        return _embed(job, ctx, signer)
+                    if config.tag_protected == "refuse":
+                        raise TagWriteError(
+                            f"{protected}: not tagged (the workspace's [tagging] protected ="
+                            ' "refuse"; "sidecar" writes a .c2pa beside it instead)',
+                            path,
+                        )
                 return _sidecar(job, ctx, signer)
     except ProvgateError:
         raise
@@ -175,11 +180,16 @@ def _snapshot(src: BinaryIO, target: Path, expected: str, path: Path) -> BinaryI
     return copy
 
 
-def _kept_as_is(st: os.stat_result) -> bool:
-    """A read-only file, or one with several hard links, is never replaced: embedding would
-    rewrite what the user protected, or split the links (the other names would keep the old
-    bytes). Such a file gets a sidecar; if the folder refuses that too, the write fails."""
-    return not st.st_mode & 0o222 or st.st_nlink > 1
+def _kept_as_is(st: os.stat_result) -> str | None:
+    """Why the file must not be replaced (None when it may be): embedding would rewrite a
+    read-only file, or split its hard links (the other names would keep the old bytes).
+    Such a file gets a sidecar, or is refused, as `[tagging] protected` says; if the folder
+    refuses the sidecar too, the write fails."""
+    if not st.st_mode & 0o222:
+        return f"read-only (mode {stat.S_IMODE(st.st_mode):04o})"
+    if st.st_nlink > 1:
+        return f"has {st.st_nlink} hard links"
+    return None
 
 
 @dataclass

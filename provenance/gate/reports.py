@@ -9,14 +9,13 @@ import io
 import os
 import shlex
 import xml.etree.ElementTree as ET
-from collections import Counter
 from pathlib import Path
 
 from provenance.gate.decision import AssetVerdict, CheckReport
 from provenance.gate.timelines import TimelineClip, TimelineView
 from provenance.names import dumps_json, one_line, shown
 from provenance.pipeline.phash import PHASH_MEDIA
-from provenance.sequences import FrameGroup, group_frames
+from provenance.sequences import FrameGroup, group_frames, typical_of
 
 _THUMB_MAX_BYTES = 40 << 20
 
@@ -73,10 +72,7 @@ def _path(verdict: AssetVerdict) -> str:
 
 def _typical(frames: list[AssetVerdict]) -> tuple[AssetVerdict, list[AssetVerdict]]:
     """The frame whose reasons most frames share, and the frames whose reasons differ."""
-    counts = Counter(tuple(f.reasons) for f in frames)
-    common = counts.most_common(1)[0][0]
-    typical = next(f for f in frames if tuple(f.reasons) == common)
-    return typical, [f for f in frames if tuple(f.reasons) != common]
+    return typical_of(frames, lambda f: tuple(f.reasons))
 
 
 def _differing(frames: list[AssetVerdict]) -> list[str]:

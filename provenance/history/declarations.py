@@ -29,6 +29,7 @@ from typing import Any
 
 from provenance.config import Policy
 from provenance.errors import DeclarationError
+from provenance.globs import glob_problem
 from provenance.model import UNKNOWN_TOOL, USE_CATEGORIES, tool_matches
 from provenance.stores import Store, now_iso
 from provenance.stores import declarations as sql
@@ -63,6 +64,9 @@ class ScopeEntry:
             raise DeclarationError(f"unknown scope kind {kind!r} ({', '.join(SCOPE_KINDS)})")
         if not value:
             raise DeclarationError(f"an empty {kind} in the scope")
+        problem = glob_problem(value) if kind == "glob" else None
+        if problem:
+            raise DeclarationError(f"glob {problem}")
         if kind == "folder":
             value = os.path.abspath(value).rstrip("/") or "/"
         elif kind == "glob" and "/" in value and not value.startswith("/"):

@@ -27,7 +27,7 @@ from provenance.model import UNKNOWN_TOOL, Evidence, Origin, Signal, Validation
 from provenance.pipeline.ahash import AudioPrint, match_audio
 from provenance.pipeline.classify import AssetReading, decide_origin, needs_fingerprint, tool_of
 from provenance.pipeline.fingerprints import FINGERPRINT_MEDIA, fingerprint, kind_of
-from provenance.pipeline.phash import NEAR_DISTANCE
+from provenance.pipeline.phash import BITS, NEAR_DISTANCE
 from provenance.pipeline.vhash import VideoPrint, match_video
 from provenance.stores import Store
 
@@ -36,6 +36,16 @@ from provenance.stores import Store
 _REMEMBERED = ("user", "c2pa-sidecar")
 # Evidence a judgement adds to a reading (never part of what the file itself says).
 _ADDED = frozenset({"user", "registry", "similar"})
+
+
+def _segments_of(bits: int, count: int) -> tuple[tuple[int, int], ...]:
+    """`count` disjoint (shift, mask) segments covering `bits` bits, as even as can be."""
+    widths = [bits // count + (1 if k < bits % count else 0) for k in range(count)]
+    shifts = [sum(widths[:k]) for k in range(count)]
+    return tuple((shift, (1 << width) - 1) for shift, width in zip(shifts, widths, strict=True))
+
+
+_SEGMENTS = _segments_of(BITS, NEAR_DISTANCE + 1)
 
 
 @dataclass(frozen=True)
@@ -67,6 +77,8 @@ class Registry:
         self.config = config
         self.today = today
         self._hashes: list[tuple[int, str, str, str]] | None = None
+        # The image hashes by segment value (see `_close_to`): segment -> value -> indexes.
+        self._segments: list[dict[int, list[int]]] = [{} for _ in _SEGMENTS]
         # Clips and sounds: (kind, decoded print, content id, origin, first seen).
         self._prints: list[tuple[str, Any, str, str, str]] = []
         # A batch's asset rows and remembered evidence, read at once (see `prefetch`).
@@ -108,7 +120,10 @@ class Registry:
         assert self._hashes is not None
         kind = kind_of(value)
         if kind == "image":
-            self._hashes.append((int(value, 16), cid, origin, first))
+            known = int(value, 16)
+            for table, (shift, mask) in zip(self._segments, _SEGMENTS, strict=True):
+                table.setdefault((known >> shift) & mask, []).append(len(self._hashes))
+            self._hashes.append((known, cid, origin, first))
             return
         decoded = VideoPrint.decode(value) if kind == "video" else AudioPrint.decode(value)
         if decoded is not None:
@@ -131,17 +146,35 @@ class Registry:
         kind = kind_of(phash)
         if kind != "image":
             return self._nearest_print(kind, phash, set(exclude))
+        hashes = self._known_hashes()
+        if not hashes:
+            return None
         value = int(phash, 16)
         skip = set(exclude)
         best: tuple[int, str, str, str] | None = None
-        for known, cid, origin, first in self._known_hashes():
-            d = (value ^ known).bit_count()
-            if d <= NEAR_DISTANCE and cid not in skip and (best is None or d < best[0]):
-                best = (d, cid, origin, first)
+        for d, i in self._close_to(value):
+            if hashes[i][1] not in skip:
+                best = (d, *hashes[i][1:])
+                break
         if best is None:
             return None
         d, cid, origin, first = best
         return NearMatch(cid, origin, d, first, self._paths(cid), measure=f"distance {d}")
+
+    def _close_to(self, value: int) -> list[tuple[int, int]]:
+        """(distance, index) of the known AI image hashes within NEAR_DISTANCE of `value`,
+        nearest first and, among equals, in the order they became known.
+
+        Two 128-bit hashes within NEAR_DISTANCE bits of each other are equal in at least one of
+        NEAR_DISTANCE + 1 disjoint segments (pigeonhole), so only the hashes sharing a segment
+        with `value` are compared: a check compared every image with every known AI image,
+        ~45 µs a file against 200 of them."""
+        hashes = self._known_hashes()
+        candidates: set[int] = set()
+        for table, (shift, mask) in zip(self._segments, _SEGMENTS, strict=True):
+            candidates.update(table.get((value >> shift) & mask, ()))
+        close = [((value ^ hashes[i][0]).bit_count(), i) for i in candidates]
+        return sorted(c for c in close if c[0] <= NEAR_DISTANCE)
 
     def _paths(self, cid: str) -> tuple[str, ...]:
         rows = self.store.files_with_content(cid, live_only=False, everywhere=True)

@@ -27,6 +27,7 @@ from provenance.errors import StoreError
 from provenance.stores.anchor import LogKeys
 from provenance.stores.base import Row, TransientStoreError
 from provenance.stores.records import Store
+from provenance.stores.text import storable, storable_rows, stored_row
 from provenance.stores.url import postgres_url_problem
 
 # pg_advisory_xact_lock(class, key): the class says "provgate's write lock"; the key is the
@@ -60,8 +61,13 @@ def _record_class(names: tuple[str, ...]) -> type[Record]:
 
 
 def _record_factory(cursor: Any) -> Any:
+    """Rows as Records, every text in the form it was given in (names that are not UTF-8
+    are stored escaped: provenance/stores/text.py)."""
     desc = cursor.description
-    return _record_class(tuple(c.name for c in desc)) if desc else tuple
+    if not desc:
+        return tuple
+    record = _record_class(tuple(c.name for c in desc))
+    return lambda values: record(stored_row(values))
 
 
 @lru_cache(maxsize=2048)
@@ -117,7 +123,7 @@ class PostgresStore(Store):
     def _run(self, sql: str, params: Sequence[Any]) -> Any:
         try:
             if params:
-                return self.conn.execute(to_pyformat(sql), params)  # type: ignore[arg-type]
+                return self.conn.execute(to_pyformat(sql), storable(params))  # type: ignore[arg-type]
             return self.conn.execute(sql)  # type: ignore[arg-type]
         except TRANSIENT as exc:
             raise TransientStoreError(f"store write lost a race: {_first_line(exc)}") from exc
@@ -140,7 +146,7 @@ class PostgresStore(Store):
             return
         try:
             with self.conn.cursor() as cur:
-                cur.executemany(to_pyformat(sql), rows)  # type: ignore[arg-type]
+                cur.executemany(to_pyformat(sql), storable_rows(rows))  # type: ignore[arg-type]
         except TRANSIENT as exc:
             raise TransientStoreError(f"store write lost a race: {_first_line(exc)}") from exc
         except psycopg.Error as exc:
@@ -166,7 +172,7 @@ class PostgresStore(Store):
                 self.conn.cursor() as cur,
                 cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy,
             ):
-                for row in rows:
+                for row in storable_rows(rows):
                     copy.write_row(row)
                     count += 1
         except psycopg.Error as exc:

@@ -77,10 +77,7 @@ class SQLiteStore(Store):
     # -- statements ----------------------------------------------------------------------
 
     def _run(self, sql: str, params: Sequence[Any]) -> sqlite3.Cursor:
-        try:
-            return self.conn.execute(sql, params)
-        except UnicodeEncodeError:  # a name that is not UTF-8: its stored form (rare)
-            return self.conn.execute(sql, storable(params))
+        return self.conn.execute(sql, storable(params))
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         try:

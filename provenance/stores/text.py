@@ -37,17 +37,24 @@ def from_store_bytes(data: bytes) -> str:
 
 
 def storable(params: Sequence[Any]) -> Sequence[Any]:
-    """`params` with every text value in its stored form (called only when one needs it)."""
-    return tuple(to_store(v) if isinstance(v, str) else v for v in params)
+    """`params` with every text value in its stored form: the same sequence when none needs
+    one (a text that is plain ASCII never does, so most statements pay one scan)."""
+    if any(type(v) is str and not v.isascii() for v in params):
+        return tuple(to_store(v) if isinstance(v, str) else v for v in params)
+    return params
 
 
 def storable_rows(rows: Iterable[Sequence[Any]]) -> Iterable[Sequence[Any]]:
-    """Rows for executemany: a row is rewritten only if one of its texts is not plain ASCII."""
+    """Rows for executemany or COPY, each in its stored form."""
     for row in rows:
-        if any(type(v) is str and not v.isascii() for v in row):
-            yield storable(row)
-        else:
-            yield row
+        yield storable(row)
+
+
+def stored_row(values: Sequence[Any]) -> Sequence[Any]:
+    """A result row as the values it stands for (for drivers without a text hook)."""
+    if any(type(v) is str and MARK in v for v in values):
+        return [from_store(v) if isinstance(v, str) else v for v in values]
+    return values
 
 
 def _escape(match: re.Match[str]) -> str:

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import importlib
 import re
 import subprocess
+import sys
 from pathlib import Path
 
 import click
 import pytest
 
-from cli.main import cli
+from cli.main import COMMAND_MODULES, cli
 from tests.cli.terminal import PROVGATE, user_env
 
 README = Path(__file__).resolve().parents[2] / "README.md"
@@ -17,7 +19,9 @@ README = Path(__file__).resolve().parents[2] / "README.md"
 
 def commands(group: click.Group, path: tuple[str, ...] = ("provgate",)):
     yield path, group
-    for name, sub in group.commands.items():
+    ctx = click.Context(group)
+    for name in group.list_commands(ctx):
+        sub = group.get_command(ctx, name)
         if isinstance(sub, click.Group):
             yield from commands(sub, (*path, name))
         else:
@@ -25,6 +29,35 @@ def commands(group: click.Group, path: tuple[str, ...] = ("provgate",)):
 
 
 COMMANDS = list(commands(cli))
+
+
+def test_each_command_is_found_in_the_module_the_table_names():
+    for name, module in COMMAND_MODULES.items():
+        command = cli.get_command(click.Context(cli), name)
+        assert command is not None, f"{name}: not defined by cli.{module}"
+        assert sys.modules[command.callback.__module__] is importlib.import_module(f"cli.{module}")
+    assert set(cli.commands) == set(COMMAND_MODULES), "a command is missing from COMMAND_MODULES"
+
+
+def test_version_and_one_command_load_only_what_they_need():
+    code = (
+        "import sys; from cli.main import cli; {}; "
+        "print(' '.join(sorted(m for m in sys.modules if m.startswith(('cli.', 'provenance.')))))"
+    )
+
+    def loaded(expr):
+        out = subprocess.run(
+            [sys.executable, "-c", code.format(expr)], capture_output=True, text=True, check=True
+        ).stdout
+        return set(out.split())
+
+    bare = loaded("pass")
+    assert not {
+        m for m in bare if m.startswith(("provenance.gate", "provenance.stores.", "cli.gate"))
+    }
+    scan = loaded("cli.get_command(None, 'scan')")
+    assert "cli.assets" in scan
+    assert not {m for m in scan if m.startswith(("provenance.gate", "cli.gate", "cli.review"))}
 
 
 @pytest.mark.parametrize(("path", "command"), COMMANDS, ids=[" ".join(p) for p, _ in COMMANDS])

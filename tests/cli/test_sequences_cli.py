@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 from pathlib import Path
 
 import pytest
@@ -89,20 +90,30 @@ def test_the_report_lists_frames_in_frame_order(runner, shot):
     assert names == [f"sh010_comp.{f}.png" for f in FRAMES]
 
 
-def test_a_name_shown_escaped_names_the_same_file_again(runner, tmp_path):
-    ws = ["--workspace", str(tmp_path / "ws")]
-    runner.invoke(cli, ["init", ws[1]])
+def test_a_name_shown_escaped_names_the_same_file_again(runner, tmp_path, backend_workspace):
+    """On SQLite and on PostgreSQL: a name that is not UTF-8 (and one holding U+FFFD, the
+    stored form's own mark) is recorded, shown escaped, and typed back names the same file."""
+    ws = ["--workspace", str(backend_workspace.root)]
     folder = tmp_path / "show"
     folder.mkdir()
     raw = os.path.join(os.fsencode(folder), b"plate_\xff\x07.png")
     ai_frame(Path(os.fsdecode(raw)), 1)
+    marked = folder / "plate_\ufffdff.png"  # a literal U+FFFD and what looks like its escape
+    ai_frame(marked, 2)
     scanned = runner.invoke(cli, [*ws, "scan", str(folder)])
     assert scanned.exit_code == 0, scanned.output
     table = runner.invoke(cli, [*ws, "ls"]).stdout
     assert "\x07" not in table and f"{folder}/plate_\\xff\\x07.png" in table
+    assert f"{folder}/plate_\ufffdff.png" in table
     again = runner.invoke(cli, [*ws, "inspect", "--json", f"{folder}/plate_\\xff\\x07.png"])
     assert again.exit_code == 0, again.output
     assert os.fsencode(json.loads(again.stdout)["path"]) == raw
+    listed = json.loads(runner.invoke(cli, [*ws, "ls", "--json"]).stdout)
+    paths = {os.fsencode(row["path"]) for row in listed}
+    assert paths == {raw, os.fsencode(marked)}
+    assert runner.invoke(cli, [*ws, "log", "verify"]).exit_code == 0
+    rescan = runner.invoke(cli, [*ws, "scan", "--json", str(folder)])
+    assert json.loads(rescan.stdout.splitlines()[-1])["summary"]["changed"] == 0, rescan.stdout
 
 
 def test_the_html_report_groups_a_sequence_into_one_row_too(runner, shot):
@@ -112,3 +123,34 @@ def test_the_html_report_groups_a_sequence_into_one_row_too(runner, shot):
     assert page.count('<tr class="block">') == 1  # the seven AI frames, one row
     assert "sh010_comp.[998-1003,1005].png" in page and "8 frames" in page
     assert "differs: sh010_comp.1004.png: cannot be checked" in page
+
+
+def test_the_review_queue_and_report_page_group_a_sequence_into_one_row(runner, shot):
+    from cli.review.auth import USERS_NAME, User, hash_password, save_users
+    from provenance.workspace import open_workspace
+    from tests.cli.test_review import PASSWORD, client_for, sign_in
+
+    ws, folder = shot
+    odd = folder / "sh010_comp.1002.png"
+    approved = runner.invoke(cli, [*ws, "approve", str(odd), "--ref", "LEGAL-1", "--by", "Dana",
+                                   "--use", "previs"])  # fmt: skip
+    assert approved.exit_code == 0, approved.output
+    workspace = open_workspace(Path(ws[1]))
+    save_users(workspace.root / USERS_NAME,
+               {"alice": User("alice", "approver", hash_password(PASSWORD))})  # fmt: skip
+    with client_for(workspace) as client:
+        sign_in(client)
+        waiting = client.get("/").text  # awaiting a decision: every frame but the approved one
+        rows = re.findall(r'class="path" href="/asset/[0-9a-f]{64}">([^<]*)</a>', waiting)
+        assert rows == [f"{folder}/sh010_comp.[998-1001,1003-1005].png"], rows
+        assert "(7 frames)" in waiting and "differs:" not in waiting
+        assert waiting.count('href="/asset/') == 2 + 7  # thumbnail, label, one per frame
+        every = client.get("/", params={"status": "any"}).text
+        rows = re.findall(r'class="path" href="/asset/[0-9a-f]{64}">([^<]*)</a>', every)
+        assert rows == [f"{folder}/sh010_comp.[998-1005].png"], rows
+        assert "(8 frames)" in every
+        differs = re.findall(r'differs: <a href="/asset/[0-9a-f]{64}">([^<]*)</a>: ([^<]*)<', every)
+        assert differs == [("sh010_comp.1002.png", "status approved")], differs
+        report = client.get("/report").text
+        assert f"{folder}/sh010_comp.[998-1005].png" in report and "(8 frames)" in report
+        assert report.count("differs:") == 1

@@ -77,3 +77,56 @@ def test_a_name_at_the_255_byte_limit_is_tagged(runner, ws, tmp_path):
     assert sorted(p.name for p in folder.iterdir()) == [name]
     info = json.loads(runner.invoke(cli, [*ws, "inspect", "--json", str(still)]).stdout)
     assert info["origin"] == "ai-generated" and info["c2pa"]
+
+
+def set_protected(ws: list[str], value: str) -> int:
+    """Write `[tagging] protected = value` into the workspace config; the line it is on."""
+    config = Path(ws[1]) / "provgate.toml"
+    lines = config.read_text("utf-8").splitlines()
+    where = next(i for i, line in enumerate(lines) if line.startswith("protected ="))
+    lines[where] = f'protected = "{value}"'
+    config.write_text("\n".join(lines) + "\n", "utf-8")
+    return where + 1
+
+
+def test_refuse_mode_refuses_protected_files_and_records_everything(runner, ws, tmp_path):
+    set_protected(ws, "refuse")
+    show = tmp_path / "show"
+    free = copy_fixture("generators/comfyui.png", show)
+    locked = copy_fixture("generators/novelai.png", show)
+    os.chmod(locked, 0o444)
+    linked = copy_fixture("generators/invokeai_v3.png", show)
+    os.link(linked, tmp_path / "elsewhere.png")
+    protected = {p: (p.read_bytes(), os.stat(p).st_ino) for p in (locked, linked)}
+    scanned = runner.invoke(cli, [*ws, "scan", str(show)])
+    assert scanned.exit_code == 2, scanned.output
+    for path, why in ((locked, "read-only (mode 0444)"), (linked, "has 2 hard links")):
+        lines = [line for line in scanned.stderr.splitlines() if path.name in line]
+        assert len(lines) == 1, scanned.stderr
+        assert f"{why}: not tagged" in lines[0] and '[tagging] protected = "refuse"' in lines[0]
+        assert (path.read_bytes(), os.stat(path).st_ino) == protected[path]
+        assert not Path(f"{path}.c2pa").exists()
+    assert os.stat(linked).st_nlink == 2
+    recorded = json.loads(runner.invoke(cli, [*ws, "ls", "--json"]).stdout)
+    assert {Path(r["path"]).name for r in recorded} == {free.name, locked.name, linked.name}
+    assert {r["origin"] for r in recorded} == {"ai-generated"}
+    free_info = json.loads(runner.invoke(cli, [*ws, "inspect", "--json", str(free)]).stdout)
+    assert free_info["c2pa"]  # the writable file was tagged, as ever
+    tagged = runner.invoke(cli, [*ws, *TAG, str(locked)])
+    assert tagged.exit_code == 2
+    assert "read-only (mode 0444): not tagged" in tagged.stderr
+    assert len(tagged.stderr.strip().splitlines()) == 1, tagged.stderr
+    # the default, spelt out, gives the sidecar again
+    set_protected(ws, "sidecar")
+    again = runner.invoke(cli, [*ws, *TAG, "--json", str(locked)])
+    assert again.exit_code == 0, again.output
+    assert json.loads(again.stdout)["written"] == f"{locked}.c2pa"
+
+
+@pytest.mark.parametrize("value", ["refused", "Sidecar", ""])
+def test_an_unknown_protected_mode_is_an_error_naming_its_line(runner, ws, value):
+    line = set_protected(ws, value)
+    result = runner.invoke(cli, [*ws, "ls"])
+    assert result.exit_code == 2
+    assert f"line {line}: tagging.protected must be one of sidecar, refuse" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -108,3 +109,59 @@ def test_serve_on_a_busy_port_is_one_line_and_exit_2(tmp_path):
         f"Error: cannot listen on 127.0.0.1:{port}: Address already in use "
         "(is another provgate serve running?)"
     ]
+
+
+def set_ignore(ws: list[str], value: str) -> int:
+    """Write `[watch] ignore = value` (TOML) into the workspace config; the line it is on."""
+    config = Path(ws[1]) / "provgate.toml"
+    lines = config.read_text("utf-8").splitlines()
+    where = next(i for i, line in enumerate(lines) if line.startswith("ignore ="))
+    lines[where] = f"ignore = {value}"
+    config.write_text("\n".join(lines) + "\n", "utf-8")
+    return where + 1
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ('["*.[ex"]', "'*.[ex': the '[' at position 3 is never closed"),
+        ('["ok_*.png", "[z-a]*"]', "'[z-a]*': the range 'z-a' is backwards and matches nothing"),
+        ('["renders/*.exr"]', "'renders/*.exr' holds a '/': these patterns match file names"),
+        ('[""]', "is empty"),
+        ("[3]", "must be a text pattern, not int 3"),
+        ('"*.tmp"', "must be a list of glob patterns, not '*.tmp'"),
+    ],
+    ids=["unclosed", "backwards", "slash", "empty", "number", "not-a-list"],
+)
+def test_a_malformed_ignore_glob_is_an_error_naming_its_line(runner, ws, value, message):
+    line = set_ignore(ws, value)
+    result = runner.invoke(cli, [*ws, "ls"])
+    assert result.exit_code == 2
+    assert f"provgate.toml: line {line}: watch.ignore " in result.stderr
+    assert message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_good_ignore_glob_is_honoured(runner, ws, tmp_path):
+    set_ignore(ws, '["*_wip.png", "[[]draft]*"]')
+    show = tmp_path / "show"
+    copy_fixture("generators/comfyui.png", show).rename(show / "sh010_wip.png")
+    copy_fixture("generators/novelai.png", show).rename(show / "[draft] novelai.png")
+    kept = copy_fixture("generators/comfyui.png", show)
+    scanned = runner.invoke(cli, [*ws, "scan", "--no-tag", str(show)])
+    assert scanned.exit_code == 0, scanned.output
+    listed = runner.invoke(cli, [*ws, "ls", "--json"]).stdout
+    assert [Path(r["path"]).name for r in json.loads(listed)] == [kept.name]
+
+
+@pytest.mark.parametrize(
+    ("glob", "message"),
+    [("sh010/*.[ex", "is never closed"), ("*.[9-0]", "is backwards"), (" ", "is empty")],
+)
+def test_a_malformed_declaration_glob_names_the_option(runner, ws, glob, message):
+    result = runner.invoke(cli, [*ws, "declare", "--tool", "Firefly", "--purpose", "matte",
+                                 "--use", "previs", "--by", "Dana", "--glob", glob])  # fmt: skip
+    assert result.exit_code == 2
+    assert "Invalid value for '--glob'" in result.stderr and message in result.stderr
+    listed = runner.invoke(cli, [*ws, "declarations", "list", "--json"])
+    assert json.loads(listed.stdout) == []

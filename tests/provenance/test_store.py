@@ -6,6 +6,7 @@ Every test taking `backend` runs on a real SQLite file and on a real PostgreSQL 
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import subprocess
 import sys
@@ -16,6 +17,8 @@ import pytest
 from provenance.errors import ConfigError, StoreError
 from provenance.stores import MIGRATIONS, Store, TransientStoreError
 from provenance.stores.chain import GENESIS, event_hash
+from provenance.stores.copy import copy_store
+from tests.backends import location_of
 
 ROOT = str(Path(__file__).resolve().parents[2])
 
@@ -379,3 +382,34 @@ def test_the_gate_re_verifies_from_its_last_verified_head(backend, tmp_path) -> 
         edited = dict(store.one("SELECT * FROM events WHERE seq = 6"))
         assert not store.event_is_sound(edited)
         assert store.event_is_sound(dict(store.one("SELECT * FROM events WHERE seq = 5")))
+
+
+# Names the OS allows but that are not UTF-8 (a lone surrogate per undecodable byte, PEP 383),
+# beside a literal U+FFFD (the stored form's own mark) and what looks like its escape.
+ODD_NAMES = [
+    os.fsdecode(b"/show/odd/plate_\xff\xfe.exr"),
+    "/show/odd/plate_\ufffd.exr",
+    "/show/odd/plate_\ufffdff.exr",
+    os.fsdecode(b"/show/odd/\xc3(\x1b[31m.exr"),
+]
+
+
+def test_names_that_are_not_utf8_round_trip_on_every_backend(backend, tmp_path) -> None:
+    with Store(backend) as store:
+        for i, path in enumerate(ODD_NAMES):
+            store.upsert_file(path, f"{i:064x}", 1, 1, i)
+            store.append_event("seen", content_id=f"{i:064x}", path=path)
+        assert sorted(store.files_under("/show/odd")) == sorted(ODD_NAMES)
+        back = [r["path"] for r in store.query("SELECT path FROM events ORDER BY seq")]
+        assert back == ODD_NAMES
+        assert [os.fsencode(p) for p in back] == [os.fsencode(p) for p in ODD_NAMES]
+        one = store.one("SELECT content_id FROM files WHERE path = ?", (ODD_NAMES[0],))
+        assert one is not None and one[0] == f"{0:064x}"
+        assert store.verify_events() == (len(ODD_NAMES), None)
+    # a copy into another store (what `store migrate` does) keeps every name and its chain
+    with location_of("sqlite", tmp_path / "copy") as target_location:
+        (tmp_path / "copy").mkdir()
+        with Store(backend) as source, Store(target_location) as target:
+            copy_store(source, target)
+            assert sorted(target.files_under("/show/odd")) == sorted(ODD_NAMES)
+            assert target.verify_events() == (len(ODD_NAMES), None)
