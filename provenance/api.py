@@ -498,6 +498,8 @@ def resign(store: Store, config: Config, approvals: list[Approval]) -> int:
                 content_id=approval.content_id,
                 detail=with_signature(detail, signature),
             )
+        for cid in sorted({a.content_id for a in approvals}):
+            refresh_status(store, config, cid)
     return len(approvals)
 
 

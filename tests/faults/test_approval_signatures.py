@@ -289,12 +289,22 @@ def _old_style_approval(root: Path, cid: str, ref: str) -> None:
         store.append_event("approved", content_id=cid, detail=approval.to_json())
 
 
+def _listed_status(runner, ws) -> str:
+    (row,) = json.loads(runner.invoke(cli, [*ws, "ls", "--json"]).stdout)
+    return str(row["status"])
+
+
 def test_old_unsigned_approvals_are_named_and_resigned_by_the_approval_identity(
     runner, ws, art, tmp_path
 ):
     root = Path(ws[1])
     cid = _cid(runner, ws, art)
     _old_style_approval(root, cid, "OLD-1")
+    conn = sqlite3.connect(root / "provgate.db", isolation_level=None)
+    conn.execute("UPDATE assets SET status = 'approved'")  # what the old code cached
+    conn.execute("PRAGMA user_version = 5")  # the schema before signed approvals
+    conn.close()
+    assert _listed_status(runner, ws) == "temporary"  # migration 6 drops the stale cache
     check = runner.invoke(cli, [*ws, "check", str(art)])
     assert check.exit_code == 1 and "log resign" in check.stdout, check.output
     assert _verify(runner, ws)[0] == 1
@@ -311,6 +321,7 @@ def test_old_unsigned_approvals_are_named_and_resigned_by_the_approval_identity(
     signed = runner.invoke(cli, [*ws, "log", "resign", "--yes"])
     assert signed.exit_code == 0 and "signed" in signed.stdout, signed.output
     assert runner.invoke(cli, [*ws, "check", str(art)]).exit_code == 0
+    assert _listed_status(runner, ws) == "approved"
     code, out = _verify(runner, ws)
     assert code == 0 and out["unsigned_approvals"] == [], out
     assert "every approval in force is signed" in runner.invoke(cli, [*ws, "log", "resign"]).stdout
