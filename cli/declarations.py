@@ -15,14 +15,16 @@ from provenance.globs import glob_problem
 from provenance.history import declarations as decl
 from provenance.history import digest as digests
 from provenance.model import USE_CATEGORIES
+from provenance.names import one_line
 
 from .main import cli, get_app, globals_of, json_option
-from .render import echo, echo_json, table
+from .render import echo, echo_json, shown, table
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _describe(d: decl.Declaration, policy: Any) -> list[str]:
+    """The declaration in lines for a terminal: each one line, names as `ls` shows them."""
     lines = [
         f"{d.reference} ({d.state}): {d.tool_label} for {d.use_category}: {d.purpose}",
         f"  scope       {'; '.join(map(str, d.scope))}",
@@ -40,7 +42,7 @@ def _describe(d: decl.Declaration, policy: Any) -> list[str]:
     problem = policy.tool_problem(d.tool_label)
     if problem:
         lines.append(f"  FLAG        {problem}")
-    return lines
+    return [one_line(line) for line in lines]
 
 
 def _checked_globs(values: tuple[str, ...]) -> tuple[str, ...]:
@@ -173,7 +175,8 @@ def show(ctx: click.Context, reference: str, as_json: bool) -> None:
     echo(f"  found       {len(section['found'])} AI asset(s)")
     for r in section["found"]:
         approval = r["approval"]["reference"] if r["approval"] else r["status"]
-        echo(f"    {r['paths'][0]}  {r['tool'] or '(tool not recorded)'}  {approval}")
+        tool = one_line(r["tool"] or "(tool not recorded)")
+        echo(f"    {shown(r['paths'][0])}  {tool}  {one_line(approval)}")
 
 
 def _state_command(action: str, *, ref_help: str | None, note_name: str, required: bool) -> Any:

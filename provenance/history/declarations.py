@@ -31,6 +31,7 @@ from provenance.config import Policy
 from provenance.errors import DeclarationError
 from provenance.globs import glob_problem
 from provenance.model import UNKNOWN_TOOL, USE_CATEGORIES, tool_matches
+from provenance.names import shown
 from provenance.stores import Store, now_iso
 from provenance.stores import declarations as sql
 
@@ -83,7 +84,13 @@ class ScopeEntry:
         return re.search(word, path, re.IGNORECASE) is not None
 
     def __str__(self) -> str:
-        return f"{self.kind} {self.value}"
+        return scope_text([{"kind": self.kind, "value": self.value}])
+
+
+def scope_text(scope: Iterable[dict[str, str]]) -> str:
+    """A scope as one line for people (`folder /show/sq01; glob *.exr`): folder and glob
+    values are names, shown as `ls` shows them (a newline or ESC in one never gets out raw)."""
+    return "; ".join(f"{s['kind']} {shown(s['value'])}" for s in scope)
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,6 @@ it was built, so the next one starts where it ended.
 
 from __future__ import annotations
 
-import html
 import subprocess
 from dataclasses import dataclass, field
 from email.message import EmailMessage
@@ -17,9 +16,11 @@ from typing import Any
 
 from provenance.config import Config, DigestConfig
 from provenance.errors import DigestError
-from provenance.history.declarations import get_declaration
-from provenance.history.disclosure import shown
+from provenance.history.declarations import get_declaration, scope_text
+from provenance.history.disclosure import html_name
+from provenance.history.disclosure import html_text as _e
 from provenance.history.listings import report_rows
+from provenance.names import one_line, shown
 from provenance.stores import Store, now_iso
 from provenance.stores import declarations as sql
 
@@ -87,13 +88,9 @@ def build_digest(store: Store, config: Config) -> Digest:
     return digest
 
 
-def _e(value: Any) -> str:
-    return html.escape(shown(str(value)))
-
-
 def _declaration_line(d: dict[str, Any]) -> str:
     tool = d["tool"] + (f" {d['tool_version']}" if d["tool_version"] else "")
-    scope = "; ".join(f"{s['kind']} {s['value']}" for s in d["scope"])
+    scope = scope_text(d["scope"])
     flags = [k.replace("_", " ") for k in ("talent", "personal_data", "third_party") if d[k]]
     return (
         f"<b>{_e(d['reference'])}</b> [{_e(d['state'])}] {_e(d['purpose'])}: {_e(tool)}"
@@ -130,7 +127,8 @@ def render_digest_html(digest: Digest) -> str:
     parts.append(
         "<ul>"
         + "".join(
-            f"<li>{_e(r['paths'][0])} ({_e(r['origin'])}, tool {_e(r['tool'] or 'not recorded')},"
+            f"<li>{html_name(r['paths'][0])} ({_e(r['origin'])},"
+            f" tool {_e(r['tool'] or 'not recorded')},"
             f" {_e(r['status'])})"
             + (f' <b style="color:#a00">{_e(r["tool_problem"])}</b>' if r["tool_problem"] else "")
             + "</li>"
@@ -151,11 +149,16 @@ def render_digest_text(digest: Digest) -> str:
     """The plain-text alternative of the e-mail."""
     lines = [f"provgate digest ({digest.since or 'first'} to {digest.built_at})", ""]
     for d in digest.declared:
-        lines.append(f"declared {d['reference']} [{d['state']}] {d['tool']}: {d['purpose']}")
+        lines.append(
+            one_line(f"declared {d['reference']} [{d['state']}] {d['tool']}: {d['purpose']}")
+        )
     for x in digest.escalations:
-        lines.append(f"escalated {x['declaration']['reference']}: {x['note'] or ''}".rstrip())
+        lines.append(
+            one_line(f"escalated {x['declaration']['reference']}: {x['note'] or ''}".rstrip())
+        )
     for r in digest.undeclared:
-        lines.append(f"undeclared {shown(r['paths'][0])} ({r['tool'] or 'tool not recorded'})")
+        tool = one_line(r["tool"] or "tool not recorded")
+        lines.append(f"undeclared {shown(r['paths'][0])} ({tool})")
     return "\n".join(lines) + "\n"
 
 

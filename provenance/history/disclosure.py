@@ -6,21 +6,24 @@ from __future__ import annotations
 import html
 from typing import Any
 
+from provenance.history.declarations import scope_text
+from provenance.names import one_line, shown
 from provenance.stores import now_iso
 
 
-def shown(text: str) -> str:
-    """A path as a person can read it: bytes that are not UTF-8 (kept as surrogates in the
-    store) shown as U+FFFD, so a page or mail with them can still be written."""
-    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+def html_text(value: Any) -> str:
+    """Free text for the page: escaped for HTML, and as one line (a control character or a
+    byte that is not UTF-8 as `\\xNN`, as the CLI prints it)."""
+    return html.escape(one_line(str(value)))
 
 
-def _e(value: Any) -> str:
-    return html.escape(shown(str(value)))
+def html_name(path: str) -> str:
+    """A file name for the page, as `ls` shows it (`shown`: typed back, it names the file)."""
+    return html.escape(shown(path))
 
 
 def _asset_rows(rows: list[dict[str, Any]]) -> str:
-    e = _e
+    e = html_text
     body = []
     for r in rows:
         a = r["approval"] or {}
@@ -32,7 +35,7 @@ def _asset_rows(rows: list[dict[str, Any]]) -> str:
         )
         if r.get("status_reason"):
             approval += f"<br>{e(r['status_reason'])}"
-        paths = "<br>".join(e(p) for p in r["paths"][:5])
+        paths = "<br>".join(html_name(p) for p in r["paths"][:5])
         where = e(", ".join(r.get("facilities") or []))
         tool = e(r["tool"] or "")
         if r.get("tool_problem"):
@@ -51,9 +54,9 @@ def _asset_rows(rows: list[dict[str, Any]]) -> str:
 
 
 def _declaration_section(section: dict[str, Any]) -> str:
-    e = _e
+    e = html_text
     d = section["declaration"]
-    scope = "; ".join(f"{s['kind']} {s['value']}" for s in d["scope"])
+    scope = scope_text(d["scope"])
     tool = d["tool"] + (f" {d['tool_version']}" if d["tool_version"] else "")
     flags = [k.replace("_", " ") for k in ("talent", "personal_data", "third_party") if d[k]]
     lines = [
@@ -98,7 +101,7 @@ def render_disclosure_html(
 width:100%}}td,th{{border-bottom:1px solid #ddd;padding:.4em;text-align:left}}
 tr.temporary td,tr.revoked td,tr.expired td{{background:#fff4f4}}.flag{{color:#a00}}
 .state{{font-size:.8em;border:1px solid #999;border-radius:3px;padding:0 .3em}}</style></head><body>
-<h1>AI disclosure report</h1><p>Generated {_e(now_iso())}: {len(rows)} AI assets,
+<h1>AI disclosure report</h1><p>Generated {html_text(now_iso())}: {len(rows)} AI assets,
 {approved} approved.</p>
 {"".join(parts)}</body></html>
 """

@@ -20,6 +20,7 @@ from provenance.history.declarations import annotate, list_declarations
 from provenance.history.registry import Registry
 from provenance.history.status import refresh_expired
 from provenance.model import UNKNOWN_TOOL
+from provenance.names import one_line, shown
 from provenance.sequences import natural_key
 from provenance.stores import Store
 
@@ -86,9 +87,18 @@ def list_files(
     )
 
 
-def _csv_cell(value: Any) -> Any:
+# Columns that hold file names: written as `ls` shows them (typed back, they name the file).
+_NAME_COLUMNS = frozenset({"path", "paths"})
+
+
+def _csv_cell(key: str, value: Any) -> Any:
+    """One cell as text a spreadsheet and a terminal can take: names `shown`, other text as
+    one line (a name's undecodable bytes or a control character never reach either raw)."""
+    escape = shown if key in _NAME_COLUMNS else one_line
     if isinstance(value, list | tuple):
-        value = "; ".join(map(str, value))
+        value = "; ".join(escape(str(v)) for v in value)
+    elif isinstance(value, str):
+        value = escape(value)
     if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
         # A file name or note starting like a formula must not run in a spreadsheet.
         return "'" + value
@@ -102,7 +112,7 @@ def rows_to_csv(rows: list[dict[str, Any]]) -> str:
         writer = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
         writer.writeheader()
         for row in rows:
-            writer.writerow({k: _csv_cell(v) for k, v in row.items()})
+            writer.writerow({k: _csv_cell(k, v) for k, v in row.items()})
     return buf.getvalue()
 
 

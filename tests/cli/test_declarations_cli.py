@@ -209,7 +209,7 @@ def test_an_undeclared_ai_file_is_listed_by_ls_and_in_the_report(runner, ws, sho
     html = page.read_text("utf-8")
     declared_part, undeclared_part = html.split("<h2>Undeclared AI material (2)</h2>")
     assert "D-0001: ideas" in declared_part and "sq01/sh010/comfyui.png" in declared_part
-    assert "a1111.png" in undeclared_part and "plate_\ufffd\ufffd.png" in undeclared_part
+    assert "a1111.png" in undeclared_part and "plate_\\xff\\xfe.png" in undeclared_part
     assert "comfyui.png" not in undeclared_part
     sheet = list(csv.DictReader(io.StringIO(run(runner, *ws, "report", "--format", "csv").stdout)))
     assert {r["declared"] for r in sheet} == {"True", "False"}
@@ -327,7 +327,7 @@ def test_the_digest_holds_new_declarations_escalations_and_undeclared_finds(runn
     escalated, undeclared = rest.split("<h2>Undeclared AI material (2)</h2>")
     assert "New declarations (2)" in new and "D-0001" in new and "matte ideas" in new
     assert "D-0002" in escalated and "hero shot?" in escalated and "D-0001" not in escalated
-    assert "a1111.png" in undeclared and "plate_\ufffd\ufffd.png" in undeclared
+    assert "a1111.png" in undeclared and "plate_\\xff\\xfe.png" in undeclared
     assert "comfyui.png" not in undeclared
     # the next digest starts where this one ended
     quiet = run(runner, *ws, "digest", "-o", str(page))
@@ -407,8 +407,7 @@ def test_declare_match_approve_and_digest_on_each_backend(runner, backend, tmp_p
     from tests.backends import workspace_on
 
     ws = ["--workspace", str(workspace_on(tmp_path / "shared-ws", backend).root)]
-    for odd in (show / "sq02" / "sh020").glob("plate_*"):  # the PostgreSQL store cannot yet
-        odd.rename(odd.with_name("plate_2.png"))  # record a name that is not UTF-8
+    # the show keeps its name that is not UTF-8: both stores record it
     scanned(runner, ws, show)
     declare(runner, ws, "--tool", "ComfyUI", "--purpose", "ideas", "--use", "ideation",
             "--shot", "sh010")  # fmt: skip
@@ -437,3 +436,30 @@ def test_an_ai_file_naming_no_tool_is_matched_by_scope_and_not_shown_cleared(run
     set_policy(ws, 'cleared_tools = ["Firefly"]')
     blocked = run(runner, *ws, "check", "--strict", str(still), code=1)
     assert "tool not cleared: the AI tool is not named (cleared: Firefly)" in blocked.stdout
+
+
+# -- names and free text never reach a terminal raw ---------------------------------------------
+
+HOSTILE = "sh\n\x1b[2JFORGED"  # a folder name with a newline and an ANSI escape
+
+
+def test_names_and_text_with_a_newline_and_an_escape_are_shown_escaped(runner, ws, tmp_path):
+    folder = tmp_path / "show" / HOSTILE
+    copy_fixture("generators/comfyui.png", folder)
+    scanned(runner, ws, tmp_path / "show")
+    declare(runner, ws, "--tool", "ComfyUI", "--purpose", "ideas\nFORGED: approved\x1b[31m",
+            "--use", "ideation", "--folder", str(folder))  # fmt: skip
+    page = Path(ws[1]) / "page.html"
+    outputs = {
+        "show": run(runner, *ws, "declarations", "show", "D-0001").stdout,
+        "list": run(runner, *ws, "declarations", "list").stdout,
+        "report": (run(runner, *ws, "report", "-o", str(page)), page.read_text("utf-8"))[1],
+        "digest": (run(runner, *ws, "digest", "-o", str(page)), page.read_text("utf-8"))[1],
+    }
+    for what, text in outputs.items():
+        assert "\x1b" not in text, what
+        assert not any(line.startswith("FORGED") for line in text.splitlines()), (what, text)
+        assert "sh\\x0a\\x1b[2JFORGED" in text, (what, text)  # the name, as `ls` shows it
+    assert "ideas\\x0aFORGED: approved\\x1b[31m" in outputs["show"]
+    found = [line for line in outputs["show"].splitlines() if "comfyui.png" in line]
+    assert found == [f"    {tmp_path}/show/sh\\x0a\\x1b[2JFORGED/comfyui.png  ComfyUI  temporary"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import random
@@ -154,3 +156,30 @@ def test_the_review_queue_and_report_page_group_a_sequence_into_one_row(runner, 
         report = client.get("/report").text
         assert f"{folder}/sh010_comp.[998-1005].png" in report and "(8 frames)" in report
         assert report.count("differs:") == 1
+
+
+def test_csv_shows_names_escaped_and_a_file_takes_them(runner, tmp_path):
+    """`report`/`ls` CSV: a name that is not UTF-8, with a newline and an ESC, is one cell as
+    `ls` shows it (typed back, it names the file), on stdout and in a file (-o)."""
+    from provenance.names import unshown
+
+    ws = ["--workspace", str(tmp_path / "ws")]
+    runner.invoke(cli, ["init", ws[1]])
+    folder = tmp_path / "show"
+    folder.mkdir()
+    raw = os.path.join(os.fsencode(folder), b"plate_\xff\n\x1b[2J.png")
+    ai_frame(Path(os.fsdecode(raw)), 1)
+    assert runner.invoke(cli, [*ws, "scan", "--no-tag", str(folder)]).exit_code == 0
+    sheet = tmp_path / "report.csv"
+    written = runner.invoke(cli, [*ws, "report", "--format", "csv", "-o", str(sheet)])
+    assert written.exit_code == 0, written.output
+    for text in (
+        sheet.read_bytes().decode("utf-8"),  # valid UTF-8: a spreadsheet opens it
+        runner.invoke(cli, [*ws, "report", "--format", "csv"]).stdout,
+        runner.invoke(cli, [*ws, "ls", "--format", "csv"]).stdout,
+    ):
+        assert "\x1b" not in text and len(text.splitlines()) == 2, text
+        row = next(csv.DictReader(io.StringIO(text)))
+        cell = row.get("path") or row["paths"]
+        assert cell == f"{folder}/plate_\\xff\\x0a\\x1b[2J.png"
+        assert os.fsencode(unshown(cell)) == raw
