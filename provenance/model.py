@@ -84,6 +84,7 @@ EVIDENCE_SOURCES = (
     "c2pa",
     "c2pa-sidecar",
     "xmp",
+    "xmp-sidecar",
     "png-text",
     "exif",
     "container-tag",
@@ -94,8 +95,28 @@ EVIDENCE_SOURCES = (
     "user",
 )
 
-# A C2PA manifest store kept beside its asset is named `<file>.c2pa` (SPEC §7).
+# Files kept beside an asset are named `<file><suffix>`: its C2PA manifest store (SPEC §7), and
+# the XMP copy of our tag's facts (the naming darktable and digiKam use; Adobe's, which replaces
+# the extension, would make plate.exr and plate.dpx share one). Each is read with its asset,
+# never recorded on its own by scan or watch, and judged as a file of its own by the gate.
 SIDECAR_SUFFIX = ".c2pa"
+XMP_SIDECAR_SUFFIX = ".xmp"
+SIDECAR_SUFFIXES = (SIDECAR_SUFFIX, XMP_SIDECAR_SUFFIX)
+XMP_SIDECAR_TYPE = "application/rdf+xml"
+
+
+def is_sidecar_name(name: str) -> bool:
+    """Whether a file name is a sidecar's (as written: `.c2pa`, `.xmp`)."""
+    return name.endswith(SIDECAR_SUFFIXES)
+
+
+def sidecar_owner(name: str) -> str | None:
+    """The name of the asset a sidecar's `name` belongs to, or None for any other name."""
+    for suffix in SIDECAR_SUFFIXES:
+        if name.endswith(suffix) and len(name) > len(suffix):
+            return name[: -len(suffix)]
+    return None
+
 
 # The name shown where the tool that made AI material is not known (never provgate's own name:
 # provgate records provenance, it generates nothing).

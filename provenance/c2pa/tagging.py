@@ -49,7 +49,7 @@ from provenance.content import content_id_of_stream
 from provenance.errors import ProvgateError, TagWriteError
 from provenance.formats.base import HEAD_BYTES
 from provenance.formats.sniff import sniff_media_type as sniff_bytes
-from provenance.model import SIDECAR_SUFFIX
+from provenance.model import SIDECAR_SUFFIX, XMP_SIDECAR_SUFFIX
 
 TagMode = Literal["embed", "sidecar", "off"]
 
@@ -208,6 +208,10 @@ class _Job:
     def sidecar(self) -> Path:
         return sidecar_path(self.target)
 
+    @property
+    def xmp_sidecar(self) -> Path:
+        return self.target.with_name(self.target.name + XMP_SIDECAR_SUFFIX)
+
     def has_sidecar(self) -> bool:
         # os.path.isfile: for a name near the 255-byte limit the sidecar's name is too long
         # to exist, which Path.is_file raises (ENAMETOOLONG) rather than answers.
@@ -232,7 +236,7 @@ def _embed(job: _Job, ctx: c2pa.Context, signer: TagSigner) -> TagResult:
     parent = parent or _approved_parent(job)
     builder = _builder(job, ctx, parent)
     # The tag's key facts as XMP, inserted before signing so that the manifest covers them.
-    with_xmp = tag_xmp.with_packet(job.src, job.media_type, tag_xmp.tag_packet(xmp_facts(job.tag)))
+    with_xmp = tag_xmp.with_packet(job.src, job.media_type, xmp_facts(job.tag))
     with (
         with_xmp or contextlib.nullcontext(),  # first: closed whatever fails after it
         _atomic_file(job.target, job.before, job.path) as tmp,
@@ -255,6 +259,7 @@ def _embed(job: _Job, ctx: c2pa.Context, signer: TagSigner) -> TagResult:
     if folded:
         job.sidecar.unlink(missing_ok=True)
         atomic.fsync_dir(job.target.parent)
+    _xmp_sidecar(job, create=False)
     label = parent.label if parent else None
     return TagResult(job.path, job.target, "embed", job.media_type, new_id, label)
 
@@ -281,8 +286,39 @@ def _sidecar(job: _Job, ctx: c2pa.Context, signer: TagSigner) -> TagResult:
     like = _stat_or_none(job.sidecar) or job.before
     with _atomic_file(job.sidecar, like, job.path, mode_mask=0o666) as tmp:
         tmp.write(manifest)
+    _xmp_sidecar(job, create=True)
     label = parent.label if parent else None
     return TagResult(job.path, job.sidecar, "sidecar", job.media_type, None, label)
+
+
+def _xmp_sidecar(job: _Job, *, create: bool) -> None:
+    """`<file>.xmp` with the tag's facts, for the tools that read XMP sidecars: written beside
+    a `.c2pa` sidecar (`create`), and kept in step with every tag while one is there (someone
+    else's gets our properties merged in). One that cannot be parsed safely, or is not a
+    regular file (a link is never followed), is left as it is. Not covered by the signature:
+    the manifest hashes the asset; the facts it carries are the signed ones."""
+    dest = job.xmp_sidecar
+    try:
+        existing: os.stat_result | None = os.lstat(dest)
+    except FileNotFoundError:
+        existing = None
+    except OSError:
+        if create:
+            raise
+        return
+    facts = xmp_facts(job.tag)
+    if existing is None:
+        if not create:
+            return
+        packet: bytes | None = tag_xmp.tag_packet(facts)
+    elif not stat.S_ISREG(existing.st_mode) or existing.st_size > _MAX_SIDECAR:
+        return
+    else:
+        packet = tag_xmp.merged_packet(dest.read_bytes(), facts)
+    if packet is None:
+        return
+    with _atomic_file(dest, existing or job.before, job.path, mode_mask=0o666) as tmp:
+        tmp.write(packet)
 
 
 @dataclass

@@ -35,7 +35,7 @@ from provenance.gate.members import (
     Spool,
     sniff_file,
 )
-from provenance.pipeline.walk import SIDECAR_SUFFIX
+from provenance.model import SIDECAR_SUFFIXES, is_sidecar_name
 
 # A tar header block that holds a long name or pax records larger than this is refused:
 # tarfile reads such a block into memory whole (a 2 MB .tar.gz can declare 2 GiB).
@@ -94,7 +94,8 @@ def _judge(
                 yield Member(shown, local, spooled=True)
     finally:
         local.unlink(missing_ok=True)
-        Path(str(local) + SIDECAR_SUFFIX).unlink(missing_ok=True)
+        for suffix in SIDECAR_SUFFIXES:
+            Path(str(local) + suffix).unlink(missing_ok=True)
 
 
 def safe_name(name: str) -> str | None:
@@ -241,19 +242,22 @@ def _zip_entry_count(path: Path) -> int | None:
 def _zip_sidecar(
     archive: zipfile.ZipFile, member: str, local: Path, spool: Spool, budget: Budget
 ) -> None:
-    """Place the member's `.c2pa` sidecar, if the archive has one, beside its spooled copy."""
-    try:
-        info = archive.getinfo(member + SIDECAR_SUFFIX)
-    except KeyError:
-        return
-    if info.file_size < (64 << 20):
+    """Place the member's sidecars (`.c2pa`, `.xmp`), if the archive has them, beside its
+    spooled copy."""
+    for suffix in SIDECAR_SUFFIXES:
         try:
-            with archive.open(info) as src, open(str(local) + SIDECAR_SUFFIX, "wb") as out:
+            info = archive.getinfo(member + suffix)
+        except KeyError:
+            continue
+        if info.file_size >= (64 << 20):
+            continue
+        try:
+            with archive.open(info) as src, open(str(local) + suffix, "wb") as out:
                 while chunk := src.read(1 << 20):
                     budget.charge(len(chunk))
                     out.write(chunk)
         except (zipfile.BadZipFile, OSError, RuntimeError, EOFError, ValueError):
-            Path(str(local) + SIDECAR_SUFFIX).unlink(missing_ok=True)  # judged as itself
+            Path(str(local) + suffix).unlink(missing_ok=True)  # judged as itself
 
 
 def zip_structure_problem(path: Path, archive: zipfile.ZipFile) -> str | None:
@@ -402,7 +406,7 @@ def _iter_tar(
                     if not budget.fits(declared):
                         budget.charge(declared)  # raises: a bomb, known from its headers
                     files.add(name)
-                    if name.endswith(SIDECAR_SUFFIX) and info.size < (64 << 20):
+                    if is_sidecar_name(name) and info.size < (64 << 20):
                         src = archive.extractfile(info)
                         if src is not None:
                             with src:
@@ -444,9 +448,10 @@ def _iter_tar(
                     continue
                 with src:
                     local = spool.copy(src, name, info.size, budget)
-                sidecar = sidecars.get(name + SIDECAR_SUFFIX)
-                if sidecar is not None:
-                    _place(sidecar, Path(str(local) + SIDECAR_SUFFIX))
+                for suffix in SIDECAR_SUFFIXES:
+                    sidecar = sidecars.get(name + suffix)
+                    if sidecar is not None:
+                        _place(sidecar, Path(str(local) + suffix))
                 yield from _judge(local, member, spool, budget, depth, extra)
     except (tarfile.TarError, OSError, EOFError, RecursionError, lzma.LZMAError) as exc:
         yield Member(shown, None, f"archive is damaged: {exc}")

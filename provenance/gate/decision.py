@@ -10,7 +10,6 @@ from datetime import date
 from pathlib import Path
 from typing import IO, Any
 
-from provenance.c2pa.reader import MANIFEST_STORE_TYPE
 from provenance.config import Config
 from provenance.errors import ProvgateError
 from provenance.gate.members import Member
@@ -24,6 +23,7 @@ from provenance.model import UNKNOWN_TOOL, Evidence, Origin, Signal, Validation
 from provenance.pipeline.classify import (
     AssetReading,
     decide_origin,
+    is_sidecar_reading,
     needs_fingerprint,
     read_asset,
     tool_of,
@@ -88,8 +88,8 @@ class AssetVerdict:
 
     @property
     def is_manifest_store(self) -> bool:
-        """A `.c2pa` file: evidence about its neighbour, not content of its own."""
-        return self.reading is not None and self.reading.media_type == MANIFEST_STORE_TYPE
+        """A sidecar (`.c2pa`, `.xmp`): evidence about its neighbour, not content of its own."""
+        return is_sidecar_reading(self.reading)
 
     def to_json(self) -> dict[str, Any]:
         r = self.reading
@@ -373,8 +373,8 @@ class DeliveryGate:
             return AssetVerdict(
                 member.name, "block", [f"cannot be checked: {reason}"], error=reason
             )
-        if prepared.reading.media_type == MANIFEST_STORE_TYPE and not member.flags:
-            # A readable `.c2pa` store: evidence about its neighbour, judged with it.
+        if is_sidecar_reading(prepared.reading) and not member.flags:
+            # A readable sidecar: evidence about its neighbour, judged with it.
             return AssetVerdict(
                 member.name,
                 "pass",

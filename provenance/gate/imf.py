@@ -20,7 +20,7 @@ from typing import Any
 
 from provenance.errors import PackageError
 from provenance.gate.members import Member
-from provenance.pipeline.walk import SIDECAR_SUFFIX
+from provenance.model import sidecar_owner
 
 # The XML of an IMP is small; a bigger "ASSETMAP" is not one.
 MAX_XML_BYTES = 16 << 20
@@ -315,11 +315,10 @@ def iter_imp(root: Path, others: Iterable[Path] = ()) -> Iterator[Member]:
             if path.resolve() in reached or (Path(folder) == root and name in _NAMES):
                 continue
             rel = os.path.relpath(path, root)
-            # A listed asset's C2PA sidecar is its provenance (MXF cannot embed a manifest):
-            # judged, as every file is, but not a stray.
-            sidecar = name.endswith(SIDECAR_SUFFIX) and (
-                Path(folder, name[: -len(SIDECAR_SUFFIX)]).resolve() in reached
-            )
+            # A listed asset's sidecar (C2PA, XMP) is its provenance (MXF cannot embed a
+            # manifest): judged, as every file is, but not a stray.
+            owner = sidecar_owner(name)
+            sidecar = owner is not None and Path(folder, owner).resolve() in reached
             stray = not sidecar and name.upper() != "VOLINDEX.XML"
             extra = ("not listed in the ASSETMAP",) if stray else ()
             yield Member(rel, path, flags=extra)

@@ -32,8 +32,9 @@ from provenance.pipeline.vhash import VideoPrint, match_video
 from provenance.stores import Store
 
 # Evidence the store keeps about content that the content's own bytes cannot show again:
-# what people stated, and what a sidecar said when it was read.
-_REMEMBERED = ("user", "c2pa-sidecar")
+# what people stated, what a sidecar said when it was read, and ("registry") what an earlier
+# judgement carried of that, so the memory outlives the next judgement.
+_REMEMBERED = ("user", "c2pa-sidecar", "xmp-sidecar", "registry")
 # Evidence a judgement adds to a reading (never part of what the file itself says).
 _ADDED = frozenset({"user", "registry", "similar"})
 
@@ -257,18 +258,30 @@ class Registry:
         rows = self._remembered_rows(reading.content_id)
         found = user_evidence(rows)
         fresh = {(e.source, e.marker) for e in own}
+        carried: set[tuple[str, str]] = set()
         for row in rows:
             if row["source"] == "user" or (row["source"], row["marker"]) in fresh:
                 continue
             if row["signal"] not in (Signal.AI_GENERATED.value, Signal.AI_MODIFIED.value):
                 continue
+            if row["source"] == "registry":  # carried by an earlier judgement: as it was
+                if any(marker == row["marker"] for _, marker in fresh):
+                    continue  # the sidecar is back and says it again
+                detail = row["detail"]
+            else:
+                detail = (
+                    f"known to the store as {asset['origin']} since "
+                    f"{asset['first_seen'][:10]}: {row['detail']} (read from a "
+                    f"{row['source']} that is no longer beside the file)"
+                )
+            if (row["marker"], detail) in carried:
+                continue
+            carried.add((row["marker"], detail))
             found.append(
                 Evidence(
                     source="registry",
                     marker=row["marker"],
-                    detail=f"known to the store as {asset['origin']} since "
-                    f"{asset['first_seen'][:10]}: {row['detail']} (read from a "
-                    f"{row['source']} that is no longer beside the file)",
+                    detail=detail,
                     validation=Validation(row["validation"]) if row["validation"] else None,
                 )
             )

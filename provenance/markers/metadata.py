@@ -33,7 +33,7 @@ from provenance.markers.families import Families
 from provenance.markers.generators import generator_evidence
 from provenance.markers.weak import filename_evidence, keyword_evidence
 from provenance.markers.xmp import XmpProperties, parse_xmp
-from provenance.model import Evidence
+from provenance.model import XMP_SIDECAR_SUFFIX, Evidence
 
 __all__ = ["OPEN_FLAGS", "MetadataScan", "scan_metadata"]
 
@@ -81,13 +81,18 @@ def scan_metadata(
     remote: str | None = None
     incomplete = found.incomplete
     xmp_bytes = 0
-    for where, packet in found.xmp:
+    # The file's own packets, then its `<file>.xmp` sidecar's: read and weighed alike.
+    packets = [(where, packet, "xmp") for where, packet in found.xmp]
+    beside = _xmp_sidecar(path)
+    if beside is not None:
+        packets.append((f"XMP sidecar {path.name}{XMP_SIDECAR_SUFFIX}", beside, "xmp-sidecar"))
+    for where, packet, source in packets:
         xmp_bytes += len(packet)
         if xmp_bytes > MAX_XMP_BYTES:
             incomplete = incomplete or f"XMP beyond {MAX_XMP_BYTES} bytes was not read"
             break
         properties = parse_xmp(packet)
-        evidence.extend(_xmp_evidence(properties, where, store_prompts))
+        evidence.extend(_xmp_evidence(properties, where, store_prompts, source))
         fields.extend(
             Field("xmp", where, name, value)
             for name in _XMP_TEXT_PROPERTIES
@@ -105,6 +110,29 @@ def scan_metadata(
         evidence=tuple(dict.fromkeys(evidence)),
         incomplete=incomplete,
     )
+
+
+def _xmp_sidecar(path: Path) -> bytes | None:
+    """The `<file>.xmp` beside the file, if there is one (up to one byte past the XMP budget,
+    so that a larger one leaves the reading incomplete)."""
+    name = os.fspath(path) + XMP_SIDECAR_SUFFIX
+    if not os.path.isfile(name):  # cheap: most files have none
+        return None
+    try:
+        fd = os.open(name, OPEN_FLAGS)
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise UnreadableAsset("XMP sidecar is not a regular file", Path(name))
+            chunks: list[bytes] = []
+            left = MAX_XMP_BYTES + 1
+            while left > 0 and (chunk := os.read(fd, min(left, 1 << 20))):
+                chunks.append(chunk)
+                left -= len(chunk)
+            return b"".join(chunks)
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        raise UnreadableAsset(f"XMP sidecar unreadable: {_reason(exc)}", Path(name)) from exc
 
 
 OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_NONBLOCK", 0)
@@ -161,13 +189,15 @@ _XMP_TEXT_PROPERTIES = (
 _DST_TERM = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,63}")
 
 
-def _xmp_evidence(properties: XmpProperties, where: str, store_prompts: bool) -> list[Evidence]:
+def _xmp_evidence(
+    properties: XmpProperties, where: str, store_prompts: bool, source: str = "xmp"
+) -> list[Evidence]:
     evidence = []
     for value in properties.get("DigitalSourceType", ()):
         term = value.strip().rstrip("/").rsplit("/", 1)[-1]
         if _DST_TERM.fullmatch(term):
             detail = f"{where}: Iptc4xmpExt:DigitalSourceType = {value}"
-            evidence.append(Evidence(source="xmp", detail=detail, marker=f"dst:{term}"))
+            evidence.append(Evidence(source=source, detail=detail, marker=f"dst:{term}"))
     ai_fields = ("AISystemUsed", "AISystemVersionUsed", "AIPromptInformation", "AIPromptWriterName")
     if any(name in properties for name in ai_fields):
         system = next(iter(properties.get("AISystemUsed", ())), None)
@@ -185,7 +215,7 @@ def _xmp_evidence(properties: XmpProperties, where: str, store_prompts: bool) ->
                 parts.append("AIPromptInformation present (not stored)")
         evidence.append(
             Evidence(
-                source="xmp",
+                source=source,
                 detail=f"{where}: " + "; ".join(parts),
                 marker="iptc:AISystemUsed",
                 tool=system,

@@ -65,9 +65,8 @@ XmpProperties = dict[str, list[str]]
 def parse_xmp(packet: bytes) -> XmpProperties:
     """The properties of interest found in an XMP packet, each with its values in order."""
     packet = _as_utf8(packet)
-    body = _rdf_body(packet)
-    lowered = packet.lower()
-    if body is None or len(body) > _MAX_PARSED or any(mark in lowered for mark in _FORBIDDEN):
+    body = parsable_body(packet)
+    if body is None:
         return _fallback(packet)
     from xml.etree import ElementTree  # deferred: only files that carry XMP pay for it
 
@@ -85,6 +84,36 @@ def parse_xmp(packet: bytes) -> XmpProperties:
             if name:
                 _add(found, name, value)
     return found
+
+
+def parsable_body(packet: bytes) -> bytes | None:
+    """The packet's x:xmpmeta (or bare rdf:RDF) element when it may be handed to an XML parser:
+    no DOCTYPE or ENTITY declaration anywhere, and small enough to build a tree of; else None."""
+    body = _rdf_body(packet)
+    lowered = packet.lower()
+    if body is None or len(body) > _MAX_PARSED or any(mark in lowered for mark in _FORBIDDEN):
+        return None
+    return body
+
+
+def packet_problem(packet: bytes) -> str | None:
+    """Why `packet` is not a readable XMP packet (a file that must be one: a `.xmp` sidecar),
+    or None. Readable: an x:xmpmeta or rdf:RDF element, well-formed, no DOCTYPE or ENTITY."""
+    packet = _as_utf8(packet)
+    if _rdf_body(packet) is None:
+        return "not an XMP packet (no x:xmpmeta or rdf:RDF element)"
+    if any(mark in packet.lower() for mark in _FORBIDDEN):
+        return "XMP packet with a DOCTYPE or ENTITY declaration (not parsed)"
+    body = parsable_body(packet)
+    if body is None:
+        return f"XMP packet larger than {_MAX_PARSED // 1024} KiB"
+    from xml.etree import ElementTree
+
+    try:
+        ElementTree.fromstring(body)
+    except (ElementTree.ParseError, ValueError) as exc:
+        return f"XMP packet is not well-formed XML ({exc})"
+    return None
 
 
 def _as_utf8(packet: bytes) -> bytes:

@@ -22,12 +22,24 @@ from provenance.c2pa.reader import (
 from provenance.config import Config, Policy
 from provenance.content import digest_fd
 from provenance.errors import AssetError, MalformedAsset, ProvgateError, UnreadableAsset
-from provenance.formats.base import HEAD_BYTES
+from provenance.formats.base import HEAD_BYTES, MAX_XMP_BYTES
 from provenance.markers.families import families_of
 from provenance.markers.metadata import OPEN_FLAGS, scan_metadata
 from provenance.markers.watermark import WATERMARK_MEDIA, watermark_evidence
-from provenance.model import Evidence, Origin, Signal, Validation
-from provenance.pipeline.walk import SIDECAR_SUFFIX
+from provenance.markers.xmp import packet_problem
+from provenance.model import (
+    SIDECAR_SUFFIX,
+    XMP_SIDECAR_SUFFIX,
+    XMP_SIDECAR_TYPE,
+    Evidence,
+    Origin,
+    Signal,
+    Validation,
+)
+
+# What a sidecar file reads as when it is an asset itself (in a package): evidence about its
+# neighbour, no content of its own.
+SIDECAR_MEDIA = frozenset({MANIFEST_STORE_TYPE, XMP_SIDECAR_TYPE})
 
 
 @dataclass(frozen=True)
@@ -119,8 +131,11 @@ def _read_asset(path: Path, config: Config, pixels: bool) -> AssetReading:
             raise UnreadableAsset(exc.strerror or str(exc), path) from exc
         if size == 0:
             raise MalformedAsset("empty file (0 bytes)", path)
-        if path.name.lower().endswith(SIDECAR_SUFFIX):
+        lowered = path.name.lower()
+        if lowered.endswith(SIDECAR_SUFFIX):
             return _manifest_store_reading(path, config, cid, size)
+        if lowered.endswith(XMP_SIDECAR_SUFFIX):
+            return _xmp_sidecar_reading(path, fd, cid, size)
         meta = scan_metadata(
             path,
             head,
@@ -180,28 +195,60 @@ def _manifest_store_reading(path: Path, config: Config, cid: str, size: int) -> 
     blocks). What it declares is evidence about its neighbour, weighed there."""
     store = read_manifest_store(path, config)
     manifests = len(store.summary.manifests)
+    about = Evidence(
+        source="c2pa-sidecar",
+        detail=f"C2PA manifest store ({manifests} manifest(s), "
+        f"{store.summary.validation.value} on its own); evidence about "
+        f"{path.name[: -len(SIDECAR_SUFFIX)]}, weighed with it",
+        marker="",
+        validation=store.summary.validation,
+    )
+    return _sidecar_reading(path, cid, size, MANIFEST_STORE_TYPE, about)
+
+
+def _sidecar_reading(
+    path: Path, cid: str, size: int, media_type: str, about: Evidence
+) -> AssetReading:
+    """A sidecar read as an asset: no origin of its own, one line of evidence saying what it is."""
     return AssetReading(
         path=path,
         content_id=cid,
         size=size,
-        media_type=MANIFEST_STORE_TYPE,
+        media_type=media_type,
         origin=Origin.UNKNOWN,
-        evidence=(
-            Evidence(
-                source="c2pa-sidecar",
-                detail=f"C2PA manifest store ({manifests} manifest(s), "
-                f"{store.summary.validation.value} on its own); evidence about "
-                f"{path.name[: -len(SIDECAR_SUFFIX)]}, weighed with it",
-                marker="",
-                validation=store.summary.validation,
-            ),
-        ),
+        evidence=(about,),
         c2pa=None,
         remote_manifest=None,
         tool=None,
         incomplete=None,
         sidecar_c2pa=None,
     )
+
+
+def _xmp_sidecar_reading(path: Path, fd: int, cid: str, size: int) -> AssetReading:
+    """A `.xmp` file as an asset: it must be a readable XMP packet (else MalformedAsset, which
+    blocks). What it says is evidence about its neighbour, weighed there."""
+    if size > MAX_XMP_BYTES:
+        raise MalformedAsset(f"XMP sidecar larger than {MAX_XMP_BYTES >> 20} MiB", path)
+    try:
+        packet = os.pread(fd, size, 0)
+    except OSError as exc:
+        raise UnreadableAsset(exc.strerror or str(exc), path) from exc
+    problem = packet_problem(packet)
+    if problem:
+        raise MalformedAsset(problem, path)
+    about = Evidence(
+        source="xmp-sidecar",
+        detail=f"XMP packet; evidence about {path.name[: -len(XMP_SIDECAR_SUFFIX)]}, "
+        "weighed with it",
+        marker="",
+    )
+    return _sidecar_reading(path, cid, size, XMP_SIDECAR_TYPE, about)
+
+
+def is_sidecar_reading(reading: AssetReading | None) -> bool:
+    """A sidecar file read as an asset (see SIDECAR_MEDIA)."""
+    return reading is not None and reading.media_type in SIDECAR_MEDIA
 
 
 def _signal(ev: Evidence, policy: Policy) -> Signal:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from provenance.atomic import TEMP_MARKER
-from provenance.model import SIDECAR_SUFFIX
+from provenance.model import is_sidecar_name
 
 # Temporary and system files (SPEC §6). Matched against the file name.
 DEFAULT_IGNORES = (
@@ -50,7 +50,7 @@ SKIP_DIRS = frozenset(
 
 def is_ignored(name: str, extra_globs: Iterable[str] = ()) -> bool:
     """True for files provgate never records: temporaries, system files, its own writes."""
-    if TAG_TEMP_MARKER in name or name.endswith(SIDECAR_SUFFIX):
+    if TAG_TEMP_MARKER in name or is_sidecar_name(name):
         return True
     return _ignore_pattern(tuple(extra_globs)).match(name) is not None
 
@@ -110,7 +110,7 @@ def walk_files(
 
     def skip(name: str) -> bool:
         if include_all:
-            return TAG_TEMP_MARKER in name or name.endswith(SIDECAR_SUFFIX)
+            return TAG_TEMP_MARKER in name or is_sidecar_name(name)
         return is_ignored(name, globs)
 
     top = os.path.abspath(root)
