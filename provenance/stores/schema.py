@@ -285,7 +285,12 @@ MIGRATIONS: tuple[Migration, ...] = (
             "    FOR EACH STATEMENT EXECUTE FUNCTION events_append_only()",
         ),
     ),
-    # 6: a scan's new files as one batch event whose leaves (one row per file, its own kind,
+    # 6: approvals count only when the approval identity signed their events
+    # (history/attest.py); none written before did, so no cached `approved` status stands
+    # (`log resign` signs the genuine ones and sets it again). Also: a provgate that would
+    # count unsigned approvals refuses this store ("newer than this provgate").
+    Migration("UPDATE assets SET status = 'temporary' WHERE status = 'approved'"),
+    # 7: a scan's new files as one batch event whose leaves (one row per file, its own kind,
     # content id, path and detail) it lists by hash: see stores/chain.py. SQLite keeps the
     # leaves in their key's order (no second tree for the key).
     Migration(
@@ -305,7 +310,7 @@ MIGRATIONS: tuple[Migration, ...] = (
             "    FOR EACH STATEMENT EXECUTE FUNCTION events_append_only()",
         ),
     ),
-    # 7: the review queue's and the tool filter's indexes hold only the rows they serve (AI
+    # 8: the review queue's and the tool filter's indexes hold only the rows they serve (AI
     # material has a status, few assets name a tool): nearly every file of a scan is neither,
     # and its asset row is written into two trees fewer
     Migration(
