@@ -107,8 +107,8 @@ _ANCHORS_V5 = """
     CREATE INDEX events_kind_content ON events(kind, content_id)
 """
 
-_LEAVES_V6 = """
-    CREATE TABLE event_leaves (
+_LEAVES_V7 = """
+    CREATE TABLE IF NOT EXISTS event_leaves (
         seq {int} NOT NULL,
         n {int} NOT NULL,
         kind {text} NOT NULL,
@@ -117,8 +117,8 @@ _LEAVES_V6 = """
         detail {text} NOT NULL,
         PRIMARY KEY (seq, n)
     ){without_rowid};
-    CREATE INDEX event_leaves_content ON event_leaves(content_id);
-    CREATE INDEX event_leaves_path ON event_leaves(path)
+    CREATE INDEX IF NOT EXISTS event_leaves_content ON event_leaves(content_id);
+    CREATE INDEX IF NOT EXISTS event_leaves_path ON event_leaves(path)
 """
 
 MIGRATIONS: tuple[Migration, ...] = (
@@ -292,21 +292,22 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration("UPDATE assets SET status = 'temporary' WHERE status = 'approved'"),
     # 7: a scan's new files as one batch event whose leaves (one row per file, its own kind,
     # content id, path and detail) it lists by hash: see stores/chain.py. SQLite keeps the
-    # leaves in their key's order (no second tree for the key).
+    # leaves in their key's order (no second tree for the key). 7 and 8 may run again on a
+    # store that has them (one whose version was set back by hand): they change nothing then.
     Migration(
-        _LEAVES_V6,
+        _LEAVES_V7,
         sqlite=(
-            "CREATE TRIGGER event_leaves_no_update BEFORE UPDATE ON event_leaves\n"
+            "CREATE TRIGGER IF NOT EXISTS event_leaves_no_update BEFORE UPDATE ON event_leaves\n"
             "    BEGIN SELECT RAISE(ABORT, 'events are append-only'); END",
-            "CREATE TRIGGER event_leaves_no_delete BEFORE DELETE ON event_leaves\n"
+            "CREATE TRIGGER IF NOT EXISTS event_leaves_no_delete BEFORE DELETE ON event_leaves\n"
             "    BEGIN SELECT RAISE(ABORT, 'events are append-only'); END",
         ),
         postgresql=(
-            "CREATE TRIGGER event_leaves_no_update BEFORE UPDATE ON event_leaves\n"
+            "CREATE OR REPLACE TRIGGER event_leaves_no_update BEFORE UPDATE ON event_leaves\n"
             "    FOR EACH ROW EXECUTE FUNCTION events_append_only()",
-            "CREATE TRIGGER event_leaves_no_delete BEFORE DELETE ON event_leaves\n"
+            "CREATE OR REPLACE TRIGGER event_leaves_no_delete BEFORE DELETE ON event_leaves\n"
             "    FOR EACH ROW EXECUTE FUNCTION events_append_only()",
-            "CREATE TRIGGER event_leaves_no_truncate BEFORE TRUNCATE ON event_leaves\n"
+            "CREATE OR REPLACE TRIGGER event_leaves_no_truncate BEFORE TRUNCATE ON event_leaves\n"
             "    FOR EACH STATEMENT EXECUTE FUNCTION events_append_only()",
         ),
     ),
@@ -315,10 +316,10 @@ MIGRATIONS: tuple[Migration, ...] = (
     # and its asset row is written into two trees fewer
     Migration(
         """
-        DROP INDEX assets_queue;
+        DROP INDEX IF EXISTS assets_queue;
         CREATE INDEX assets_queue ON assets(status, first_seen, content_id)
             WHERE status IS NOT NULL;
-        DROP INDEX assets_tool;
+        DROP INDEX IF EXISTS assets_tool;
         CREATE INDEX assets_tool ON assets(tool, origin) WHERE tool IS NOT NULL;
         """
     ),
