@@ -187,7 +187,9 @@ def with_packet(src: IO[bytes], media_type: str, facts: dict[str, Any]) -> IO[by
     packet = tag_packet(facts) if plan.existing is None else merged_packet(plan.existing, facts)
     splices = plan.build(packet) if packet is not None else None
     src.seek(0)
-    return _spliced(src, size, splices) if splices else None
+    if not splices or not _fits(splices, size):
+        return None  # e.g. a chunk whose length runs past the end: left as it is
+    return _spliced(src, size, splices)
 
 
 # A splice replaces src[start:end] with data (start == end: an insertion).
@@ -208,13 +210,20 @@ def _read(src: IO[bytes], at: int, n: int) -> bytes:
     return src.read(n)
 
 
+def _fits(splices: list[Splice], size: int) -> bool:
+    """Splices inside the file that do not overlap."""
+    pos = 0
+    for start, end, _ in sorted(splices, key=lambda s: (s[0], s[1])):
+        if start < pos or end < start or end > size:
+            return False
+        pos = end
+    return True
+
+
 def _spliced(src: IO[bytes], size: int, splices: list[Splice]) -> IO[bytes]:
     out = tempfile.SpooledTemporaryFile(max_size=_SPOOL)  # noqa: SIM115 - returned open
     pos = 0
     for start, end, data in sorted(splices, key=lambda s: (s[0], s[1])):
-        if start < pos or end < start or end > size:
-            out.close()
-            raise ValueError("overlapping XMP splices")
         _copy(src, out, pos, start)
         out.write(data)
         pos = end
