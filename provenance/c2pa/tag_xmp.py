@@ -142,10 +142,13 @@ def merged_packet(existing: bytes, facts: dict[str, Any]) -> bytes | None:
     while rdf.lastChild is not None and _is_blank(rdf.lastChild):
         rdf.removeChild(rdf.lastChild)
     ours = minidom.parseString(_description(facts, about or "").encode("utf-8")).documentElement
+    root = doc.documentElement
+    if ours is None or root is None:
+        return None
     rdf.appendChild(doc.createTextNode("\n  "))
     rdf.appendChild(doc.importNode(ours, True))
     rdf.appendChild(doc.createTextNode("\n "))
-    return (_BEGIN + doc.documentElement.toxml() + _END).encode("utf-8")
+    return (_BEGIN + root.toxml() + _END).encode("utf-8")
 
 
 def _is_blank(node: Any) -> bool:
