@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
@@ -267,57 +267,97 @@ class DeliveryGate:
         """Members with their files read on all cores, in package order.
 
         Files on disk are read in batches by worker processes, then the images the store does
-        not know exactly are hashed (in workers too) for the near-duplicate test. Archive members
-        are read one at a time, as each exists only until the next member is spooled."""
-        batch: list[Member] = []
+        not know exactly are hashed (in workers too) for the near-duplicate test. While one
+        batch is judged here, the workers read the next one. Archive members are read one at
+        a time, as each exists only until the next member is spooled."""
+        stream = iter(members)
+        after: Member | None = None  # a spooled member drawn at the end of a batch
 
-        def flush() -> Iterator[tuple[Member, Prepared | None]]:
-            paths = [m.local for m in batch]
-            if len(paths) >= POOL_THRESHOLD:
-                _preload_decoders(_IMAGE_DECODER)
-            ready = list(map_files(prepare, paths, self.config))
-            self.registry.prefetch(p.reading.content_id for p in ready if p.reading is not None)
-            self._read_watermarks(paths, ready)
-            if self.registry.has_hashes:
-                # Known or not, every image without positive evidence of its own is compared
-                # with the known AI images, exactly as a scan compares it (one judgement).
-                # Content the store has fingerprinted is compared by its stored fingerprint
-                # (same bytes, same hash); the rest is decoded, and its fingerprint kept.
-                unknown: list[int] = []
-                for i, p in enumerate(ready):
-                    if p.reading is None or not needs_fingerprint(p.reading):
-                        continue
-                    known = self.registry.asset(p.reading.content_id)
-                    if known is not None and known.get("phash"):
-                        ready[i] = replace(p, phash=known["phash"])
-                    else:
-                        unknown.append(i)
-                items = [(paths[i], ready[i].reading.media_type) for i in unknown]  # type: ignore[union-attr]
-                if len(items) >= POOL_THRESHOLD:
-                    _preload_decoders(_IMAGE_DECODER)
-                learned: list[tuple[str, str]] = []
-                for i, value in zip(unknown, map_files(_phash, items), strict=True):
-                    ready[i] = replace(ready[i], phash=value.value, phash_problem=value.problem)
-                    cid = ready[i].reading.content_id  # type: ignore[union-attr]
-                    if value.value and self.registry.asset(cid) is not None:
-                        learned.append((cid, value.value))
-                if learned:
-                    self.store.keep_fingerprints(learned)
+        def next_batch() -> list[Member]:
+            nonlocal after
+            batch: list[Member] = []
+            for member in stream:
+                if member.local is None or member.spooled:
+                    after = member
+                    break
+                batch.append(member)
+                if len(batch) >= _BATCH:
+                    break
+            return batch
+
+        batch = next_batch()
+        reading = self._start_reading(batch)
+        while True:
+            ready = self._finish_reading(batch, reading)
+            alone, after = after, None
+            if alone is None:
+                # The next batch is drawn, and the workers start on it, before this one is
+                # judged here (never across a spooled member: drawing past one would remove
+                # its file). Its pool starts once this batch's own pools have ended.
+                upcoming = next_batch()
+                reading = self._start_reading(upcoming)
             try:
                 yield from zip(batch, ready, strict=True)
+            except BaseException:
+                if alone is None:
+                    reading[1].close()  # the workers stop; nothing is left running
+                raise
             finally:
                 self.registry.forget()
-            batch.clear()
+            if alone is not None:
+                yield alone, None
+                upcoming = next_batch()
+                reading = self._start_reading(upcoming)
+            if not upcoming and after is None:
+                return
+            batch = upcoming
 
-        for member in members:
-            if member.local is None or member.spooled:
-                yield from flush()
-                yield member, None
-                continue
-            batch.append(member)
-            if len(batch) >= _BATCH:
-                yield from flush()
-        yield from flush()
+    def _start_reading(
+        self, batch: list[Member]
+    ) -> tuple[list[Prepared], Generator[Prepared, None, None]]:
+        """The batch's files being read by the workers: the first result is waited for, so
+        that the rest are in the workers' hands when this returns."""
+        if len(batch) >= POOL_THRESHOLD:
+            _preload_decoders(_IMAGE_DECODER)
+        results = map_files(prepare, [m.local for m in batch], self.config)
+        first = next(results, None)
+        return ([] if first is None else [first]), results
+
+    def _finish_reading(
+        self, batch: list[Member], reading: tuple[list[Prepared], Iterator[Prepared]]
+    ) -> list[Prepared]:
+        """The batch's readings, with what the store knows and what decoding adds: invisible
+        watermarks, and fingerprints for the near-duplicate test."""
+        ready = [*reading[0], *reading[1]]
+        paths = [m.local for m in batch]
+        self.registry.prefetch(p.reading.content_id for p in ready if p.reading is not None)
+        self._read_watermarks(paths, ready)  # type: ignore[arg-type]
+        if self.registry.has_hashes:
+            # Known or not, every image without positive evidence of its own is compared
+            # with the known AI images, exactly as a scan compares it (one judgement).
+            # Content the store has fingerprinted is compared by its stored fingerprint
+            # (same bytes, same hash); the rest is decoded, and its fingerprint kept.
+            unknown: list[int] = []
+            for i, p in enumerate(ready):
+                if p.reading is None or not needs_fingerprint(p.reading):
+                    continue
+                known = self.registry.asset(p.reading.content_id)
+                if known is not None and known.get("phash"):
+                    ready[i] = replace(p, phash=known["phash"])
+                else:
+                    unknown.append(i)
+            items = [(paths[i], ready[i].reading.media_type) for i in unknown]  # type: ignore[union-attr]
+            if len(items) >= POOL_THRESHOLD:
+                _preload_decoders(_IMAGE_DECODER)
+            learned: list[tuple[str, str]] = []
+            for i, value in zip(unknown, map_files(_phash, items), strict=True):
+                ready[i] = replace(ready[i], phash=value.value, phash_problem=value.problem)
+                cid = ready[i].reading.content_id  # type: ignore[union-attr]
+                if value.value and self.registry.asset(cid) is not None:
+                    learned.append((cid, value.value))
+            if learned:
+                self.store.keep_fingerprints(learned)
+        return ready
 
     def _read_watermarks(self, paths: list[Path], ready: list[Prepared]) -> None:
         """Add invisible-watermark evidence to the lossless stills of a batch. What the store

@@ -16,7 +16,7 @@ import signal
 import sys
 import threading
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from typing import Any, TypeVar
 
@@ -43,7 +43,7 @@ def map_files(
     weigh: Callable[[Any], int] | None = None,
     large_apart: bool = False,
     stop: Any = None,
-) -> Iterator[T]:
+) -> Generator[T, None, None]:
     """`fn(item, *args)` for every item, in order, on all cores when there are enough items.
 
     `items` may be a generator (a scan's walk): it is drawn as workers free up, so they start
