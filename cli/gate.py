@@ -12,6 +12,7 @@ from provenance.gate.decision import DeliveryGate
 from provenance.gate.reports import RENDERERS
 
 from .main import EXIT_BLOCKED, cli, format_option, get_app, globals_of, json_option
+from .names import named_paths
 from .render import dumps_json, echo, progress_bar
 
 
@@ -67,13 +68,15 @@ def check(
     written approval (or anything unreadable). PACKAGE: a folder, file, .zip/.tar(.gz), an
     IMF package (a folder with ASSETMAP.xml), a timeline (.otio/.otioz/.otiod, EDL, AAF,
     FCP 7 XML, FCPXML: the media of its clips, linked under --media-root and --map), or -
-    for paths on stdin."""
+    for paths on stdin. A frame sequence as `ls` names it (`shot.[1001-1020].exr`,
+    `shot.####.exr`) or a name as provgate printed it (escaped) is checked too: every
+    frame of it on disk."""
     app = get_app(ctx)
     gate = DeliveryGate(app.workspace.config, app.store)
     links = api.timeline_options(media_roots, path_maps, handles)
     with progress_bar("checking", quiet=globals_of(ctx).quiet) as advance:
         report = gate.check(
-            list(packages), strict=strict, stdin=sys.stdin, progress=advance, timelines=links
+            named_paths(packages), strict=strict, stdin=sys.stdin, progress=advance, timelines=links
         )
     fmt = "json" if as_json else fmt
     text = RENDERERS[fmt](report)

@@ -14,7 +14,7 @@ from typing import Any
 
 from provenance.errors import ConfigError
 from provenance.globs import glob_problem
-from provenance.model import USE_CATEGORIES, Signal, tool_matches
+from provenance.model import USE_CATEGORIES, Origin, Signal, tool_matches
 
 TAG_MODES = ("embed", "sidecar", "off")
 # What embed mode does with a file it must not replace (read-only, or several hard links):
@@ -171,6 +171,7 @@ def load_config(path: Path | None) -> Config:
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise ConfigError(f"invalid TOML: {exc}", path) from exc
         _check_known(user, text, path)
+        _check_kinds(user, text, path)
         data = _merge(data, user)
     return _build(data, root, path, text)
 
@@ -228,6 +229,46 @@ def _check_known(user: dict[str, Any], text: str, source: Path) -> None:
                 walk(value, name)
 
     walk(user, "")
+
+
+def _check_kinds(user: dict[str, Any], text: str, source: Path) -> None:
+    """A value of the wrong kind (`store_prompts = "no"`, which Python would read as true;
+    `settle = "fast"`; `anchors = "ca.pem"`, which would be read letter by letter) is an
+    error naming its line: each setting takes the kind of value its packaged default has."""
+
+    def walk(table: dict[str, Any], defaults: dict[str, Any], prefix: str) -> None:
+        for key, value in table.items():
+            name = f"{prefix}.{key}" if prefix else key
+            if key not in defaults or name in _FREE_TABLES:
+                continue  # an optional setting: checked where it is read
+            problem = _kind_problem(value, defaults[key])
+            if problem:
+                line = _line_of(text, prefix, key)
+                where = f"line {line}: " if line != "?" else ""
+                raise ConfigError(f"{where}{name} {problem}", source)
+            if isinstance(value, dict):
+                walk(value, defaults[key], name)
+
+    walk(user, _packaged_defaults(), "")
+
+
+def _kind_problem(value: Any, default: Any) -> str | None:
+    """Why `value` is not the kind of value `default` is (None when it is)."""
+    if isinstance(default, dict):
+        return None if isinstance(value, dict) else f"must be a table, not {value!r}"
+    if isinstance(default, bool):
+        return None if isinstance(value, bool) else f"must be true or false, not {value!r}"
+    if isinstance(default, int | float):
+        number = isinstance(value, int | float) and not isinstance(value, bool)
+        return None if number else f"must be a number, not {value!r}"
+    if isinstance(default, str):
+        return None if isinstance(value, str) else f"must be a text value, not {value!r}"
+    if isinstance(default, list):
+        if not isinstance(value, list):
+            return f"must be a list, not {value!r}"
+        if all(isinstance(v, str) for v in default) and not all(isinstance(v, str) for v in value):
+            return f"must be a list of text values, not {value!r}"
+    return None
 
 
 def _close_to(key: str, known: frozenset[str]) -> str:
@@ -301,14 +342,24 @@ def _build(data: dict[str, Any], root: Path | None, source: Path | None, text: s
             try:
                 markers[str(key)] = Signal(value)
             except ValueError:
-                raise ConfigError(
-                    f"policy.markers.{key}: unknown value {value!r}", source
+                known = ", ".join(s.value for s in Signal)
+                raise bad(
+                    "policy.markers", str(key), f"is {value!r}; it must be one of {known}"
                 ) from None
         consent = frozenset(pol.get("consent_required", []))
         notice_only = frozenset(pol.get("notice_only", []))
-        unknown = (consent | notice_only | {pol.get("default_use", "temp")}) - set(USE_CATEGORIES)
-        if unknown:
-            raise ConfigError(f"policy: unknown use category {sorted(unknown)[0]!r}", source)
+        for key, given in (
+            ("consent_required", consent),
+            ("notice_only", notice_only),
+            ("default_use", {pol.get("default_use", "temp")}),
+        ):
+            unknown = set(given) - set(USE_CATEGORIES)
+            if unknown:
+                raise bad("policy", key, f"names an unknown use category {sorted(unknown)[0]!r}")
+        origins = frozenset(tagging.get("origins", []))
+        if origins - {o.value for o in Origin}:
+            wrong = sorted(origins - {o.value for o in Origin})[0]
+            raise bad("tagging", "origins", f"names an unknown origin {wrong!r}")
         store, facility = _store_settings(data, source)
         sig = data["signer"]
         asig = data.get("approval_signer") or {}
@@ -319,7 +370,7 @@ def _build(data: dict[str, Any], root: Path | None, source: Path | None, text: s
             root=root,
             tag_mode=str(mode),
             tag_protected=str(protected),
-            tag_origins=frozenset(tagging.get("origins", [])),
+            tag_origins=origins,
             signer=SignerConfig(
                 cert_chain=rel(sig["cert_chain"]) if sig.get("cert_chain") and root else None,
                 key=rel(sig["key"]) if sig.get("key") and root else None,

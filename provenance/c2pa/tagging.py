@@ -267,6 +267,13 @@ def _embed(job: _Job, ctx: c2pa.Context, signer: TagSigner) -> TagResult:
 def _sidecar(job: _Job, ctx: c2pa.Context, signer: TagSigner) -> TagResult:
     # A sidecar write replaces the old sidecar, so that one is the parent; else an embedded
     # store (left in the file untouched) is named as the parent.
+    length = len(os.fsencode(job.sidecar.name))
+    if length > atomic.NAME_MAX:
+        raise TagWriteError(
+            f"not tagged: its sidecar's name ({job.sidecar.suffix} added) would be {length}"
+            f" bytes, past the {atomic.NAME_MAX}-byte limit on a file name; shorten the name",
+            job.path,
+        )
     embedded, has_store = _embedded_parent(job, ctx, remote_ok=True)
     parent = _sidecar_parent(job, ctx) if job.has_sidecar() else embedded
     parent = parent or _approved_parent(job)

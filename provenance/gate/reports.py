@@ -55,9 +55,9 @@ def render_text(report: CheckReport) -> str:
         lines.extend(_differing(odd))
     for view in report.timelines:
         lines.extend(one_line(line) for line in _timeline_text(report, view))
-    package = ", ".join(
-        shown(p) for p in ([report.package] if isinstance(report.package, str) else report.package)
-    )
+    packages = [report.package] if isinstance(report.package, str) else report.package
+    # the frames of a sequence checked as packages are named as one (`ls`'s label)
+    package = ", ".join(shown(g.label) for g in group_frames(packages, str))
     lines.append(
         f"{'BLOCKED' if report.verdict == 'blocked' else 'PASS'}: {package} - {s['assets']} "
         f"assets, {s['blocked']} blocked, {s['ai']} AI ({s['approved']} approved), "

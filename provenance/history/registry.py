@@ -171,11 +171,15 @@ class Registry:
         with `value` are compared: a check compared every image with every known AI image,
         ~45 µs a file against 200 of them."""
         hashes = self._known_hashes()
-        candidates: set[int] = set()
+        found: list[int] = []
         for table, (shift, mask) in zip(self._segments, _SEGMENTS, strict=True):
-            candidates.update(table.get((value >> shift) & mask, ()))
-        close = [((value ^ hashes[i][0]).bit_count(), i) for i in candidates]
-        return sorted(c for c in close if c[0] <= NEAR_DISTANCE)
+            hit = table.get((value >> shift) & mask)
+            if hit:
+                found += hit
+        close = {
+            (d, i) for i in found if (d := (value ^ hashes[i][0]).bit_count()) <= NEAR_DISTANCE
+        }
+        return sorted(close)
 
     def _paths(self, cid: str) -> tuple[str, ...]:
         rows = self.store.files_with_content(cid, live_only=False, everywhere=True)

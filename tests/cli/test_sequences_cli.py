@@ -183,3 +183,22 @@ def test_csv_shows_names_escaped_and_a_file_takes_them(runner, tmp_path):
         cell = row.get("path") or row["paths"]
         assert cell == f"{folder}/plate_\\xff\\x0a\\x1b[2J.png"
         assert os.fsencode(unshown(cell)) == raw
+
+
+def test_check_takes_a_sequence_as_ls_names_it_and_an_escaped_name(runner, shot, tmp_path):
+    ws, folder = shot
+    label = str(folder / "sh010_comp.[998-1005].png")
+    text = runner.invoke(cli, [*ws, "check", label])
+    assert text.exit_code == 1, text.output
+    assert "BLOCK  sh010_comp.[998-1005].png  (8 frames)" in text.stdout
+    assert text.stdout.splitlines()[-1].startswith(f"BLOCKED: {label} - 8 assets, 8 blocked")
+    four = runner.invoke(cli, [*ws, "check", "--json", str(folder / "sh010_comp.####.png")])
+    report = json.loads(four.stdout)
+    assert len(report["assets"]) == len(report["package"]) == 6  # JSON: one row per file
+    missing = runner.invoke(cli, [*ws, "check", str(folder / "sh020.[1-9].png")])
+    assert missing.exit_code == 2 and "no frame of this sequence" in missing.stderr
+    raw = os.path.join(os.fsencode(folder), b"odd_\xff\x1b.png")
+    ai_frame(Path(os.fsdecode(raw)), 7)
+    odd = runner.invoke(cli, [*ws, "check", f"{folder}/odd_\\xff\\x1b.png"])
+    assert odd.exit_code == 1, odd.output
+    assert "\x1b" not in odd.stdout and "BLOCK  odd_\\xff\\x1b.png" in odd.stdout

@@ -130,3 +130,19 @@ def test_an_unknown_protected_mode_is_an_error_naming_its_line(runner, ws, value
     assert result.exit_code == 2
     assert f"line {line}: tagging.protected must be one of sidecar, refuse" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_name_too_long_for_its_sidecar_is_one_clear_refusal(runner, ws, tmp_path):
+    """A read-only file must get a sidecar, and `<name>.c2pa` cannot exist past 255 bytes."""
+    folder = tmp_path / "art"
+    name = "sh010_" + "long" * 61 + ".jpg"  # 254 bytes: the sidecar's name would be 259
+    still = copy_fixture("c2pa/no_manifest.jpg", folder).rename(folder / name)
+    os.chmod(still, 0o444)
+    original = still.read_bytes()
+    result = runner.invoke(cli, [*ws, *TAG, str(still)])
+    assert result.exit_code == 2
+    assert "its sidecar's name (.c2pa added) would be 259 bytes, past the 255-byte limit" in (
+        result.stderr
+    )
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert still.read_bytes() == original and sorted(p.name for p in folder.iterdir()) == [name]

@@ -128,8 +128,8 @@ def set_ignore(ws: list[str], value: str) -> int:
         ('["ok_*.png", "[z-a]*"]', "'[z-a]*': the range 'z-a' is backwards and matches nothing"),
         ('["renders/*.exr"]', "'renders/*.exr' holds a '/': these patterns match file names"),
         ('[""]', "is empty"),
-        ("[3]", "must be a text pattern, not int 3"),
-        ('"*.tmp"', "must be a list of glob patterns, not '*.tmp'"),
+        ("[3]", "must be a list of text values, not [3]"),
+        ('"*.tmp"', "must be a list, not '*.tmp'"),
     ],
     ids=["unclosed", "backwards", "slash", "empty", "number", "not-a-list"],
 )
@@ -165,3 +165,37 @@ def test_a_malformed_declaration_glob_names_the_option(runner, ws, glob, message
     assert "Invalid value for '--glob'" in result.stderr and message in result.stderr
     listed = runner.invoke(cli, [*ws, "declarations", "list", "--json"])
     assert json.loads(listed.stdout) == []
+
+
+@pytest.mark.parametrize(
+    ("line", "value", "message"),
+    [
+        ("store_prompts =", 'store_prompts = "no"', "policy.store_prompts must be true or false"),
+        ("settle =", 'settle = "fast"', "watch.settle must be a number, not 'fast'"),
+        ("anchors =", 'anchors = "keys/dev-ca.pem"', "trust.anchors must be a list"),
+        ("notice_only =", 'notice_only = ["temp", 3]', "policy.notice_only must be a list of text"),
+        (
+            "default_use =",
+            'default_use = "tmp"',
+            "policy.default_use names an unknown use category 'tmp'",
+        ),
+        ("origins =", 'origins = ["ai"]', "tagging.origins names an unknown origin 'ai'"),
+        ("mode =", 'mode = "embedded"', "tagging.mode must be one of embed, sidecar, off"),
+        (
+            '"dst:trainedAlgorithmicMedia" =',
+            '"dst:trainedAlgorithmicMedia" = "ai"',
+            "policy.markers.dst:trainedAlgorithmicMedia is 'ai'; it must be one of ai-generated",
+        ),
+    ],
+    ids=["bool", "number", "list", "list-items", "use", "origin", "tag-mode", "marker"],
+)
+def test_a_value_of_the_wrong_kind_is_an_error_naming_its_line(runner, ws, line, value, message):
+    config = Path(ws[1]) / "provgate.toml"
+    lines = config.read_text("utf-8").splitlines()
+    where = next(i for i, text in enumerate(lines) if text.startswith(line))
+    lines[where] = value
+    config.write_text("\n".join(lines) + "\n", "utf-8")
+    result = runner.invoke(cli, [*ws, "ls"])
+    assert result.exit_code == 2
+    assert f"provgate.toml: line {where + 1}: {message}" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
