@@ -96,4 +96,11 @@ def revoke(
         echo_json(results)
         return
     for r in results:
-        echo(f"revoked {reference} on {r['content_id'][:16]}")
+        echo(
+            f"revoked {reference} on {r['content_id'][:16]}"
+            + (
+                ""
+                if r["signed"]
+                else " (not signed: no approval signer here; it counts all the same)"
+            )
+        )

@@ -18,16 +18,26 @@ from typing import Any
 
 from provenance.config import Config
 from provenance.content import content_id, looks_like_content_id
-from provenance.errors import AmbiguousAsset, ApprovalError, UnknownAsset, UnreadableAsset
+from provenance.errors import (
+    AmbiguousAsset,
+    ApprovalError,
+    SigningError,
+    UnknownAsset,
+    UnreadableAsset,
+)
 from provenance.history import declarations
 from provenance.history.approvals import (
     Approval,
+    SignatureAudit,
+    approvals_of,
+    audit_signatures,
     insert_approval,
     mark_revoked,
     require_text,
     validate_request,
 )
-from provenance.history.intents import carry, resolve_pending
+from provenance.history.attest import EventSigner, event_signer, with_signature
+from provenance.history.intents import carry, resolve_pending, sign_carry
 from provenance.history.listings import history, list_files, report_rows, rows_to_csv
 from provenance.history.recorder import Change, record, record_rewrite, save_asset
 from provenance.history.registry import Registry, inspect_file
@@ -56,12 +66,14 @@ __all__ = [
     "list_files",
     "open_workspace",
     "report_rows",
+    "resign",
     "revoke",
     "rows_to_csv",
     "scan",
     "Shard",
     "tag_by_hand",
     "undeclared_files",
+    "unsigned_approvals",
     "verify_log",
     "Workspace",
 ]
@@ -187,7 +199,7 @@ def tag_by_hand(
         origin=Origin(origin),
         expected_content_id=reading.content_id,
         before_replace=functools.partial(
-            _intend, store, intents, str(path), reading.content_id, {"reason": "tagged"}
+            _intend, store, intents, str(path), reading.content_id, {"reason": "tagged"}, None
         ),
     )
     if outcome.error:
@@ -243,10 +255,12 @@ def approve(
     note: str | None = None,
     declaration: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Record a written approval for each asset, and rewrite its tag to `approved`. With
-    `declaration`, the approval answers that declared use, which must cover the asset."""
+    """Record a written approval for each asset, signed by the approval identity, and rewrite
+    its tag to `approved`. With `declaration`, the approval answers that declared use, which
+    must cover the asset. SigningError when this workspace has no approval signer."""
     reference, by = require_text("reference", reference), require_text("approver", by)
     consent = tuple(c.strip() for c in consent)
+    signer = event_signer(config)
     results = []
     for ref in refs:
         cid = resolve(ref, config, store)
@@ -277,10 +291,11 @@ def approve(
             note=note,
             declaration=declaration,
         )
+        signature = signer.signature("approved", cid, approval.to_json())
         with store.transaction():
-            approval = insert_approval(store, approval)
+            approval = insert_approval(store, approval, signature)
             refresh_status(store, config, cid)
-        rewritten = _rewrite_tags(cid, config, store, Status.APPROVED, approval)
+        rewritten = _rewrite_tags(cid, config, store, Status.APPROVED, approval, signer)
         results.append({"content_id": cid, "approval": approval.to_json(), "rewritten": rewritten})
     return results
 
@@ -305,9 +320,14 @@ def revoke(
     refs: list[str], config: Config, store: Store, *, reference: str, by: str, reason: str
 ) -> list[dict[str, Any]]:
     """Revoke the approval named by `reference` (on this content and the bytes it was carried
-    to), and write the tag back to `revoked`."""
+    to), and write the tag back to `revoked`. The revocation is signed by the approval identity
+    when this workspace has one; it counts either way (`history/attest.py`)."""
     reference, by = require_text("reference", reference), require_text("revoker", by)
     reason = require_text("reason", reason)
+    try:
+        signer: EventSigner | None = event_signer(config)
+    except SigningError:
+        signer = None
     results = []
     for ref in refs:
         cid = resolve(ref, config, store, record_file=False)
@@ -318,19 +338,27 @@ def revoke(
                 if count:
                     total += count
                     refresh_status(store, config, linked)
+                    detail = {"reference": reference, "by": by, "reason": reason}
+                    signature = signer.signature("revoked", linked, detail) if signer else None
                     store.append_event(
-                        "revoked",
-                        content_id=linked,
-                        detail={"reference": reference, "by": by, "reason": reason},
+                        "revoked", content_id=linked, detail=with_signature(detail, signature)
                     )
         if not total:
             raise ApprovalError(f"no active approval {reference!r} on this asset", ref)
         rewritten = []
         for linked in store.linked(cid):
             rewritten += _rewrite_tags(
-                linked, config, store, Status.REVOKED, None, revoked=(reference, by, reason)
+                linked,
+                config,
+                store,
+                Status.REVOKED,
+                None,
+                signer,
+                revoked=(reference, by, reason),
             )
-        results.append({"content_id": cid, "revoked": total, "rewritten": rewritten})
+        results.append(
+            {"content_id": cid, "revoked": total, "rewritten": rewritten, "signed": bool(signer)}
+        )
     return results
 
 
@@ -340,13 +368,14 @@ def _rewrite_tags(
     store: Store,
     status: Status,
     approval: Approval | None,
+    signer: EventSigner | None,
     *,
     revoked: tuple[str, str, str] | None = None,
 ) -> list[str]:
     """Write the new status into every live file holding this content at this facility
     (another site's files are rewritten by its own watcher or scan); approvals follow, and
     so does a revocation (`revoked`: reference, by, reason), so the rewritten bytes read
-    `revoked` with its reason, not `temporary`."""
+    `revoked` with its reason, not `temporary`. `signer` signs what is carried."""
     if config.tag_mode == "off":
         return []
     written = []
@@ -378,7 +407,9 @@ def _rewrite_tags(
             approved_by=approval.approver if approval else None,
             approved_content_id=cid if approval else None,
             expected_content_id=cid,
-            before_replace=functools.partial(_intend, store, intents, row.path, cid, detail),
+            before_replace=functools.partial(
+                _intend, store, intents, row.path, cid, detail, signer
+            ),
         )
         if outcome.error:
             with store.transaction():
@@ -418,15 +449,58 @@ def _rewrite_tags(
 
 
 def _intend(
-    store: Store, intents: list[int], path: str, old: str, detail: dict[str, Any], new: str
+    store: Store,
+    intents: list[int],
+    path: str,
+    old: str,
+    detail: dict[str, Any],
+    signer: EventSigner | None,
+    new: str,
 ) -> None:
-    """Before the rename: record (committed) what this tag write is about to make."""
+    """Before the rename: sign what the rewrite carries onto `new` (when `signer`), and
+    record (committed) what this tag write is about to make."""
+    if signer is not None:
+        detail["signatures"] = sign_carry(signer, store, old, new, detail)
     intents.append(store.add_intent(path, old, new, detail))
 
 
-def verify_log(store: Store) -> tuple[int, ChainBreak | None]:
-    """Verify the event chain; the count of good events and the first broken record."""
-    return store.verify_events()
+def verify_log(store: Store, config: Config) -> tuple[int, ChainBreak | None, SignatureAudit]:
+    """Verify the event chain (the count of good events and the first broken record) and the
+    approval identity's signatures on approvals and revocations."""
+    count, broken = store.verify_events()
+    return count, broken, audit_signatures(store, config)
+
+
+def unsigned_approvals(store: Store, config: Config) -> list[Approval]:
+    """Approvals that would count but for the approval identity's signature on their event
+    (recorded before approvals were signed — or forged with the log key: a person checks
+    each before `resign` signs it). Revoked ones are left: they can never count again."""
+    found = approvals_of(store, store.approved_contents(), config)
+    return [
+        a
+        for cid in sorted(found)
+        for a in found[cid]
+        if a.unsigned is not None and not a.revoked_at
+    ]
+
+
+def resign(store: Store, config: Config, approvals: list[Approval]) -> int:
+    """Sign these approvals (from `unsigned_approvals`) with the approval identity: each gets
+    an `approved` event of the same fields, signed, naming the event it re-signs. SigningError
+    when this workspace has no approval signer."""
+    signer = event_signer(config)
+    with store.transaction():
+        for approval in approvals:
+            detail = {**approval.to_json(), "resigned": approval.unsigned}
+            signature = signer.signature("approved", approval.content_id, detail)
+            store.append_event(
+                "approved",
+                content_id=approval.content_id,
+                detail=with_signature(detail, signature),
+            )
+        for cid in sorted({a.content_id for a in approvals}):
+            refresh_status(store, config, cid)
+    return len(approvals)
 
 
 def timeline_options(

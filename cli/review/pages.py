@@ -198,7 +198,7 @@ def _asset_context(store: Store, request: Request, cid: str) -> dict[str, Any]:
     status = current.status.value if current is not None else None
     approvals = []
     # Read through the library: a row without its event in the verified log shows as such.
-    for found in approvals_of(store, linked).values():
+    for found in approvals_of(store, linked, config).values():
         for approval in found:
             row = dataclasses.asdict(approval)
             row["state"] = approval_state(approval, config.policy, use)

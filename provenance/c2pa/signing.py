@@ -47,6 +47,20 @@ class TagSigner(Protocol):
         """A c2pa.Signer for one signing; failures of the signer itself become SigningError."""
         ...
 
+    @property
+    def certificate(self) -> x509.Certificate:
+        """The signing certificate (the chain's leaf)."""
+        ...
+
+    @property
+    def alg(self) -> str:
+        """The configured algorithm name (`es256`, ...)."""
+        ...
+
+    def sign_bytes(self, data: bytes) -> bytes:
+        """A detached signature of `data` by this identity (see `c2pa/detached.py`)."""
+        ...
+
 
 def algorithm(name: str) -> c2pa.C2paSigningAlg:
     """The c2pa algorithm for a configured name (`es256`, `ps256`, ...)."""
@@ -64,12 +78,22 @@ class KeyFileSigner:
         self.cert_chain = cert_chain
         self.key = key
         self._alg = algorithm(alg)
-        self._chain_pem, leaf = _read_chain(cert_chain)
-        self._key_pem = _read_key(key, leaf)
+        self.alg = alg.lower()
+        self._chain_pem, self.certificate = _read_chain(cert_chain)
+        self._key_pem = _read_key(key, self.certificate)
 
     @property
     def description(self) -> str:
         return f"key {self.key}"
+
+    def sign_bytes(self, data: bytes) -> bytes:
+        from provenance.c2pa.detached import sign_with_key
+
+        key = serialization.load_pem_private_key(self._key_pem, password=None)
+        try:
+            return sign_with_key(key, self.alg, data)
+        except ValueError as exc:
+            raise SigningError(str(exc), self.key) from None
 
     @contextmanager
     def session(self) -> Iterator[c2pa.Signer]:
@@ -106,11 +130,18 @@ class CommandSigner:
         self.command = tuple(command)
         self.timeout = timeout
         self._alg = algorithm(alg)
-        self._chain_pem, _ = _read_chain(cert_chain)
+        self.alg = alg.lower()
+        self._chain_pem, self.certificate = _read_chain(cert_chain)
 
     @property
     def description(self) -> str:
         return f"command {self.command[0]}"
+
+    def sign_bytes(self, data: bytes) -> bytes:
+        signature = self._run(data)
+        if isinstance(signature, str):
+            raise SigningError(signature)
+        return signature
 
     @contextmanager
     def session(self) -> Iterator[c2pa.Signer]:

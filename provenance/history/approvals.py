@@ -9,10 +9,11 @@ from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
-from provenance.config import Policy
+from provenance.config import Config, Policy
 from provenance.errors import ApprovalError
+from provenance.history.attest import signed_by, with_signature
 from provenance.model import USE_CATEGORIES
-from provenance.stores import Store, now_iso
+from provenance.stores import Store
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,10 @@ class Approval:
     # edited, a log that does not verify); such an approval never counts.
     unattested: str | None = None
     declaration: str | None = None  # the declared use it answers (`approve --declaration`)
+    signed_by: str | None = None  # the approval identity whose signature its event carries
+    # The event that would make it count but for the approval identity's signature (what
+    # `log resign` may sign, once a person has checked it).
+    unsigned: int | None = None
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Approval:
@@ -79,12 +84,12 @@ class Approval:
 
     def problem(self, policy: Policy, asset_use: str | None, today: date) -> str | None:
         """Why this approval does not clear the asset, or None if it does."""
-        if self.unattested:
-            return f"approval {self.reference} does not count: {self.unattested}"
-        if self.revoked_at:
+        if self.revoked_at:  # first: a revocation counts even when the approval would not
             return (
                 f"approval {self.reference} was revoked by {self.revoked_by}: {self.revoke_reason}"
             )
+        if self.unattested:
+            return f"approval {self.reference} does not count: {self.unattested}"
         if self.expired(today):
             return f"approval {self.reference} expired on {self.expires[:10]}"  # type: ignore[index]
         if policy.needs_consent(asset_use, self.use_category) and not self.consent:
@@ -93,15 +98,14 @@ class Approval:
         return None
 
 
-def approvals_for(store: Store, content_id: str) -> list[Approval]:
-    return approvals_of(store, [content_id]).get(content_id, [])
-
-
-def approvals_of(store: Store, content_ids: Iterable[str]) -> dict[str, list[Approval]]:
+def approvals_of(
+    store: Store, content_ids: Iterable[str], config: Config
+) -> dict[str, list[Approval]]:
     """The approvals on record for these contents (oldest first), each checked against the
-    event log: it counts only when its `approved` event is in the chain, the chain verifies
-    and a signed checkpoint covers the event; a `revoked` event revokes it whatever its row
-    says. Every view and the gate read approvals through here."""
+    event log: it counts only when its `approved` event is in the chain, the chain verifies,
+    a signed checkpoint covers the event, and the event is signed by an identity trusted for
+    approvals (`history/attest.py`); a `revoked` event revokes it whatever its row says,
+    signed or not. Every view and the gate read approvals through here."""
     rows = store.approval_rows(content_ids)
     if not rows:
         return {}
@@ -113,18 +117,26 @@ def approvals_of(store: Store, content_ids: Iterable[str]) -> dict[str, list[App
     for event in store.approval_events(sorted(wanted)):
         events.setdefault(event["content_id"], []).append(event)
     return {
-        cid: [_attested(store, state, Approval.from_row(r), events) for r in row_list]
+        cid: [_attested(store, config, state, Approval.from_row(r), events) for r in row_list]
         for cid, row_list in rows.items()
     }
 
 
 def _attested(
-    store: Store, state: Any, approval: Approval, events: dict[str, list[dict[str, Any]]]
+    store: Store,
+    config: Config,
+    state: Any,
+    approval: Approval,
+    events: dict[str, list[dict[str, Any]]],
 ) -> Approval:
     own = events.get(approval.content_id, [])
-    granted = next((e for e in own if e["kind"] == "approved" and _grants(e, approval)), None)
+    grants = [e for e in own if e["kind"] == "approved" and _grants(e, approval)]
+    # The first event that records this approval dates it (a revocation after it revokes it);
+    # a later copy (`log resign`) may carry the signature it lacked.
+    granted = grants[0] if grants else None
     if granted is None and approval.carried_from:
-        # Carried before carries had events of their own: the original approval's event.
+        # Carried before carries had events of their own: the original approval's event. Its
+        # signature binds the original content, so it can date the approval but not sign it.
         granted = next(
             (
                 e
@@ -134,16 +146,27 @@ def _attested(
             ),
             None,
         )
+    signed = next(((e, who) for e in grants if (who := signed_by(config, e)) is not None), None)
+    relied = signed[0] if signed else granted
     problem = None
     if state.broken is not None:
         where = f"event {state.broken.seq}: " if state.broken.seq else ""
         problem = f"the event log does not verify ({where}{state.broken.reason})"
-    elif granted is None:
+    elif granted is None or relied is None:
         problem = "no matching 'approved' event in the log (a row added outside provgate)"
-    elif not store.event_is_sound(granted):
-        problem = f"its event {granted['seq']} does not match its hash (edited)"
-    elif int(granted["seq"]) > state.anchored:
-        problem = f"its event {granted['seq']} is not covered by a signed checkpoint"
+    elif not store.event_is_sound(relied):
+        problem = f"its event {relied['seq']} does not match its hash (edited)"
+    elif int(relied["seq"]) > state.anchored:
+        problem = f"its event {relied['seq']} is not covered by a signed checkpoint"
+    elif signed is None:
+        problem = (
+            f"its event {granted['seq']} is not signed by an identity trusted for approvals"
+            " (forged with the log key, or recorded before approvals were signed: see"
+            " `provgate log resign`)"
+        )
+        approval = replace(approval, unsigned=int(granted["seq"]))
+    else:
+        approval = replace(approval, signed_by=signed[1])
     if granted is not None and not approval.revoked_at:
         seq = int(granted["seq"])
         for e in own:
@@ -171,37 +194,87 @@ def _detail(event: dict[str, Any]) -> dict[str, Any]:
     return detail if isinstance(detail, dict) else {}
 
 
-def _grants(event: dict[str, Any], approval: Approval, *, carried: bool = False) -> bool:
-    """Whether an `approved` event records exactly this approval."""
-    d = _detail(event)
-    same = (
-        d.get("reference") == approval.reference
-        and d.get("approver") == approval.approver
-        and d.get("use") == approval.use_category
-        and tuple(d.get("consent") or ()) == approval.consent
-        and d.get("expires") == approval.expires
+@dataclass(frozen=True)
+class SignatureAudit:
+    """`log verify`'s reading of the approval identity's signatures: `unsigned` approvals
+    that would grant passage but are not signed by an identity trusted for approvals (each
+    (seq, why): the log fails), and `notes` on unsigned events that cannot grant anything (a
+    revocation, or an approval revoked since)."""
+
+    unsigned: tuple[tuple[int, str], ...] = ()
+    notes: tuple[tuple[int, str], ...] = ()
+
+
+def audit_signatures(store: Store, config: Config) -> SignatureAudit:
+    """Every `approved` and `revoked` event, checked for the approval identity's signature.
+    An approval signed again by `log resign` is covered by its signed copy."""
+    events = store.approval_events(None)
+    signed = {
+        (e["content_id"], grant_key(_detail(e)))
+        for e in events
+        if e["kind"] == "approved" and signed_by(config, e)
+    }
+    revoked_last = {
+        (e["content_id"], _detail(e).get("reference")): int(e["seq"])
+        for e in events
+        if e["kind"] == "revoked"
+    }
+    unsigned, notes = [], []
+    for e in events:
+        detail, seq, cid = _detail(e), int(e["seq"]), str(e["content_id"])
+        what = f"{detail.get('reference')!s} on {cid[:16]}"
+        if signed_by(config, e):
+            continue
+        if e["kind"] == "revoked":
+            notes.append(
+                (
+                    seq,
+                    f"the revocation of {what} is not signed by an identity trusted"
+                    " for approvals (it counts all the same: a revocation only blocks)",
+                )
+            )
+        elif (cid, grant_key(detail)) in signed:
+            continue
+        elif revoked_last.get((cid, detail.get("reference")), 0) > seq:
+            notes.append((seq, f"approval {what} is not signed; it was revoked since"))
+        else:
+            unsigned.append(
+                (
+                    seq,
+                    f"approval {what} is not signed by an identity trusted for"
+                    " approvals: it does not count (forged with the log key, or"
+                    " recorded before approvals were signed: `provgate log resign`)",
+                )
+            )
+    return SignatureAudit(tuple(unsigned), tuple(notes))
+
+
+def grant_key(detail: dict[str, Any], *, carried: bool = False) -> tuple[Any, ...]:
+    """What an `approved` event grants, as compared with the row it backs (`carried`: only
+    the fields a carried copy shares with the original)."""
+    key = (
+        detail.get("reference"),
+        detail.get("approver"),
+        detail.get("use"),
+        tuple(detail.get("consent") or ()),
+        detail.get("expires"),
     )
     if carried:
-        return same
+        return key
     return (
-        same
-        and d.get("approved_at") == approval.approved_at
-        and (d.get("carried_from") == approval.carried_from)
+        *key,
+        detail.get("approved_at"),
+        detail.get("carried_from"),
+        detail.get("note"),
+        detail.get("declaration"),
     )
 
 
-def effective_approval(
-    store: Store, content_id: str, policy: Policy, asset_use: str | None, today: date | None = None
-) -> tuple[Approval | None, list[str]]:
-    """The approval that clears this exact content, or None and the reasons none does."""
-    today = today or date.today()
-    problems: list[str] = []
-    for approval in reversed(approvals_for(store, content_id)):
-        problem = approval.problem(policy, asset_use, today)
-        if problem is None:
-            return approval, []
-        problems.append(problem)
-    return None, problems
+def _grants(event: dict[str, Any], approval: Approval, *, carried: bool = False) -> bool:
+    """Whether an `approved` event records exactly this approval."""
+    return grant_key(_detail(event), carried=carried) == grant_key(
+        approval.to_json(), carried=carried
+    )
 
 
 def validate_request(
@@ -254,10 +327,12 @@ def parse_day(text: str, what: str) -> date:
         raise ApprovalError(f"{what} {text!r} is not a date (YYYY-MM-DD)") from None
 
 
-def insert_approval(store: Store, approval: Approval) -> Approval:
-    """Record an approval: its row and its `approved` event, in one transaction (the event is
-    what makes the row count; see `approvals_of`). Returns it as recorded."""
-    approval = replace(approval, approved_at=approval.approved_at or now_iso())
+def insert_approval(store: Store, approval: Approval, signature: dict[str, str] | None) -> Approval:
+    """Record an approval: its row and its `approved` event, in one transaction (the event,
+    with the approval identity's `signature` over it, is what makes the row count; see
+    `approvals_of`). Returns it as recorded."""
+    if not approval.approved_at:
+        raise ValueError("an approval is signed with its time: set approved_at")
     row = {
         "content_id": approval.content_id,
         "reference": approval.reference,
@@ -272,7 +347,11 @@ def insert_approval(store: Store, approval: Approval) -> Approval:
     }
     with store.transaction():
         store.insert_approval(row)
-        store.append_event("approved", content_id=approval.content_id, detail=approval.to_json())
+        store.append_event(
+            "approved",
+            content_id=approval.content_id,
+            detail=with_signature(approval.to_json(), signature),
+        )
     return approval
 
 

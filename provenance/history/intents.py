@@ -20,6 +20,7 @@ from typing import Any
 from provenance.config import Config
 from provenance.content import content_id
 from provenance.history.approvals import Approval, insert_approval, mark_revoked
+from provenance.history.attest import EventSigner, with_signature
 from provenance.history.recorder import record_rewrite
 from provenance.history.status import refresh_status
 from provenance.pipeline.classify import read_asset
@@ -27,27 +28,53 @@ from provenance.pipeline.walk import stat_of
 from provenance.stores import Store
 
 
-def carry(store: Store, old: str, new: str, detail: dict[str, Any]) -> None:
-    """What a rewrite of `old` into `new` carries (inside the caller's transaction): the
-    approval it wrote into the tag, or the revocation."""
+def carry_plan(
+    store: Store, old: str, new: str, detail: dict[str, Any]
+) -> tuple[Approval | None, dict[str, Any] | None]:
+    """What a rewrite of `old` into `new` carries: the approval it wrote into the tag (as
+    recorded on `new`), or the revoked approval and the `revoked` event's detail."""
     approved = detail.get("approved")
     revoked = detail.get("revoked")
     for row in store.approval_rows([old]).get(old, []):
+        copy = replace(Approval.from_row(row), content_id=new, carried_from=old)
         if approved and row["reference"] == approved and not row["revoked_at"]:
-            insert_approval(
-                store, replace(Approval.from_row(row), content_id=new, carried_from=old)
-            )
-            return
+            return copy, None
         if revoked and row["reference"] == revoked["reference"] and row["revoked_at"]:
-            lapsed = replace(Approval.from_row(row), content_id=new, carried_from=old)
-            insert_approval(store, lapsed)
-            mark_revoked(store, new, revoked["reference"], revoked["by"], revoked["reason"])
-            store.append_event(
-                "revoked",
-                content_id=new,
-                detail={**revoked, "carried_from": old},
-            )
-            return
+            return replace(copy, revoked_at=None, revoked_by=None, revoke_reason=None), {
+                **revoked,
+                "carried_from": old,
+            }
+    return None, None
+
+
+def sign_carry(
+    signer: EventSigner, store: Store, old: str, new: str, detail: dict[str, Any]
+) -> dict[str, Any]:
+    """The approval identity's signatures over the events `carry` will record for this
+    rewrite, made before the rename (kept with the intent, so a crash needs no key)."""
+    approval, revoked = carry_plan(store, old, new, detail)
+    signatures = {}
+    if approval is not None:
+        signatures["approved"] = signer.signature("approved", new, approval.to_json())
+    if revoked is not None:
+        signatures["revoked"] = signer.signature("revoked", new, revoked)
+    return signatures
+
+
+def carry(store: Store, old: str, new: str, detail: dict[str, Any]) -> None:
+    """Record what a rewrite of `old` into `new` carries (inside the caller's transaction),
+    with the signatures `sign_carry` made for it (an unsigned carried approval never counts)."""
+    approval, revoked = carry_plan(store, old, new, detail)
+    signatures = detail.get("signatures") or {}
+    if approval is not None:
+        insert_approval(store, approval, signatures.get("approved"))
+    if approval is not None and revoked is not None:
+        mark_revoked(store, new, revoked["reference"], revoked["by"], revoked["reason"])
+        store.append_event(
+            "revoked",
+            content_id=new,
+            detail=with_signature(revoked, signatures.get("revoked")),
+        )
 
 
 def resolve_pending(config: Config, store: Store) -> int:

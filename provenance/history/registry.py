@@ -342,7 +342,7 @@ class Registry:
     # -- approvals and status ------------------------------------------------------------------
 
     def approvals(self, content_id: str) -> list[Approval]:
-        return approvals_of(self.store, [content_id]).get(content_id, [])
+        return approvals_of(self.store, [content_id], self.config).get(content_id, [])
 
     def use_category(self, content_id: str) -> str | None:
         asset = self.asset(content_id)
@@ -354,7 +354,7 @@ class Registry:
 
     def statuses(self, uses: dict[str, str | None]) -> dict[str, AssetStatus]:
         """`status` for many contents at once (content id → its use category)."""
-        found = approvals_of(self.store, uses)
+        found = approvals_of(self.store, uses, self.config)
         policy = self.config.policy
         return {
             cid: status_of(found.get(cid, []), policy, use, self.today) for cid, use in uses.items()
@@ -377,7 +377,11 @@ class Registry:
         out.update(
             {
                 "approvals": [
-                    {**a.to_json(), "state": approval_state(a, policy, use, self.today)}
+                    {
+                        **a.to_json(),
+                        "state": approval_state(a, policy, use, self.today),
+                        "signed_by": a.signed_by,
+                    }
                     for a in self.approvals(cid)
                 ],
                 "known_paths": [f.path for f in self.store.files_with_content(cid)],

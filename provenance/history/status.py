@@ -91,7 +91,7 @@ def refresh_status(
     if asset is None or asset["origin"] not in AI_ORIGINS:
         return None
     use = asset["use_category"] or config.policy.default_use
-    approvals = approvals_of(store, [content_id]).get(content_id, [])
+    approvals = approvals_of(store, [content_id], config).get(content_id, [])
     status = status_of(approvals, config.policy, use, today)
     if asset["status"] != status.status.value:
         store.set_status(content_id, status.status.value)

@@ -364,9 +364,16 @@ class Store(StoreBase):
         nxt = self.one("SELECT prev_hash FROM events WHERE seq = ?", (int(event["seq"]) + 1,))
         return nxt is None or nxt[0] == event["hash"]
 
-    def approval_events(self, content_ids: Sequence[str]) -> list[dict[str, Any]]:
-        """The approved and revoked events of these contents, in order, with every field."""
+    def approval_events(self, content_ids: Sequence[str] | None) -> list[dict[str, Any]]:
+        """The approved and revoked events of these contents (None: of every content), in
+        order, with every field."""
         found: list[dict[str, Any]] = []
+        if content_ids is None:
+            rows = self.query(
+                f"SELECT {EVENT_COLUMNS} FROM events WHERE kind IN ('approved', 'revoked')"
+                " ORDER BY seq"
+            )
+            return [dict(r) for r in rows]
         for chunk, marks in _in_chunks(content_ids):
             for kind in ("approved", "revoked"):
                 found += [
@@ -729,6 +736,10 @@ class Store(StoreBase):
             ):
                 found.setdefault(r["content_id"], []).append(dict(r))
         return found
+
+    def approved_contents(self) -> list[str]:
+        """Every content id that has an approval row."""
+        return [r[0] for r in self.query("SELECT DISTINCT content_id FROM approvals")]
 
     def keep_first_seen(self, content_id: str, lineage_of: str) -> None:
         """Rewritten bytes keep the first sighting of the content they were written from."""

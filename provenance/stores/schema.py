@@ -264,4 +264,9 @@ MIGRATIONS: tuple[Migration, ...] = (
             "    FOR EACH STATEMENT EXECUTE FUNCTION events_append_only()",
         ),
     ),
+    # 6: approvals count only when the approval identity signed their events
+    # (history/attest.py); none written before did, so no cached `approved` status stands
+    # (`log resign` signs the genuine ones and sets it again). Also: a provgate that would
+    # count unsigned approvals refuses this store ("newer than this provgate").
+    Migration("UPDATE assets SET status = 'temporary' WHERE status = 'approved'"),
 )

@@ -15,13 +15,6 @@ from tests.conftest import copy_fixture
 
 
 @pytest.fixture
-def ws(runner, tmp_path: Path) -> list[str]:
-    root = tmp_path / "ws"
-    assert runner.invoke(cli, ["init", str(root)]).exit_code == 0
-    return ["--workspace", str(root)]
-
-
-@pytest.fixture
 def art(runner, ws, tmp_path: Path) -> Path:
     path = copy_fixture("generators/comfyui.png", tmp_path / "show")
     assert runner.invoke(cli, [*ws, "scan", str(path.parent)]).exit_code == 0

@@ -64,9 +64,17 @@ def test_kill_9_after_the_rename_and_before_the_commit_outlives_no_revocation(
         db.close()
         if proc.poll() is None:
             proc.kill()
+    # The next command finishes the write on a host without the approval key: the carried
+    # approval's signature was made before the rename and kept with the intent.
+    key = ws / "keys" / "approval-key.pem"
+    kept = key.read_bytes()
+    key.unlink()
     inspected = json.loads(_run(ws, "inspect", "--json", str(art)).stdout)
     assert inspected["c2pa"]["provgate_tag"]["status"] == "approved"
     assert inspected["status"] == "approved"  # the next command recorded the rewrite
+    assert [a["signed_by"] for a in inspected["approvals"]][-1] is not None
+    assert _run(ws, "check", str(art)).returncode == 0
+    key.write_bytes(kept)
     revoked = _run(ws, "revoke", str(art), "--ref", "S-1", "--by", "J", "--reason", "withdrawn")
     assert revoked.returncode == 0, revoked.stderr
     inspected = json.loads(_run(ws, "inspect", "--json", str(art)).stdout)

@@ -152,8 +152,9 @@ def test_log_verify_passes_on_a_real_store_after_scans(show: Path, workspace, st
     api.approve(
         [str(show / "sh010" / "comfyui.png")], workspace.config, store, reference="STU-9", by="J"
     )
-    count, broken = api.verify_log(store)
+    count, broken, audit = api.verify_log(store, workspace.config)
     assert broken is None and count >= 4
+    assert audit.unsigned == () and audit.notes == ()
 
 
 def test_a_scan_and_an_approve_at_the_same_time_both_succeed(tmp_path: Path, workspace) -> None:

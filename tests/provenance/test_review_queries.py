@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from provenance import api
+from provenance.c2pa.identity import APPROVAL_NAME
 from provenance.gate.decision import DeliveryGate
 from provenance.history.approvals import approvals_of
 from provenance.stores import open_store
@@ -48,15 +49,16 @@ def test_the_queue_pages_filters_and_counts_on_every_backend(recorded) -> None:
 
 
 def test_checks_and_approvals_of_an_asset_on_every_backend(recorded) -> None:
-    store, show, _ = recorded
+    store, show, config = recorded
     cid = store.file(str(show / "sh020" / "a1111.jpg")).content_id
     checks = queries.checks(store, mentioning=[cid])
     assert len(checks) == 1 and checks[0]["verdict"] == "blocked" and checks[0]["facility"]
     assert queries.checks(store, before=checks[0]["seq"]) == []
     approved = store.file(str(show / "sh010" / "comfyui.png")).content_id
-    found = approvals_of(store, store.linked(approved))
+    found = approvals_of(store, store.linked(approved), config)
     approvals = sorted((a for v in found.values() for a in v), key=lambda a: a.approved_at)
     assert [a.reference for a in approvals] == ["STU-5", "STU-5"]  # carried to the new tag
     assert approvals[1].carried_from == approvals[0].content_id
     assert not any(a.unattested for a in approvals)  # both have their events in the log
+    assert {a.signed_by for a in approvals} == {APPROVAL_NAME}  # and signed by the clearance
     assert queries.live_paths(store, [cid]) == {cid: [str(show / "sh020" / "a1111.jpg")]}
