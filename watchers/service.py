@@ -475,7 +475,15 @@ def count_folders(root: str) -> int:
 def describe(change: Change) -> dict[str, Any]:
     """One log record per recorded change."""
     out: dict[str, Any] = {"change": change.kind, "path": change.path}
-    for key in ("content_id", "origin", "previous", "tagged_content_id", "tag_error", "error"):
+    for key in (
+        "content_id",
+        "origin",
+        "previous",
+        "tagged_content_id",
+        "tag_sidecar",
+        "tag_error",
+        "error",
+    ):
         value = getattr(change, key)
         if value:
             out[key] = value

@@ -25,7 +25,8 @@ class Change:
     content_id: str | None = None
     origin: str | None = None
     previous: str | None = None  # moved/copied: the other path; changed: the old content id
-    tagged_content_id: str | None = None
+    tagged_content_id: str | None = None  # a tag embedded: the bytes it left
+    tag_sidecar: str | None = None  # a tag written beside the file: that sidecar
     tag_error: str | None = None
     error: str | None = None
     reading: AssetReading | None = None
@@ -37,6 +38,8 @@ class Change:
             out["previous"] = self.previous
         if self.tagged_content_id:
             out["tagged_content_id"] = self.tagged_content_id
+        if self.tag_sidecar:
+            out["tag_sidecar"] = self.tag_sidecar
         if self.tag_error:
             out["tag_error"] = self.tag_error
         if self.error:
@@ -345,7 +348,7 @@ def _record_tag(
             path=st.path,
             detail={"sidecar": tag.written, "status": "temporary"},
         )
-        return change
+        return replace(change, tag_sidecar=tag.written)
     record_rewrite(
         store,
         reading,

@@ -224,7 +224,7 @@ def _count(summary: ScanSummary, change: Change) -> None:
         )
     if change.origin in ("ai-generated", "ai-modified"):
         summary.ai += 1
-    if change.tagged_content_id:
+    if change.tagged_content_id or change.tag_sidecar:  # embedded, or a sidecar beside it
         summary.tagged += 1
     if change.tag_error:
         summary.fail(change.path, f"tag not written: {change.tag_error}")

@@ -146,3 +146,17 @@ def test_a_name_too_long_for_its_sidecar_is_one_clear_refusal(runner, ws, tmp_pa
     )
     assert len(result.stderr.strip().splitlines()) == 1
     assert still.read_bytes() == original and sorted(p.name for p in folder.iterdir()) == [name]
+
+
+def test_scan_counts_a_sidecar_tag_as_tagged(runner, ws, tmp_path):
+    """A protected file given a sidecar is tagged: the summary and --json say so."""
+    show = tmp_path / "show"
+    locked = copy_fixture("generators/novelai.png", show)
+    os.chmod(locked, 0o444)
+    scanned = runner.invoke(cli, [*ws, "scan", "--json", str(show)])
+    assert scanned.exit_code == 0, scanned.output
+    row, summary = (json.loads(line) for line in scanned.stdout.splitlines())
+    assert row["tag_sidecar"] == f"{locked}.c2pa" and "tagged_content_id" not in row
+    assert summary["summary"]["tagged"] == 1 and summary["summary"]["ai"] == 1
+    text = runner.invoke(cli, [*ws, "scan", str(tmp_path / "show")])
+    assert "0 tagged" in text.stdout  # unchanged now: nothing written the second time
