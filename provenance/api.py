@@ -339,7 +339,12 @@ def revoke(
                     total += count
                     refresh_status(store, config, linked)
                     detail = {"reference": reference, "by": by, "reason": reason}
-                    signature = signer.signature("revoked", linked, detail) if signer else None
+                    signature = None
+                    if signer is not None:
+                        try:
+                            signature = signer.signature("revoked", linked, detail)
+                        except SigningError:  # a revocation must never wait for a signer
+                            signer = None
                     store.append_event(
                         "revoked", content_id=linked, detail=with_signature(detail, signature)
                     )

@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import quote
 
 import jinja2
+from markupsafe import Markup
 from starlette.applications import Starlette
 from starlette.datastructures import FormData, MutableHeaders
 from starlette.exceptions import HTTPException
@@ -32,6 +33,7 @@ from starlette.templating import Jinja2Templates
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from provenance.errors import ProvgateError
+from provenance.names import one_line
 from provenance.stores import Store, open_store
 from provenance.workspace import CONFIG_NAME, Workspace
 
@@ -240,12 +242,22 @@ async def error_page(request: Request, exc: Exception) -> Response:
     return render(request, "error.html", {"status": status, "message": message}, status)
 
 
+def _printable(value: Any) -> Any:
+    """What every `{{ }}` of a page writes: text with a byte that is not UTF-8 (a file name's)
+    or a control character escaped as the CLI shows it (`\\xff`, `\\x1b`), so that a page
+    holding such a name can be sent at all (UTF-8) and hides nothing invisible."""
+    if isinstance(value, str) and not isinstance(value, Markup):
+        return one_line(value)
+    return value
+
+
 def _templates() -> Jinja2Templates:
     from .filters import FILTERS
 
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(HERE / "templates"),
         autoescape=True,
+        finalize=_printable,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,

@@ -883,3 +883,22 @@ def test_a_duplicated_proxy_header_is_refused(setup):
             "/", headers=[("X-Remote-User", "victor"), ("X-Remote-User", "alice")]
         )
         assert response.status_code == 403 and "given 2 times" in response.text
+
+
+def test_every_page_shows_a_name_that_is_not_utf8_escaped(tmp_path):
+    """A name with a byte that is not UTF-8, an ESC and a newline: every page is served (it
+    could not be encoded before), the name shown as `ls` shows it, nothing raw."""
+    ws, show, _ = make_workspace(tmp_path)
+    raw = os.path.join(os.fsencode(show), b"odd_\xff\x1b[31m\nname.png")
+    with open(raw, "wb") as out:
+        out.write((show / "sh010" / "comfyui.png").read_bytes() + b"\0")
+    with Store(ws.store_path) as store:
+        api.scan([show], ws.config, store)
+        cid = store.file(os.fsdecode(raw)).content_id
+    with client_for(ws) as client:
+        sign_in(client)
+        for url in ("/", f"/asset/{cid}", "/report", "/undeclared", "/report.html", "/report.csv"):
+            page = client.get(url)
+            assert page.status_code == 200, url
+            assert "\x1b" not in page.text and "\udcff" not in page.text, url
+            assert "odd_\\xff\\x1b[31m\\x0aname.png" in page.text, url

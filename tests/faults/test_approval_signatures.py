@@ -233,6 +233,20 @@ def test_a_failing_signer_command_records_no_approval(runner, ws, art, tmp_path)
     conn.close()
 
 
+def test_a_revocation_goes_through_when_the_signer_command_fails(runner, ws, art, tmp_path):
+    root = Path(ws[1])
+    _use_command_signer(root, tmp_path)
+    assert (
+        runner.invoke(cli, [*ws, "approve", str(art), "--ref", "S-1", "--by", "J"]).exit_code == 0
+    )
+    _use_command_signer(root, tmp_path, "fail")  # the token is pulled
+    revoke = [*ws, "revoke", str(art), "--ref", "S-1", "--by", "J", "--reason", "withdrawn"]
+    result = runner.invoke(cli, revoke)
+    assert result.exit_code == 0 and "not signed" in result.stdout, result.output
+    check = runner.invoke(cli, [*ws, "check", str(art)])
+    assert check.exit_code == 1 and "revoked by J: withdrawn" in check.stdout
+
+
 # -- carried approvals -------------------------------------------------------------------------
 
 
