@@ -142,10 +142,13 @@ def merged_packet(existing: bytes, facts: dict[str, Any]) -> bytes | None:
     while rdf.lastChild is not None and _is_blank(rdf.lastChild):
         rdf.removeChild(rdf.lastChild)
     ours = minidom.parseString(_description(facts, about or "").encode("utf-8")).documentElement
+    root = doc.documentElement
+    if ours is None or root is None:
+        return None
     rdf.appendChild(doc.createTextNode("\n  "))
     rdf.appendChild(doc.importNode(ours, True))
     rdf.appendChild(doc.createTextNode("\n "))
-    return (_BEGIN + doc.documentElement.toxml() + _END).encode("utf-8")
+    return (_BEGIN + root.toxml() + _END).encode("utf-8")
 
 
 def _is_blank(node: Any) -> bool:
@@ -187,7 +190,9 @@ def with_packet(src: IO[bytes], media_type: str, facts: dict[str, Any]) -> IO[by
     packet = tag_packet(facts) if plan.existing is None else merged_packet(plan.existing, facts)
     splices = plan.build(packet) if packet is not None else None
     src.seek(0)
-    return _spliced(src, size, splices) if splices else None
+    if not splices or not _fits(splices, size):
+        return None  # e.g. a chunk whose length runs past the end: left as it is
+    return _spliced(src, size, splices)
 
 
 # A splice replaces src[start:end] with data (start == end: an insertion).
@@ -208,13 +213,20 @@ def _read(src: IO[bytes], at: int, n: int) -> bytes:
     return src.read(n)
 
 
+def _fits(splices: list[Splice], size: int) -> bool:
+    """Splices inside the file that do not overlap."""
+    pos = 0
+    for start, end, _ in sorted(splices, key=lambda s: (s[0], s[1])):
+        if start < pos or end < start or end > size:
+            return False
+        pos = end
+    return True
+
+
 def _spliced(src: IO[bytes], size: int, splices: list[Splice]) -> IO[bytes]:
     out = tempfile.SpooledTemporaryFile(max_size=_SPOOL)  # noqa: SIM115 - returned open
     pos = 0
     for start, end, data in sorted(splices, key=lambda s: (s[0], s[1])):
-        if start < pos or end < start or end > size:
-            out.close()
-            raise ValueError("overlapping XMP splices")
         _copy(src, out, pos, start)
         out.write(data)
         pos = end

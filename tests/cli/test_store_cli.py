@@ -6,6 +6,7 @@ PostgreSQL tests skip with the reason when PROVGATE_TEST_PG is not set.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -33,6 +34,10 @@ def run(runner, ws, *args: str, code: int = 0):
 
 def test_a_migrated_store_verifies_and_tells_the_same_history(runner, show, tmp_path) -> None:
     ws = workspace_on(tmp_path / "ws", None, facility="office")
+    # a name that is not UTF-8 (and an ESC) comes along too, byte for byte
+    odd = os.path.join(os.fsencode(show / "sh020"), b"plate_\xff\x1b.jpg")
+    with open(odd, "wb") as out:
+        out.write((show / "sh020" / "a1111.jpg").read_bytes() + b"\0")
     run(runner, ws, "scan", str(show))
     art = str(show / "sh010" / "comfyui.png")
     run(runner, ws, "approve", art, "--ref", "STU-1", "--by", "J. Legal")
@@ -52,6 +57,7 @@ def test_a_migrated_store_verifies_and_tells_the_same_history(runner, show, tmp_
         assert verify["anchored"] == count  # the checkpoints came along, still verifying
         assert json.loads(run(runner, ws, "history", "--json", art).stdout) == before
         assert json.loads(run(runner, ws, "ls", "--json").stdout) == listing
+        assert odd in {os.fsencode(r["path"]) for r in listing}
         assert run(runner, ws, "check", art).exit_code == 0  # the approval came along
         run(runner, ws, "approve", str(show / "sh020" / "a1111.jpg"), "--ref", "S-2", "--by", "J")
         assert json.loads(run(runner, ws, "log", "verify", "--json").stdout)["ok"]

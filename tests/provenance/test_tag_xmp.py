@@ -270,3 +270,40 @@ def _exiftool_xmp(path: Path) -> dict[str, str]:
         [EXIFTOOL, "-j", "-G1", "-XMP:all", str(path)], capture_output=True, check=True, text=True
     )
     return json.loads(out.stdout)[0]
+
+
+_MEDIA = {
+    ".jpg": "image/jpeg",
+    ".png": "image/png",
+    ".webp": "image/webp",
+    ".tif": "image/tiff",
+    ".wav": "audio/wav",
+    ".mp4": "video/mp4",
+    ".mov": "video/quicktime",
+}
+
+
+@pytest.mark.parametrize(
+    "name", ["gen.jpg", "gen.png", "lossy.webp", "gen.tif", "voice.wav", "clip.mp4"]
+)
+def test_damaged_structures_are_left_as_they_are_never_a_crash(tmp_path, name):
+    import io
+    import random
+
+    facts = {"digital_source_type": AI, "origin": "ai-generated", "status": "temporary"}
+    good = MAKERS[name](tmp_path / name).read_bytes()
+    rng = random.Random(name)
+    media = _MEDIA[Path(name).suffix]
+    cuts = [good[:n] for n in range(1, 64)]  # truncated in the headers, and anywhere
+    cuts += [good[: rng.randrange(1, len(good))] for _ in range(40)]
+    flips = []
+    for _ in range(160):  # lengths and offsets in the first KB made wrong
+        data = bytearray(good)
+        for _ in range(rng.randrange(1, 4)):
+            data[rng.randrange(min(len(data), 1024))] = rng.randrange(256)
+        flips.append(bytes(data))
+    for data in [*cuts, *flips]:
+        out = tag_xmp.with_packet(io.BytesIO(data), media, facts)
+        if out is not None:
+            with out:
+                assert len(out.read()) > len(data) - 70_000  # a copy, never a truncation

@@ -205,3 +205,32 @@ def test_exiftool_reads_the_xmp_sidecar(runner, ws, tmp_path):
     assert shown["XMP-plus:DataMining"] == "http://ns.useplus.org/ldf/vocab/DMI-PROHIBITED"
     assert shown["XMP-provgate:Status"] == "temporary"
     assert shown["XMP-provgate:Tool"] == "Flux"
+
+
+def test_an_xmp_sidecar_beside_an_embedded_tag_is_kept_in_step_and_links_are_not_followed(
+    runner, ws, tmp_path
+):
+    from PIL import Image
+
+    still = tmp_path / "gen.png"
+    Image.new("RGB", (40, 30), (200, 10, 10)).save(still)
+    side = tmp_path / "gen.png.xmp"
+    side.write_bytes(
+        THEIRS_AI.replace(
+            b"/>", b' xmlns:dc="http://purl.org/dc/elements/1.1/" dc:format="theirs"/>', 1
+        )
+    )
+    result = runner.invoke(cli, [*ws, "tag", str(still), "--origin", "ai-generated"])
+    assert result.exit_code == 0, result.output
+    assert not (tmp_path / "gen.png.c2pa").exists()  # embedded
+    assert b"provgate:Status" in still.read_bytes()
+    assert b"provgate:Status" in side.read_bytes() and b'dc:format="theirs"' in side.read_bytes()
+    # A sidecar name that is a link: never written through.
+    other = tmp_path / "elsewhere.xmp"
+    other.write_bytes(THEIRS_AI)
+    plate = _exr(tmp_path / "plate.exr")
+    (tmp_path / "plate.exr.xmp").symlink_to(other)
+    result = runner.invoke(cli, [*ws, "tag", str(plate), "--origin", "ai-generated"])
+    assert result.exit_code == 0, result.output
+    assert other.read_bytes() == THEIRS_AI
+    assert (tmp_path / "plate.exr.xmp").is_symlink()
