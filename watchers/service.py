@@ -39,6 +39,7 @@ from provenance.pipeline.workers import process_file
 from provenance.stores import Store
 
 from .events import FileEvent, Kind, translate
+from .polling import CompactPollingObserver
 from .settle import Settler
 
 log = logging.getLogger("provgate.watch")
@@ -123,12 +124,12 @@ class WatchService:
         """Native events on local disks; polling where other hosts write (NFS, SMB, sshfs) and
         where the inotify watch limit left folders unwatched."""
         if self.options.poll is not None:
-            return PollingObserver(timeout=self.options.poll)
+            return CompactPollingObserver(timeout=self.options.poll)
         if root in self._polled:
-            return PollingObserver(timeout=DEFAULT_POLL)
+            return CompactPollingObserver(timeout=DEFAULT_POLL)
         if is_network_path(Path(root)):
             log.info("%s is on a network filesystem: polling every %ss", root, DEFAULT_POLL)
-            return PollingObserver(timeout=DEFAULT_POLL)
+            return CompactPollingObserver(timeout=DEFAULT_POLL)
         return Observer()
 
     def start(self) -> None:
