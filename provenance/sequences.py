@@ -103,34 +103,59 @@ class FrameGroup:
 
 def group_frames(items: Sequence[T], path_of: Callable[[T], str]) -> list[FrameGroup]:
     """Partition items into frame sequences and single files, sorted by label; a sequence's
-    frames are in frame order."""
-    candidates: dict[str, list[T]] = defaultdict(list)
-    singles: list[FrameGroup] = []
-    for item in items:
-        path = path_of(item)
-        ext = path[path.rfind(".") :].lower() if "." in path else ""
-        # a name without a digit has no frame number: it can only stand alone
-        if ext in SEQUENCE_EXTENSIONS and any(c.isdigit() for c in os.path.basename(path)):
-            candidates[path].append(item)
-        else:
-            singles.append(FrameGroup(path, [item]))
-    out = singles
-    if candidates:
-        import fileseq
+    frames are in frame order.
 
-        found = fileseq.findSequencesInList(list(candidates), pad_style=fileseq.PAD_STYLE_HASH1)
-        for seq in found:
-            files = [str(p) for p in seq if str(p) in candidates]
-            frames = [i for f in files for i in candidates.pop(f)]
-            if len(files) == 1 or not seq.frameSet():
-                out.extend(FrameGroup(path_of(i), [i]) for i in frames)
+    Frames are files of an image format in one folder whose names differ only in the number
+    just before the extension; numbers written at another padding (`a.1.exr`, `a.0001.exr`)
+    form another sequence. The label lists the frames as runs (`[998-1001,1003,1005]`), which
+    `parse_sequence` reads back."""
+    by_path: dict[str, list[T]] = defaultdict(list)
+    for item in items:
+        by_path[path_of(item)].append(item)
+    runs: dict[tuple[str, str, str], list[tuple[str, str]]] = defaultdict(list)
+    out: list[FrameGroup] = []
+    for path, alike in by_path.items():
+        folder, name = os.path.split(path)
+        found = _FRAME.match(name)
+        if found and found["ext"].lower() in SEQUENCE_EXTENSIONS:
+            runs[(folder, found["head"], found["ext"])].append((found["digits"], path))
+        else:  # no frame number (or a name with a line break): it stands alone
+            out.extend(FrameGroup(path, [i]) for i in alike)
+    for (folder, head, ext), frames in runs.items():
+        for padded in _by_padding(frames):
+            if len(padded) == 1:
+                out.extend(FrameGroup(padded[0][1], [i]) for i in by_path[padded[0][1]])
                 continue
-            label = f"{seq.dirname()}{seq.basename()}[{seq.frameRange()}]{seq.extension()}"
-            out.append(FrameGroup(label, frames))
-        # fileseq does not return every name it is given (one with a newline, say): those
-        # stand alone, never dropped
-        out.extend(FrameGroup(path_of(i), [i]) for items in candidates.values() for i in items)
+            padded.sort(key=lambda f: int(f[0]))
+            label = os.path.join(folder, f"{head}[{_frame_runs(int(f[0]) for f in padded)}]{ext}")
+            out.append(FrameGroup(label, [i for _, path in padded for i in by_path[path]]))
     return sorted(out, key=lambda g: natural_key(g.label))
+
+
+def _by_padding(frames: list[tuple[str, str]]) -> list[list[tuple[str, str]]]:
+    """(digits, path) pairs of one name split by the padding their numbers are written at:
+    numbers of differing widths stay together unless a wider one has a leading zero."""
+    groups: list[list[tuple[str, str]]] = []
+    width = -1
+    for digits, path in sorted(frames, key=lambda f: len(f[0])):
+        unpadded = len(digits) == 1 or digits[0] != "0"
+        if groups and (len(digits) == width or unpadded):
+            groups[-1].append((digits, path))
+            continue
+        groups.append([(digits, path)])
+        width = len(digits)
+    return groups
+
+
+def _frame_runs(frames: Iterable[int]) -> str:
+    """`998-1001,1003,1005` for those frames."""
+    runs: list[list[int]] = []
+    for frame in sorted(set(frames)):
+        if runs and frame == runs[-1][1] + 1:
+            runs[-1][1] = frame
+        else:
+            runs.append([frame, frame])
+    return ",".join(str(a) if a == b else f"{a}-{b}" for a, b in runs)
 
 
 def typical_of(frames: Sequence[T], key: Callable[[T], Hashable]) -> tuple[T, list[T]]:

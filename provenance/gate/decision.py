@@ -31,6 +31,7 @@ from provenance.pipeline.classify import (
 from provenance.pipeline.fingerprints import fingerprint
 from provenance.pipeline.phash import Fingerprint
 from provenance.pipeline.pool import POOL_THRESHOLD, map_files
+from provenance.pipeline.transport import Prepared, arrived
 from provenance.stores import Store, now_iso
 
 SCHEMA = "provgate.check/1"
@@ -39,16 +40,6 @@ SCHEMA_REVISION = 2
 # Files on disk read per batch (one worker pool each): at 512, a 2,000-image check spent ~13%
 # of its time starting and stopping pools; 4,096 readings hold a few MB.
 _BATCH = 4096
-
-
-@dataclass(frozen=True)
-class Prepared:
-    """What a worker read of one package file: its reading (or why not) and its image hash."""
-
-    reading: AssetReading | None
-    error: str | None = None
-    phash: str | None = None
-    phash_problem: str | None = None  # why the image could not be fingerprinted
 
 
 def prepare(path: Path, config: Config) -> Prepared:
@@ -328,8 +319,10 @@ class DeliveryGate:
     ) -> list[Prepared]:
         """The batch's readings, with what the store knows and what decoding adds: invisible
         watermarks, and fingerprints for the near-duplicate test."""
-        ready = [*reading[0], *reading[1]]
         paths = [m.local for m in batch]
+        ready = [
+            arrived(p, path) for p, path in zip([*reading[0], *reading[1]], paths, strict=True)
+        ]  # type: ignore[arg-type]
         self.registry.prefetch(p.reading.content_id for p in ready if p.reading is not None)
         self._read_watermarks(paths, ready)  # type: ignore[arg-type]
         if self.registry.has_hashes:

@@ -1,8 +1,10 @@
 """Outcomes crossing from the worker processes to the recording process, and how they cross.
 
-A scan sends one `FileOutcome` per file from the workers. They are pickled flat and loaded
-without the frozen dataclasses' `__init__` (one guarded setattr per field): the recording
-process loads one for every file, and this is where that speed trick lives, not in the model.
+A scan sends one `FileOutcome` per file from the workers, a check one `Prepared`. They are
+pickled flat (a reading as the list of its fields, without the path the receiving side already
+knows) and loaded without the frozen dataclasses' `__init__` (one guarded setattr per field):
+the receiving process loads one for every file, and this is where that speed trick lives, not
+in the model.
 """
 
 from __future__ import annotations
@@ -54,11 +56,7 @@ class FileOutcome:
         # A scan sends one outcome per file from the workers: flat, and without the reading's
         # path when it is the stat's, it pickles and loads in about half the time.
         st, r = self.stat, self.reading
-        values = None
-        if r is not None:
-            values = list(_reading_values(r))
-            values[_PATH] = None if str(r.path) == st.path else r.path
-            values[_ORIGIN] = r.origin.value
+        values = None if r is None else _flat(r, keep_path=str(r.path) != st.path)
         return _outcome, (st.path, st.size, st.mtime_ns, st.inode, values, self.error,
                           self.phash, self.tag)  # fmt: skip
 
@@ -82,10 +80,53 @@ def _outcome(
 ) -> FileOutcome:
     # Built as pickle builds any dataclass, without the frozen __init__ (one guarded
     # setattr per field): the recorder's process loads one of these for every file.
-    reading = None
-    if values is not None:
-        values[_PATH] = values[_PATH] or Path(path)
-        values[_ORIGIN] = _ORIGINS[values[_ORIGIN]]
-        reading = made(AssetReading, **dict(zip(_READING_FIELDS, values, strict=True)))
+    reading = None if values is None else _unflat(values, values[_PATH] or Path(path))
     stat = FileStat(path, size, mtime_ns, inode)
     return made(FileOutcome, stat=stat, reading=reading, error=error, phash=phash, tag=tag)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """What a worker read of one package file for the gate: its reading (or why not) and its
+    image hash. Loaded from a worker, its reading has no path until `arrived` gives it the one
+    the gate sent (a check loads one for every file of the package)."""
+
+    reading: AssetReading | None
+    error: str | None = None
+    phash: str | None = None
+    phash_problem: str | None = None  # why the image could not be fingerprinted
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        values = None if self.reading is None else _flat(self.reading, keep_path=False)
+        return _prepared, (values, self.error, self.phash, self.phash_problem)
+
+
+def _prepared(
+    values: list[Any] | None, error: str | None, phash: str | None, problem: str | None
+) -> Prepared:
+    reading = None if values is None else _unflat(values, None)
+    return made(Prepared, reading=reading, error=error, phash=phash, phash_problem=problem)
+
+
+def arrived(prepared: Prepared, path: Path) -> Prepared:
+    """`prepared` as read from `path`: a reading loaded from a worker gets its path back (the
+    worker read the file the gate named, and a reading's path is the one it was read from)."""
+    reading = prepared.reading
+    if reading is not None and reading.path is None:
+        # Built by `_prepared` moments ago and seen by nobody else yet: completed in place.
+        reading.__dict__["path"] = path
+    return prepared
+
+
+def _flat(reading: AssetReading, *, keep_path: bool) -> list[Any]:
+    values = list(_reading_values(reading))
+    if not keep_path:
+        values[_PATH] = None
+    values[_ORIGIN] = reading.origin.value
+    return values
+
+
+def _unflat(values: list[Any], path: Path | None) -> AssetReading:
+    values[_PATH] = path
+    values[_ORIGIN] = _ORIGINS[values[_ORIGIN]]
+    return made(AssetReading, **dict(zip(_READING_FIELDS, values, strict=True)))
