@@ -12,7 +12,8 @@ from typing import IO, Any
 
 from provenance.config import Config
 from provenance.errors import ProvgateError
-from provenance.gate.members import Member
+from provenance.gate.archives import is_archive, iter_archive
+from provenance.gate.members import Member, sniff_file
 from provenance.gate.packages import iter_packages
 from provenance.gate.timelines import TimelineOptions, TimelineReader, TimelineView
 from provenance.history.recorder import save_asset
@@ -43,7 +44,20 @@ _BATCH = 4096
 
 
 def prepare(path: Path, config: Config) -> Prepared:
-    """Read one file for the gate; runs in worker processes, so it never touches the store."""
+    """Read one file for the gate; runs in worker processes, so it never touches the store.
+    An archive is not read as an asset here: the gate opens it and judges its members (and
+    the container itself when it carries a store, as `iter_archive` says)."""
+    try:
+        media_type = sniff_file(path)
+    except OSError:
+        media_type = None  # read_asset names the failure
+    if media_type is not None and is_archive(media_type):
+        return Prepared(None, f"an archive ({media_type}) that was not opened", archive=media_type)
+    return read_prepared(path, config)
+
+
+def read_prepared(path: Path, config: Config) -> Prepared:
+    """One file read as an asset, whatever it is."""
     try:
         # Pixels (invisible watermarks) are read after the store is asked: once per content.
         return Prepared(read_asset(path, config))
@@ -224,7 +238,16 @@ class DeliveryGate:
         reader = TimelineReader(
             timelines or TimelineOptions(), report.timelines, self.store.live_paths_named
         )
-        for member, prepared in self._prepared(iter_packages(packages, stdin, reader)):
+        members = iter_packages(packages, stdin, reader, open_archives=False)
+        for member, prepared in self._prepared(members):
+            if prepared is not None and prepared.archive and member.local is not None:
+                # An archive among the files (the workers recognised it): its members are
+                # the assets, each read and judged here as it is spooled.
+                for inner in iter_archive(member.local, member.name + "/", prepared.archive):
+                    report.assets.append(self.decide(inner, strict=strict))
+                    if progress:
+                        progress(1)
+                continue
             report.assets.append(self.decide(member, strict=strict, prepared=prepared))
             if progress:
                 progress(1)
@@ -398,7 +421,7 @@ class DeliveryGate:
                 member.name, "block", [member.problem or "cannot be read"], error=member.problem
             )
         if prepared is None:  # an archive member, read on its own: pixels are read here too
-            ready = [prepare(member.local, self.config)]
+            ready = [read_prepared(member.local, self.config)]
             self._read_watermarks([member.local], ready)
             prepared = ready[0]
         if prepared.reading is None:

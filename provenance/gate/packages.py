@@ -27,16 +27,22 @@ def iter_package(
     stdin: IO[str] | None = None,
     timelines: TimelineReader | None = None,
     imps: Sequence[Path] = (),
+    *,
+    open_archives: bool = True,
 ) -> Iterator[Member]:
     """Every asset in a package, in a stable order. A timeline (recognised by its content)
-    stands for its clips' media, an IMF package (a folder with an ASSETMAP) for its assets."""
+    stands for its clips' media, an IMF package (a folder with an ASSETMAP) for its assets.
+
+    `open_archives`: archives among a folder's files are opened here and stand for their
+    members; without it they are members like any other file, for a caller that recognises
+    them as it reads them (the gate's workers) and opens them with `iter_archive`."""
     if spec == "-":
         if stdin is None:
             raise PackageError("'-' given but no standard input", "-")
         for line in stdin:
             line = line.rstrip("\r\n")
             if line.strip():
-                yield from _iter_path(Path(line), display_root=None)
+                yield from _iter_path(Path(line), None, open_archives)
         return
     path = Path(spec)
     if not path.exists() and not path.is_symlink():
@@ -56,7 +62,7 @@ def iter_package(
         else:
             yield from iter_archive(path)
     else:
-        yield from _iter_path(path, display_root=path if path.is_dir() else path.parent)
+        yield from _iter_path(path, path if path.is_dir() else path.parent, open_archives)
 
 
 def _media_type(path: Path | str) -> str:
@@ -66,7 +72,7 @@ def _media_type(path: Path | str) -> str:
         return "application/octet-stream"  # read_asset names the failure
 
 
-def _iter_path(path: Path, display_root: Path | None) -> Iterator[Member]:
+def _iter_path(path: Path, display_root: Path | None, open_archives: bool) -> Iterator[Member]:
     if not path.exists() and not path.is_symlink():
         yield Member(str(path), None, "file not found")
         return
@@ -76,21 +82,26 @@ def _iter_path(path: Path, display_root: Path | None) -> Iterator[Member]:
         name = entry.path
         if display_root:
             name = name[len(under) :] if name.startswith(under) else os.path.relpath(name, under)
-        if entry.stat is None:
+        if entry.problem is not None:
             yield Member(name, None, entry.problem)
             continue
-        media_type = _media_type(entry.path)
-        if is_archive(media_type):
-            yield from iter_archive(Path(entry.path), name + "/", media_type)
-        else:
-            yield Member(name, Path(entry.path))
+        if open_archives:
+            media_type = _media_type(entry.path)
+            if is_archive(media_type):
+                yield from iter_archive(Path(entry.path), name + "/", media_type)
+                continue
+        yield Member(name, Path(entry.path))
 
 
 def iter_packages(
-    specs: Iterable[str], stdin: IO[str] | None = None, timelines: TimelineReader | None = None
+    specs: Iterable[str],
+    stdin: IO[str] | None = None,
+    timelines: TimelineReader | None = None,
+    *,
+    open_archives: bool = True,
 ) -> Iterator[Member]:
     specs = list(specs)
     # IMF packages given together resolve each other's track files (supplemental + original).
     imps = [Path(s) for s in specs if s != "-" and is_imp(Path(s))]
     for spec in specs:
-        yield from iter_package(spec, stdin, timelines, imps)
+        yield from iter_package(spec, stdin, timelines, imps, open_archives=open_archives)

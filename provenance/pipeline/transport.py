@@ -95,17 +95,25 @@ class Prepared:
     error: str | None = None
     phash: str | None = None
     phash_problem: str | None = None  # why the image could not be fingerprinted
+    # The file is an archive of this media type: not read as an asset, opened by the gate.
+    archive: str | None = None
 
     def __reduce__(self) -> tuple[Any, ...]:
         values = None if self.reading is None else _flat(self.reading, keep_path=False)
-        return _prepared, (values, self.error, self.phash, self.phash_problem)
+        return _prepared, (values, self.error, self.phash, self.phash_problem, self.archive)
 
 
 def _prepared(
-    values: list[Any] | None, error: str | None, phash: str | None, problem: str | None
+    values: list[Any] | None,
+    error: str | None,
+    phash: str | None,
+    problem: str | None,
+    archive: str | None,
 ) -> Prepared:
     reading = None if values is None else _unflat(values, None)
-    return made(Prepared, reading=reading, error=error, phash=phash, phash_problem=problem)
+    return made(
+        Prepared, reading=reading, error=error, phash=phash, phash_problem=problem, archive=archive
+    )
 
 
 def arrived(prepared: Prepared, path: Path) -> Prepared:

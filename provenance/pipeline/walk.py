@@ -144,10 +144,10 @@ def walk_files(
 
 
 class PackageEntry(NamedTuple):
-    """One entry of a delivery package: a regular file to judge, or why it cannot be."""
+    """One entry of a delivery package: a regular file to judge (no problem), or why it
+    cannot be."""
 
     path: str  # as met in the package (a link keeps its own name)
-    stat: FileStat | None
     problem: str | None = None
 
 
@@ -190,7 +190,7 @@ def walk_package(root: Path) -> Iterator[PackageEntry]:
             with os.scandir(folder) as it:
                 entries = sorted(it, key=lambda e: e.name)
         except OSError as exc:
-            yield PackageEntry(folder, None, f"folder cannot be read: {exc.strerror or exc}")
+            yield PackageEntry(folder, f"folder cannot be read: {exc.strerror or exc}")
             continue
         subdirs: list[tuple[str, str, frozenset[str]]] = []
         for entry in entries:
@@ -200,13 +200,12 @@ def walk_package(root: Path) -> Iterator[PackageEntry]:
                     if not _inside(target, real_top):
                         yield PackageEntry(
                             entry.path,
-                            None,
                             f"link that leaves the package (to {os.readlink(entry.path)}): refused",
                         )
                     elif os.path.isdir(target):
                         if target in ancestors:
                             yield PackageEntry(
-                                entry.path, None, "link loop (points to a folder above it): refused"
+                                entry.path, "link loop (points to a folder above it): refused"
                             )
                         elif target not in walked:  # else its files are judged where they are
                             walked.add(target)
@@ -218,10 +217,14 @@ def walk_package(root: Path) -> Iterator[PackageEntry]:
                     if real not in walked:
                         walked.add(real)
                         subdirs.append((entry.path, real, ancestors | {real}))
+                elif entry.is_file(follow_symlinks=False):
+                    # A regular file, as the folder's listing says (no stat: the reader
+                    # opens it and refuses anything else it finds there then).
+                    yield PackageEntry(entry.path)
                 else:
                     yield _file_entry(entry.path, False, entry.stat(follow_symlinks=False))
             except OSError as exc:
-                yield PackageEntry(entry.path, None, f"cannot be read: {exc.strerror or exc}")
+                yield PackageEntry(entry.path, f"cannot be read: {exc.strerror or exc}")
         stack.extend(reversed(subdirs))
 
 
@@ -230,9 +233,9 @@ def _file_entry(path: str, link: bool, st: os.stat_result | None = None) -> Pack
         st = st or os.stat(path)
     except FileNotFoundError:
         target = os.readlink(path) if link else path
-        return PackageEntry(path, None, f"link to a missing file ({target})")
+        return PackageEntry(path, f"link to a missing file ({target})")
     except OSError as exc:
-        return PackageEntry(path, None, f"cannot be read: {exc.strerror or exc}")
+        return PackageEntry(path, f"cannot be read: {exc.strerror or exc}")
     if not statmod.S_ISREG(st.st_mode):
-        return PackageEntry(path, None, f"{special_kind(st.st_mode)}, not a file: refused")
-    return PackageEntry(path, FileStat(path, st.st_size, st.st_mtime_ns, st.st_ino))
+        return PackageEntry(path, f"{special_kind(st.st_mode)}, not a file: refused")
+    return PackageEntry(path)

@@ -52,7 +52,7 @@ def test_the_package_walk_ignores_nothing_while_the_watch_walk_keeps_its_ignore_
     (show / ".git" / "d.png").write_bytes(b"y")
     watched = sorted(Path(s.path).name for s in walk_files(show))
     assert watched == ["a.png"]
-    package = sorted(Path(e.path).name for e in walk_package(show) if e.stat is not None)
+    package = sorted(Path(e.path).name for e in walk_package(show) if e.problem is None)
     assert package == [
         ".DS_Store",
         "a.png",
