@@ -98,10 +98,14 @@ def check(
     help="Write the report to this file instead of standard output.",
 )
 @click.option("--facility", help="Only AI assets that live at this facility.")
+@json_option
 @click.pass_context
-def report(ctx: click.Context, fmt: str, output: Path | None, facility: str | None) -> None:
+def report(
+    ctx: click.Context, fmt: str, output: Path | None, facility: str | None, as_json: bool
+) -> None:
     """The disclosure report for the studio contact: every AI use, tool, category, status,
     approval, and the facilities where it lives."""
+    fmt = "json" if as_json else fmt  # `--json` after the command, as before it
     app = get_app(ctx)
     disclosure = api.disclosure(app.store, app.workspace.config, facility=facility)
     rows = disclosure["assets"]

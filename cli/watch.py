@@ -30,7 +30,8 @@ class _JsonFormatter(logging.Formatter):
             "event": getattr(record, "event", None) or "log",
         }
         fields = getattr(record, "fields", None)
-        out.update(fields or {"message": record.getMessage()})
+        # an event without fields (`stopped`) is only its kind: no `message` repeating it
+        out.update({"message": record.getMessage()} if fields is None else fields)
         return dumps_json(out, indent=None)
 
 

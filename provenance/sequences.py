@@ -54,6 +54,16 @@ class SequencePattern:
         return frame if self.frames is None or frame in self.frames else None
 
 
+def frame_parts(path: str) -> tuple[str, str, str] | None:
+    """(folder, name before the frame number, extension) of a path that can be a frame of a
+    sequence, else None: the frames of one sequence share all three."""
+    folder, name = os.path.split(path)
+    found = _FRAME.match(name)
+    if not found or found["ext"].lower() not in SEQUENCE_EXTENSIONS:
+        return None
+    return folder, found["head"], found["ext"]
+
+
 def parse_sequence(text: str) -> SequencePattern | None:
     """The sequence `text` names, or None when it is not sequence notation."""
     folder, name = os.path.split(text)

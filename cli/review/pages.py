@@ -128,7 +128,7 @@ def group_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     how). Rows keep the page's order (newest first, a sequence where its newest frame was)."""
     first = {id(r): i for i, r in enumerate(rows)}
     out: list[tuple[int, dict[str, Any]]] = []
-    for group in group_frames(rows, lambda r: r["paths"][0] if r["paths"] else r["content_id"]):
+    for group in group_frames(rows, lambda r: r["frame_path"]):
         place = min(first[id(r)] for r in group.items)
         if not group.is_sequence:
             out.append((place, {**group.items[0], "frames": None, "differs": []}))
@@ -162,7 +162,7 @@ def queue(request: Request) -> Response:
     )
     with review.stores.store() as store:
         refresh_expired(store, review.workspace.config)
-        rows, cursor = queries.queue_page(store, flt, review.settings.page_size)
+        rows, cursor = queries.sequence_page(store, flt, review.settings.page_size)
         _judge(store, request, rows)
         tools = queries.tools(store)
     return render(
@@ -366,7 +366,7 @@ def report_page(request: Request) -> Response:
     )
     with review.stores.store() as store:
         refresh_expired(store, review.workspace.config)
-        rows, cursor = queries.queue_page(store, flt, review.settings.page_size)
+        rows, cursor = queries.sequence_page(store, flt, review.settings.page_size)
         _judge(store, request, rows)
         totals = queries.ai_totals(store)
     return render(

@@ -339,6 +339,10 @@ def _record_tag(
     cid = reading.content_id
     if tag.error:
         store.append_event("tag-failed", content_id=cid, path=st.path, detail={"reason": tag.error})
+        # Not done: the next scan tries this file again (see scan_paths).
+        store.set_unreadable(
+            st.path, st.size, st.mtime_ns, st.inode, f"tag not written: {tag.error}"
+        )
         return replace(change, tag_error=tag.error)
     if tag.content_id is None:  # sidecar written: the asset's bytes are unchanged
         store.mark_tagged(cid)

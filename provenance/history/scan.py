@@ -129,14 +129,12 @@ def scan_paths(
                 if shard and not shard.owns(str(root), st.path):
                     continue
                 summary.files += 1
-                now = (st.size, st.mtime_ns, st.inode)
-                if known.get(st.path) == now:
+                # A file that failed last time (unreadable, or its tag not written) is not
+                # done: it is read again, so the failure is reported (exit 2) until it is fixed.
+                if st.path not in bad and known.get(st.path) == (st.size, st.mtime_ns, st.inode):
                     summary.unchanged += 1
                     if progress:
                         progress(1)
-                    continue
-                if bad.get(st.path) == now:
-                    summary.unchanged += 1  # the same unreadable file: reported when it was new
                     continue
                 yield st
             unmet.extend(

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
+from provenance.sequences import frame_parts, group_frames
 from provenance.stores import Store, noindex
 
 AI_ORIGINS = ("ai-generated", "ai-modified")
@@ -113,6 +114,80 @@ def queue_page(
         r["evidence"] = evidence.get(r["content_id"], [])
     cursor = (rows[-1]["first_seen"], rows[-1]["content_id"]) if more and rows else None
     return rows, cursor
+
+
+def sequence_page(
+    store: Store, flt: QueueFilter, limit: int
+) -> tuple[list[dict[str, Any]], tuple[str, str] | None]:
+    """`queue_page`, with every frame sequence whole, on the page that holds its newest
+    frame: a sequence met on a page gets its frames from later pages too (they are left off
+    those pages), and one whose newest frame was on an earlier page is left off this one.
+    Each row's `frame_path` is the path it is grouped by. A page left empty that way gives
+    way to the next one."""
+    start = flt.before
+    while True:
+        rows, cursor = queue_page(store, replace(flt, before=start), limit)
+        for r in rows:
+            r["frame_path"] = r["paths"][0] if r["paths"] else r["content_id"]
+        kept = _whole_sequences(store, flt, rows, start)
+        if kept or cursor is None:
+            return kept, cursor
+        start = cursor
+
+
+def _whole_sequences(
+    store: Store, flt: QueueFilter, rows: list[dict[str, Any]], start: tuple[str, str] | None
+) -> list[dict[str, Any]]:
+    on_page = {r["content_id"] for r in rows}
+    extra: dict[str, dict[str, Any]] = {}
+    for parts in sorted({p for r in rows if (p := frame_parts(r["frame_path"]))}):
+        for row in _frames_of(store, flt, *parts):
+            if row["content_id"] not in on_page:
+                extra.setdefault(row["content_id"], row)
+    cids = list(extra)
+    paths, evidence = live_paths(store, cids), evidence_of(store, cids)
+    for cid, row in extra.items():
+        row["paths"], row["evidence"] = paths.get(cid, []), evidence.get(cid, [])
+    kept: list[dict[str, Any]] = []
+    for group in group_frames([*rows, *extra.values()], lambda r: r["frame_path"]):
+        if not any(r["content_id"] in on_page for r in group.items):
+            continue  # frames of another sequence: on the page of its newest frame
+        # `start` is the last row of the page before: every earlier row is at or above it
+        newest = max((r["first_seen"], r["content_id"]) for r in group.items)
+        if start is not None and group.is_sequence and newest >= start:
+            continue  # shown whole on an earlier page
+        kept.extend(group.items)
+    kept.sort(key=lambda r: (r["first_seen"], r["content_id"]), reverse=True)
+    return kept
+
+
+def _frames_of(
+    store: Store, flt: QueueFilter, folder: str, head: str, ext: str
+) -> list[dict[str, Any]]:
+    """The assets `flt` lets through that have a live file named as a frame of the sequence
+    (`folder`, `head`, `ext`), with that file's path as `frame_path`."""
+    start = f"{folder}/{head}"
+    where = ["f.path >= ?", "f.path < ?", "f.gone = 0", "a.origin IN (?, ?)"]
+    args: list[Any] = [start, prefix_end(start), *AI_ORIGINS]
+    if flt.status in STATUSES and flt.status != "any":
+        where.append("a.status = ?")
+        args.append(flt.status)
+    for column, value in (("use_category", flt.use), ("tool", flt.tool)):
+        if value:
+            where.append(f"a.{column} = ?")
+            args.append(value)
+    out = []
+    for r in store.query(
+        "SELECT a.content_id, a.media_type, a.size, a.origin, a.tool, a.use_category,"
+        " a.status, a.first_seen, f.path FROM files f JOIN assets a"
+        f" ON a.content_id = f.content_id WHERE {' AND '.join(where)} ORDER BY f.path",
+        args,
+    ):
+        row = dict(r)
+        path = row.pop("path")
+        if path.startswith(flt.path) and frame_parts(path) == (folder, head, ext):
+            out.append({**row, "frame_path": path})
+    return out
 
 
 def _few_files(store: Store, prefix: str) -> bool:

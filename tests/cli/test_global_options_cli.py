@@ -84,6 +84,9 @@ def test_json_and_format_before_or_after_the_subcommand(runner, tmp_path, where)
     report = runner.invoke(cli, placed(where, ["--format", "json"], ["check"], [*ws, "-"]),
                            input=str(tmp_path / "show" / "comfyui.png") + "\n")  # fmt: skip
     assert report.exit_code == 1 and json.loads(report.stdout)["verdict"] == "blocked"
+    disclosure = runner.invoke(cli, placed(where, ["--json"], ["report"], ws))
+    assert disclosure.exit_code == 0, disclosure.output
+    assert json.loads(disclosure.stdout)[0]["origin"] == "ai-generated"
 
 
 def test_a_format_a_command_does_not_offer_is_a_usage_error(runner, tmp_path):

@@ -49,6 +49,9 @@ def test_ls_shows_one_row_and_every_command_takes_that_name(runner, shot):
     assert len(json.loads(approved.stdout)) == len(FRAMES)  # one reference, every frame
     check = runner.invoke(cli, [*ws, "check", str(folder)])
     assert check.exit_code == 0, check.output
+    passed = [line for line in check.stdout.splitlines() if line.startswith("pass ")]
+    assert passed == ["pass   sh010_comp.[998-1005].png (8 frames): ai-generated (AUTOMATIC1111),"
+                      " approved: LEGAL-9 by Dana"], check.stdout  # fmt: skip
     four_digits = str(folder / "sh010_comp.####.png")  # 998 and 999 have three
     inspected = runner.invoke(cli, [*ws, "inspect", "--json", four_digits])
     assert inspected.exit_code == 0, inspected.output
@@ -156,6 +159,38 @@ def test_the_review_queue_and_report_page_group_a_sequence_into_one_row(runner, 
         report = client.get("/report").text
         assert f"{folder}/sh010_comp.[998-1005].png" in report and "(8 frames)" in report
         assert report.count("differs:") == 1
+
+
+@pytest.mark.parametrize("page_size", [1, 2, 3, 5, 9])
+def test_the_review_queue_groups_a_sequence_across_pages(runner, shot, tmp_path, page_size):
+    """Whatever the page size, a sequence is one row on the page of its newest frame, and
+    no later page shows any of its frames again."""
+    import html
+
+    from cli.review.auth import USERS_NAME, ReviewSettings, User, hash_password, save_users
+    from provenance.workspace import open_workspace
+    from tests.cli.test_review import PASSWORD, client_for, sign_in
+
+    ws, folder = shot
+    later = tmp_path / "show" / "sh020"
+    later.mkdir()
+    ai_frame(later / "matte.png", 7)  # newer than every frame: first on the first page
+    assert runner.invoke(cli, [*ws, "scan", "--no-tag", str(later)]).exit_code == 0
+    workspace = open_workspace(Path(ws[1]))
+    save_users(workspace.root / USERS_NAME,
+               {"alice": User("alice", "approver", hash_password(PASSWORD))})  # fmt: skip
+    shown, frames_shown = [], []
+    with client_for(workspace, ReviewSettings(page_size=page_size)) as client:
+        sign_in(client)
+        url: str | None = "/"
+        while url:
+            page = client.get(url).text
+            shown += re.findall(r'class="path" href="/asset/[0-9a-f]{64}">([^<]*)</a>', page)
+            frames_shown += re.findall(r"\((\d+) frames\)", page)
+            older = re.search(r'<a href="(/\?[^"]*)">Older', page)
+            url = html.unescape(older.group(1)) if older else None
+    assert shown == [f"{later}/matte.png", f"{folder}/sh010_comp.[998-1005].png"], shown
+    assert frames_shown == ["8"]
 
 
 def test_csv_shows_names_escaped_and_a_file_takes_them(runner, tmp_path):

@@ -160,3 +160,34 @@ def test_scan_counts_a_sidecar_tag_as_tagged(runner, ws, tmp_path):
     assert summary["summary"]["tagged"] == 1 and summary["summary"]["ai"] == 1
     text = runner.invoke(cli, [*ws, "scan", str(tmp_path / "show")])
     assert "0 tagged" in text.stdout  # unchanged now: nothing written the second time
+
+
+def test_an_unchanged_rescan_reports_files_that_failed_again_and_skips_good_ones(
+    runner, ws, tmp_path
+):
+    set_protected(ws, "refuse")
+    show = tmp_path / "show"
+    free = copy_fixture("generators/comfyui.png", show)
+    locked = copy_fixture("generators/novelai.png", show)
+    os.chmod(locked, 0o444)
+    (show / "broken.png").write_bytes(b"")  # unreadable
+    first = runner.invoke(cli, [*ws, "scan", "--json", str(show)])
+    assert first.exit_code == 2, first.output
+    for _ in range(2):  # the failures still stand: exit 2 and both listed, every time
+        again = runner.invoke(cli, [*ws, "scan", "--json", str(show)])
+        assert again.exit_code == 2, again.output
+        summary = json.loads(again.stdout.splitlines()[-1])
+        failed = {Path(e["path"]).name: e["reason"] for e in summary["errors"]}
+        assert set(failed) == {locked.name, "broken.png"}, summary
+        assert "not tagged" in failed[locked.name] and "empty" in failed["broken.png"]
+        assert summary["summary"]["unchanged"] == 1  # the tagged file is not read again
+        assert locked.name in again.stderr and "broken.png" in again.stderr
+    os.chmod(locked, 0o644)  # fixed (mtime unchanged): the next scan tags it
+    (show / "broken.png").unlink()
+    fixed = runner.invoke(cli, [*ws, "scan", "--json", str(show)])
+    assert fixed.exit_code == 0, fixed.output
+    assert json.loads(fixed.stdout.splitlines()[-1])["errors"] == []
+    info = json.loads(runner.invoke(cli, [*ws, "inspect", "--json", str(locked)]).stdout)
+    assert info["c2pa"]
+    assert runner.invoke(cli, [*ws, "scan", str(show)]).exit_code == 0
+    assert free.exists()

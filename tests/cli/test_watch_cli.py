@@ -82,6 +82,7 @@ def test_a_watcher_whose_workspace_is_inside_the_show_ignores_it_and_logs_json(t
     }
     assert all(len(e["content_id"]) == 64 and "message" not in e for e in seen.values())
     assert [e["event"] for e in events][-2:] == ["stopping", "stopped"]
+    assert "message" not in events[-1], events[-1]  # free text only for what has no fields
 
 
 def test_the_text_log_escapes_names_and_once_exits_2_after_a_bad_file(tmp_path):
